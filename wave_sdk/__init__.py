@@ -1,0 +1,75 @@
+"""wave-sdk: a deployment runbook as code.
+
+The names a user needs are importable from here; each lives in a module named for what it
+holds, and is imported only when first used so that ``import wave_sdk`` (and ``wave --help``)
+stays cheap:
+
+* :class:`Wave` (:mod:`wave_sdk.runbook`) — the pipeline: plan, check, deploy, verify,
+  roll back, status, health, history.
+* :func:`load_config`, :class:`WaveConfig`, :class:`Settings` (:mod:`wave_sdk.config`).
+* :class:`Adapter`, :class:`AdapterSpec`, :class:`TargetContext` (:mod:`wave_sdk.adapter`)
+  and :data:`hookimpl` — what a plugin author writes against; the hooks themselves are
+  documented in :mod:`wave_sdk.hookspecs`.
+* The models (:mod:`wave_sdk.models`), the errors (:mod:`wave_sdk.errors`), signals
+  (:mod:`wave_sdk.signals`), state (:mod:`wave_sdk.state`), checks, approvals, health.
+* :mod:`wave_sdk.testing` — the conformance suite every adapter must pass.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Wave": "wave_sdk.runbook", "Plan": "wave_sdk.runbook", "DeployReport": "wave_sdk.runbook",
+    "load_config": "wave_sdk.config", "WaveConfig": "wave_sdk.config", "Settings": "wave_sdk.config",
+    "Adapter": "wave_sdk.adapter", "AdapterSpec": "wave_sdk.adapter",
+    "TargetContext": "wave_sdk.adapter",
+    "hookimpl": "wave_sdk._markers", "hookspec": "wave_sdk._markers",
+    "Release": "wave_sdk.models", "DeployResult": "wave_sdk.models",
+    "RollbackResult": "wave_sdk.models", "StatusReport": "wave_sdk.models",
+    "HealthResult": "wave_sdk.models", "CheckResult": "wave_sdk.models",
+    "Approval": "wave_sdk.models", "HistoryRecord": "wave_sdk.models",
+    "Capability": "wave_sdk.models",
+    "Signal": "wave_sdk.signals", "CheckSpec": "wave_sdk.checks",
+    "ApprovalProviderSpec": "wave_sdk.approvals", "StateStoreSpec": "wave_sdk.state",
+    "StateStore": "wave_sdk.state", "Reporter": "wave_sdk.reporting", "Event": "wave_sdk.reporting",
+    "WaveError": "wave_sdk.errors", "ConfigError": "wave_sdk.errors",
+    "AdapterError": "wave_sdk.errors", "VerificationFailed": "wave_sdk.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from wave_sdk._markers import hookimpl, hookspec
+    from wave_sdk.adapter import Adapter, AdapterSpec, TargetContext
+    from wave_sdk.approvals import ApprovalProviderSpec
+    from wave_sdk.checks import CheckSpec
+    from wave_sdk.config import Settings, WaveConfig, load_config
+    from wave_sdk.errors import AdapterError, ConfigError, VerificationFailed, WaveError
+    from wave_sdk.models import (
+        Approval,
+        Capability,
+        CheckResult,
+        DeployResult,
+        HealthResult,
+        HistoryRecord,
+        Release,
+        RollbackResult,
+        StatusReport,
+    )
+    from wave_sdk.reporting import Event, Reporter
+    from wave_sdk.runbook import DeployReport, Plan, Wave
+    from wave_sdk.signals import Signal
+    from wave_sdk.state import StateStore, StateStoreSpec
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wave_sdk' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,166 @@
+"""What an adapter is: a registration record (:class:`AdapterSpec`) and a base class.
+
+A plugin announces an adapter by yielding an :class:`AdapterSpec` from the
+``wave_adapters`` hook. The spec names its classes as ``"module:attribute"`` strings so that
+listing adapters (``wave adapters``, config validation) never imports the adapter's platform
+library — the Docker SDK or the Kubernetes client load only when a target of that adapter
+actually runs.
+
+The core instantiates :class:`Adapter` subclasses, one per target, and registers each
+instance with the plugin manager under its target's name. The base class carries the
+hook implementations that route ``wave_deploy``/``wave_rollback``/``wave_status``/
+``wave_health`` to :meth:`Adapter.deploy` & co.; the core calls those hooks with every
+other adapter instance removed, so exactly the configured adapter acts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, final
+
+from wave_sdk._markers import hookimpl
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from wave_sdk.config import WaveConfig
+    from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
+    from wave_sdk.reporting import Reporter
+
+
+def load_object(reference: str | Any) -> Any:
+    """Resolve a ``"package.module:attribute"`` reference; pass anything else through."""
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split(".") if attribute else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class AdapterSpec:
+    """How a plugin registers an adapter (yield it from ``wave_adapters``).
+
+    Attributes:
+        name: the value of ``adapter = "…"`` in a target's configuration.
+        adapter: the :class:`Adapter` subclass, or ``"module:Class"`` to import it lazily.
+        config: the pydantic model of the target's own fields, or ``"module:Model"``.
+            It validates ``[targets.<name>]`` minus the ``adapter`` key and provides the
+            adapter's part of ``wave config schema``.
+        capabilities: the :class:`~wave_sdk.models.Capability` values the adapter supports;
+            the conformance suite tests each one.
+        summary: one line for ``wave adapters``.
+        install: the command that installs the adapter, shown when a configuration names it
+            but it is missing (e.g. ``pip install wave-sdk-docker``).
+        plugin: filled by the core with the name of the plugin that registered the spec.
+    """
+
+    name: str
+    adapter: str | type[Adapter]
+    config: str | type[BaseModel]
+    capabilities: frozenset[str] = frozenset()
+    summary: str = ""
+    install: str = ""
+    plugin: str = ""
+
+    def load_adapter(self) -> type[Adapter]:
+        cls = load_object(self.adapter)
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+            from wave_sdk.errors import PluginError
+
+            raise PluginError(f"adapter {self.name!r}: {self.adapter!r} is not an Adapter subclass")
+        return cls
+
+    def load_config(self) -> type[BaseModel]:
+        return load_object(self.config)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetContext:
+    """What an adapter instance knows about where it runs.
+
+    Attributes:
+        target: the target's name (``[targets.<name>]``).
+        environment: the environment being operated on.
+        project: the project's name.
+        root: the project directory (where the configuration file lives); relative paths in
+            a target's configuration are relative to it.
+        state_dir: a directory private to this target, for an adapter's own bookkeeping.
+        reporter: progress sink; adapters report long steps through it.
+        config: the whole validated configuration (plugins read their own sections).
+    """
+
+    target: str
+    environment: str
+    project: str
+    root: Path
+    state_dir: Path
+    reporter: Reporter = field(repr=False)
+    config: WaveConfig | None = field(default=None, repr=False)
+
+
+class Adapter(ABC):
+    """Base class of every adapter.
+
+    Subclasses implement :meth:`deploy`, :meth:`rollback` and :meth:`status`, and may
+    override :meth:`health`, :meth:`releases` and :meth:`close`. They raise
+    :class:`~wave_sdk.errors.AdapterError` (or a subclass) for failures the user can act on,
+    with the platform's own exception mapped in the adapter's ``errors.py``.
+
+    Instances are created by the core, one per target and command, with the validated
+    configuration model; they must not do network I/O in ``__init__``.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, *, config: BaseModel, context: TargetContext) -> None:
+        self.config = config
+        self.context = context
+
+    @abstractmethod
+    def deploy(self, release: Release) -> DeployResult:
+        """Make ``release`` the live one. Deploying the live release again is a no-op."""
+
+    @abstractmethod
+    def rollback(self, to: str | None = None) -> RollbackResult:
+        """Make an earlier release live again: ``to``, or the one before the current."""
+
+    @abstractmethod
+    def status(self) -> StatusReport:
+        """What runs now and which releases are kept."""
+
+    def health(self) -> list[HealthResult]:
+        """Platform-native health; HTTP endpoint checks are the core's business."""
+        return []
+
+    def releases(self) -> list[str]:
+        """Releases kept on the target, newest first (default: from :meth:`status`)."""
+        return list(self.status().releases)
+
+    def close(self) -> None:
+        """Release connections; called once the command is done with the target."""
+
+    # Hook implementations: the core registers the instance as a plugin and calls these
+    # with every other adapter removed (see wave_sdk.plugins.PluginManager.operation).
+
+    @hookimpl
+    def wave_deploy(self, target: TargetContext, release: Release) -> DeployResult:
+        return self.deploy(release)
+
+    @hookimpl
+    def wave_rollback(self, target: TargetContext, to: str | None) -> RollbackResult:
+        return self.rollback(to)
+
+    @hookimpl
+    def wave_status(self, target: TargetContext) -> StatusReport:
+        return self.status()
+
+    @hookimpl
+    def wave_health(self, target: TargetContext, url: str | None) -> list[HealthResult]:
+        return self.health()

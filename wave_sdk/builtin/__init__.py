@@ -1,0 +1,1 @@
+"""What wave-sdk provides itself, registered as an ordinary plugin named ``wave_sdk.builtin``."""

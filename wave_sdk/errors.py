@@ -1,0 +1,184 @@
+"""Every error wave-sdk raises, in one tree.
+
+::
+
+    WaveError                      exit 1   anything wave-sdk raises on purpose
+    ├── ConfigError                exit 2   a configuration file or value is wrong
+    ├── UsageError                 exit 2   the command line asks for something impossible
+    ├── PluginError                exit 2   a plugin is missing, broken or misbehaving
+    │   └── UnknownAdapterError    exit 2   a target names an adapter that is not installed
+    ├── GateError                  exit 3   a pre-deploy check failed
+    ├── ApprovalRequired           exit 4   a required approval is missing (never prompts when
+    │                                       not interactive)
+    ├── LockHeld                   exit 5   another deployment holds the environment's lock
+    ├── StateError                 exit 1   the state store cannot be read or written
+    ├── AdapterError               exit 6   the target refused or failed an operation
+    │   ├── ReleaseNotFound        exit 6   a named release is not on the target
+    │   └── RollbackUnavailable    exit 6   there is no release to roll back to
+    ├── VerificationFailed         exit 7   verification failed; the release was rolled back
+    └── RollbackFailed             exit 8   a rollback failed: the target needs a human
+
+Exit code 0 means success and 130 an interrupt (Ctrl-C). The CLI prints ``str(error)``
+(one line, secrets already redacted) and exits with ``error.exit_code``; it never shows a
+traceback for a :class:`WaveError`. Adapters map their platform's exceptions onto this tree
+in one place of their own (``errors.py`` of the adapter), so callers catch ``WaveError``
+and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wave_sdk.models import RollbackResult
+
+
+class WaveError(Exception):
+    """Base of every error wave-sdk raises on purpose.
+
+    ``hint`` is the fix, in words a user can act on; it is appended to the message so the
+    one line the CLI prints always says what to do next.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = self.message if not self.hint else f"{self.message} — {self.hint}"
+        # Imported here: errors.py is imported by everything and must stay dependency-free.
+        from wave_sdk.secrets import redact
+
+        return redact(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape the CLI prints for ``--json``."""
+        return {"error": type(self).__name__, "message": str(self), "exit_code": self.exit_code}
+
+
+class ConfigError(WaveError):
+    """A configuration file or value is wrong.
+
+    The message always names the file and the dotted key path, e.g.
+    ``wave.toml: targets.web.port: Input should be a valid integer — use a number like 3000``.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, file: str | None = None, key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.file = file
+        self.key = key
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+
+
+class UsageError(WaveError):
+    """The command line or API call asks for something that cannot be done."""
+
+    exit_code = 2
+
+
+class PluginError(WaveError):
+    """A plugin failed to load, or broke a rule of the plugin system."""
+
+    exit_code = 2
+
+
+class UnknownAdapterError(PluginError):
+    """A target names an adapter that no installed plugin provides."""
+
+
+class GateError(WaveError):
+    """One or more pre-deploy checks failed; ``results`` holds every check's outcome."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, results: list[Any] | None = None,
+                 hint: str | None = None) -> None:
+        self.results = results or []
+        super().__init__(message, hint=hint)
+
+
+class ApprovalRequired(WaveError):
+    """A step needs an approval that is not on record.
+
+    ``command`` is the exact ``wave approve …`` line that would grant it.
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, command: str) -> None:
+        self.command = command
+        super().__init__(message, hint=f"approve with: {command}")
+
+
+class LockHeld(WaveError):
+    """Another deployment holds the environment's lock; ``holder`` describes it."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, holder: dict[str, Any] | None = None,
+                 hint: str | None = None) -> None:
+        self.holder = holder or {}
+        super().__init__(message, hint=hint)
+
+
+class StateError(WaveError):
+    """The state store cannot be read or written."""
+
+
+class AdapterError(WaveError):
+    """The target refused or failed an operation (deploy, rollback, status, health)."""
+
+    exit_code = 6
+
+
+class ReleaseNotFound(AdapterError):
+    """A release named by the user or by history is not present on the target."""
+
+
+class RollbackUnavailable(AdapterError):
+    """There is no earlier release on the target to roll back to."""
+
+
+class VerificationFailed(WaveError):
+    """Verification failed after a deploy; the release was rolled back.
+
+    ``rollback`` is the result of the automatic rollback (``None`` when there was nothing to
+    roll back to), ``report`` the pipeline's record of the run.
+    """
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, rollback: RollbackResult | None = None,
+                 report: Any = None, hint: str | None = None) -> None:
+        self.rollback = rollback
+        self.report = report
+        super().__init__(message, hint=hint)
+
+
+class RollbackFailed(WaveError):
+    """A rollback failed; the target is in an unknown state and needs a human."""
+
+    exit_code = 8
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "unexpected error, or the state store failed",
+    2: "bad configuration, command line or plugin",
+    3: "a pre-deploy check failed",
+    4: "a required approval is missing",
+    5: "the environment is locked by another deployment",
+    6: "the target failed the operation",
+    7: "verification failed and the release was rolled back",
+    8: "rollback failed: the target needs a human",
+    130: "interrupted",
+}
+"""Exit codes of the ``wave`` command, documented in ``wave --help`` and the CLI reference."""

@@ -1,0 +1,163 @@
+"""HTTP verification: probe the health endpoints, and decide when a release counts healthy.
+
+Two layers. :func:`probe` makes one round of requests and turns each answer into a
+:class:`~wave_sdk.models.HealthResult` (status, JSON expectations, response time).
+:func:`verify` repeats *rounds* of the ``wave_health`` hook — which includes the core's
+probe, the adapter's native health and any plugin's — until ``consecutive`` rounds in a row
+pass, more than ``retries`` rounds fail, or the ``deadline`` passes.
+
+One :class:`httpx.Client` is reused for every request of a process: building a client (and
+its TLS context) costs more than a request on loopback.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wave_sdk.models import HealthResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from wave_sdk.config import HealthConfig, HealthEndpoint
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def client() -> httpx.Client:
+    """The process's shared HTTP client for health checks."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            import httpx
+
+            _client = httpx.Client(follow_redirects=False, headers={"user-agent": "wave-sdk"})
+        return _client
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            raise KeyError(dotted)
+    return data
+
+
+def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -> HealthResult:
+    """One request to one endpoint, judged against its expectations."""
+    import httpx
+
+    url = base_url.rstrip("/") + endpoint.path
+    started = time.perf_counter()
+    try:
+        response = client().get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return HealthResult(source="http", name=endpoint.path, ok=False,
+                            detail=f"{type(exc).__name__}: {exc or 'no answer'}")
+    elapsed = (time.perf_counter() - started) * 1000
+    result = dict(source="http", name=endpoint.path, status_code=response.status_code,
+                  response_time_ms=round(elapsed, 2))
+    if response.status_code != endpoint.status:
+        return HealthResult(ok=False, detail=f"status {response.status_code}, expected "
+                            f"{endpoint.status}", **result)  # type: ignore[arg-type]
+    if endpoint.json_fields:
+        try:
+            body = response.json()
+        except ValueError:
+            return HealthResult(ok=False, detail="body is not JSON", **result)  # type: ignore[arg-type]
+        for key, expected in endpoint.json_fields.items():
+            try:
+                actual = _lookup(body, key)
+            except KeyError:
+                return HealthResult(ok=False, detail=f"JSON field {key!r} missing",
+                                    **result)  # type: ignore[arg-type]
+            if actual != expected:
+                return HealthResult(ok=False, detail=f"JSON field {key!r} is {actual!r}, expected "
+                                    f"{expected!r}", **result)  # type: ignore[arg-type]
+    return HealthResult(ok=True, detail=f"status {response.status_code}", **result)  # type: ignore[arg-type]
+
+
+def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:
+    """One round over every configured endpoint."""
+    if not config.endpoints:
+        return []
+    if not base_url:
+        return [HealthResult(source="http", name="base_url", ok=False,
+                             detail="no URL to probe: set health.base_url for the environment")]
+    return [check_endpoint(base_url, e, timeout=config.timeout) for e in config.endpoints]
+
+
+@dataclass
+class Verification:
+    """What :func:`verify` observed: every round, and the verdict."""
+
+    ok: bool
+    rounds: list[list[HealthResult]] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def last(self) -> list[HealthResult]:
+        return self.rounds[-1] if self.rounds else []
+
+    @property
+    def response_time_ms(self) -> dict[str, float]:
+        """Median response time per HTTP endpoint over the passing rounds."""
+        times: dict[str, list[float]] = {}
+        for round_ in self.rounds:
+            if all(r.ok for r in round_):
+                for r in round_:
+                    if r.response_time_ms is not None:
+                        times.setdefault(r.name, []).append(r.response_time_ms)
+        return {name: round(statistics.median(values), 2) for name, values in times.items()}
+
+    @property
+    def passing_share(self) -> float:
+        """Share of checks that passed in the last round (the decision tree reads it)."""
+        last = self.last
+        return sum(r.ok for r in last) / len(last) if last else 0.0
+
+    def failures(self) -> list[HealthResult]:
+        return [r for r in self.last if not r.ok]
+
+
+def verify(round_: Callable[[], list[HealthResult]], config: HealthConfig,
+           on_round: Callable[[int, list[HealthResult]], None] | None = None) -> Verification:
+    """Run health rounds until the release is proven healthy or verification gives up."""
+    deadline = time.monotonic() + config.deadline
+    outcome = Verification(ok=False)
+    streak = failures = 0
+    number = 0
+    while True:
+        number += 1
+        results = round_()
+        outcome.rounds.append(results)
+        if on_round:
+            on_round(number, results)
+        if not results:
+            outcome.ok, outcome.reason = True, "no health checks configured"
+            return outcome
+        if all(r.ok for r in results):
+            streak += 1
+            if streak >= config.consecutive:
+                outcome.ok = True
+                return outcome
+        else:
+            streak = 0
+            failures += 1
+            if failures > config.retries:
+                outcome.reason = f"{failures} failed rounds (retries = {config.retries})"
+                return outcome
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            outcome.reason = f"deadline of {config.deadline:g}s passed"
+            return outcome
+        time.sleep(min(config.interval, remaining))

@@ -1,0 +1,206 @@
+"""The hooks of wave-sdk. Each docstring below is the reference for its hook.
+
+A plugin is a module (or any object) with functions named after these hooks and marked with
+``@wave_sdk.hookimpl``; it is published under the entry-point group ``wave_sdk``::
+
+    # pyproject.toml of your plugin
+    [project.entry-points.wave_sdk]
+    myplugin = "myplugin.plugin"
+
+Hooks fall in three kinds, and the kind decides how many implementations take part:
+
+* **Registration** hooks (``wave_adapters``, ``wave_state_store``, ``wave_approval``,
+  ``wave_checks``) are called on every plugin and *yield typed records*; the core chooses
+  among them by the names in the configuration.
+* **Operation** hooks (``wave_deploy``, ``wave_rollback``, ``wave_status``) act on a
+  target. Exactly one implementation performs them: the adapter instance the target's
+  configuration names. Other plugins may only *wrap* them (``@hookimpl(wrapper=True)``) to
+  time, audit or notify; a plain implementation of an operation hook in any other plugin is
+  rejected when the plugin loads, because it could deploy twice.
+* **Collecting** hooks (``wave_health``, ``wave_signal``) are called on every plugin: each
+  adds health results or observes a signal.
+
+Hook arguments are passed by name; an implementation may accept any subset of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from wave_sdk._markers import hookspec
+
+if TYPE_CHECKING:
+    from wave_sdk.adapter import AdapterSpec, TargetContext
+    from wave_sdk.approvals import ApprovalProviderSpec
+    from wave_sdk.checks import CheckSpec
+    from wave_sdk.config import WaveConfig
+    from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
+    from wave_sdk.signals import Signal
+    from wave_sdk.state import StateStoreSpec
+
+
+@hookspec
+def wave_adapters() -> Iterable[AdapterSpec]:  # type: ignore[empty-body]
+    """Announce the adapters this plugin provides.
+
+    Called once per process, the first time the core needs the adapter registry (config
+    validation, ``wave adapters``, any operation). Yield one
+    :class:`~wave_sdk.adapter.AdapterSpec` per adapter. Keep the module that implements this
+    hook light: name the adapter class and its config model as ``"module:Class"`` strings so
+    that the platform SDK is imported only when a target of this adapter runs.
+
+    Two plugins announcing the same adapter name is an error reported by ``wave adapters``
+    and raised when a target uses that name.
+
+    Returns:
+        An iterable of :class:`~wave_sdk.adapter.AdapterSpec`.
+
+    Example::
+
+        from wave_sdk import AdapterSpec, Capability, hookimpl
+
+        @hookimpl
+        def wave_adapters():
+            yield AdapterSpec(
+                name="fly",
+                adapter="wave_fly.adapter:FlyAdapter",
+                config="wave_fly.adapter:FlyTarget",
+                capabilities=frozenset({Capability.ROLLBACK, Capability.STATUS}),
+                summary="Fly.io machines",
+                install="pip install wave-fly",
+            )
+    """
+
+
+@hookspec(firstresult=True)
+def wave_deploy(target: TargetContext, release: Release) -> DeployResult:  # type: ignore[empty-body]
+    """Make ``release`` the live release of ``target`` (an operation hook).
+
+    Performed only by the adapter instance the target's configuration names (see the module
+    docstring); the base class :class:`~wave_sdk.adapter.Adapter` implements it by calling
+    :meth:`~wave_sdk.adapter.Adapter.deploy`. Other plugins may wrap it::
+
+        @hookimpl(wrapper=True)
+        def wave_deploy(target, release):
+            started = time.monotonic()
+            result = yield          # the adapter deploys here
+            log.info("%s deployed in %.1fs", release.id, time.monotonic() - started)
+            return result
+
+    A wrapper must return the result (possibly replaced) or let an exception propagate; it
+    must not swallow an :class:`~wave_sdk.errors.AdapterError`.
+
+    Args:
+        target: where the deploy happens (names, directories, reporter).
+        release: what to deploy.
+
+    Returns:
+        A :class:`~wave_sdk.models.DeployResult`. Raise
+        :class:`~wave_sdk.errors.AdapterError` on failure instead of returning ``ok=False``
+        when nothing was changed.
+    """
+
+
+@hookspec(firstresult=True)
+def wave_rollback(target: TargetContext, to: str | None) -> RollbackResult:  # type: ignore[empty-body]
+    """Make an earlier release live again on ``target`` (an operation hook).
+
+    Same dispatch rule as :func:`wave_deploy`. ``to`` is the release id to return to;
+    ``None`` means "the release before the current one". The pipeline passes the last
+    release that passed verification when it rolls back automatically.
+
+    Returns:
+        A :class:`~wave_sdk.models.RollbackResult`. Raise
+        :class:`~wave_sdk.errors.ReleaseNotFound` when ``to`` is not on the target and
+        :class:`~wave_sdk.errors.RollbackUnavailable` when there is no earlier release.
+    """
+
+
+@hookspec(firstresult=True)
+def wave_status(target: TargetContext) -> StatusReport:  # type: ignore[empty-body]
+    """Report what runs on ``target`` and which releases it keeps (an operation hook).
+
+    Same dispatch rule as :func:`wave_deploy`; it has no side effects, but a second
+    adapter answering for a target it does not own would report someone else's state.
+
+    Returns:
+        A :class:`~wave_sdk.models.StatusReport`.
+    """
+
+
+@hookspec
+def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:  # type: ignore[empty-body]
+    """Contribute health results for ``target`` (a collecting hook).
+
+    Called on the target's adapter (its platform-native view: process alive, container
+    ``healthy``, pods ready), on the core's HTTP checker (the configured health endpoints
+    under ``url``) and on every other plugin (a database probe, a queue depth). Adapters of
+    *other* targets are not called. The pipeline calls it once per verification round and
+    needs every result of a round to be ``ok``.
+
+    Args:
+        target: the target being verified.
+        url: base URL the release answers on — ``health.base_url`` of the environment if
+            configured, else the URL the adapter reported for the deploy or status — or
+            ``None`` when unknown (HTTP checks then report a failure saying so).
+
+    Returns:
+        A list of :class:`~wave_sdk.models.HealthResult` (empty to abstain).
+
+    Example::
+
+        @hookimpl
+        def wave_health(target, url):
+            ok = redis.Redis().ping()
+            return [HealthResult(source="redis", name="ping", ok=ok)]
+    """
+
+
+@hookspec
+def wave_checks(environment: str, config: WaveConfig) -> Iterable[CheckSpec]:  # type: ignore[empty-body]
+    """Contribute pre-deploy checks for ``environment`` (a registration hook).
+
+    Called on every plugin when the gate runs. Yield
+    :class:`~wave_sdk.checks.CheckSpec` records; each runs with the commands configured under
+    ``[checks]`` and a failing one stops the deploy before anything changes.
+
+    Example::
+
+        @hookimpl
+        def wave_checks(environment, config):
+            if environment == "production":
+                yield CheckSpec(name="changelog", run=changelog_mentions_release)
+    """
+
+
+@hookspec
+def wave_signal(signal: Signal) -> None:
+    """Observe a signal after it was written (a collecting hook).
+
+    Called on every plugin for each ``deployment-starting``, ``deployment-complete`` and
+    ``rollback-complete`` signal, after the file is safely on disk. Notifiers (Slack) and
+    ledgers (S3) implement it. An exception here is reported as a warning and never fails
+    the deploy: a notification outage must not roll back a good release.
+    """
+
+
+@hookspec
+def wave_state_store() -> Iterable[StateStoreSpec]:  # type: ignore[empty-body]
+    """Announce state-store backends (a registration hook).
+
+    The state store owns history, the current release per environment, locks and
+    approvals. ``[state] store = "<name>"`` picks one; the built-in ``local`` keeps them
+    under ``.wave/state``. Yield :class:`~wave_sdk.state.StateStoreSpec` records.
+    """
+
+
+@hookspec
+def wave_approval() -> Iterable[ApprovalProviderSpec]:  # type: ignore[empty-body]
+    """Announce approval providers (a registration hook).
+
+    When a step needs approval, the pipeline asks each provider in turn — records made by
+    ``wave approve``, then plugin providers, then (on a terminal only) the interactive
+    prompt — and proceeds with the first approval that covers the level, environment,
+    action and commit. Yield :class:`~wave_sdk.approvals.ApprovalProviderSpec` records.
+    """

@@ -1,0 +1,203 @@
+"""The values that flow between the pipeline, adapters and plugins.
+
+They are pydantic models so they validate at the boundary (an adapter returning a malformed
+result fails loudly, naming the field) and serialise the same way everywhere: ``--json``,
+history lines and signals all come from ``model_dump(mode="json")``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_release_id(value: str) -> str:
+    """Release ids become directory names, image tags and remote arguments: keep them plain.
+
+    A leading letter or digit, then letters, digits, ``.``, ``_`` or ``-``; at most 128
+    characters. ``..``, ``/``, spaces and shell metacharacters can therefore never appear.
+    """
+    if not _RELEASE_ID.match(value) or ".." in value:
+        raise ValueError(
+            f"invalid release id {value!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 128, starting with a letter or digit, no '..')"
+        )
+    return value
+
+
+ReleaseId = Annotated[str, AfterValidator(check_release_id)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_deploy_id() -> str:
+    """A sortable, unique id for one pipeline run: UTC time plus randomness."""
+    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Capability(StrEnum):
+    """What an adapter can do beyond deploy; the conformance suite tests each declared one."""
+
+    ROLLBACK = "rollback"
+    """Roll back to the previous release."""
+    ROLLBACK_TO = "rollback_to"
+    """Roll back to a named earlier release."""
+    STATUS = "status"
+    """Report what runs and which releases are available."""
+    HEALTH = "health"
+    """Report platform-native health (process alive, container healthy, pods ready)."""
+    RELEASES = "releases"
+    """List the releases kept on the target (lets the pipeline check its rollback target)."""
+
+
+class Release(_Model):
+    """One deployable version.
+
+    ``id`` names it everywhere (directory, tag, history). ``commit`` binds approvals to code;
+    ``source`` is the local directory an adapter uploads or builds from, when it needs one.
+    """
+
+    id: ReleaseId
+    commit: str | None = None
+    source: Path | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    stories: tuple[str, ...] = ()
+    has_migrations: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeployResult(_Model):
+    """What an adapter reports after a deploy.
+
+    ``url`` is where the release answers; the core's HTTP health checks use it as their base
+    unless the environment configures ``health.base_url``. ``previous`` is the release that
+    was live before, if the adapter knows it.
+    """
+
+    target: str
+    release: str
+    ok: bool = True
+    url: str | None = None
+    previous: str | None = None
+    message: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RollbackResult(_Model):
+    """What an adapter reports after a rollback: from which release to which."""
+
+    target: str
+    from_release: str | None
+    to_release: str
+    ok: bool = True
+    message: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class StatusReport(_Model):
+    """What runs on a target now, and what it could roll back to.
+
+    ``state`` is one of ``running``, ``stopped``, ``degraded``, ``absent`` or ``unknown``;
+    ``releases`` lists the releases kept on the target, newest first.
+    """
+
+    target: str
+    adapter: str
+    current: str | None
+    state: str
+    url: str | None = None
+    releases: tuple[str, ...] = ()
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class HealthResult(_Model):
+    """One health observation.
+
+    ``source`` names who made it (the adapter, ``http``, a plugin); ``name`` what was checked
+    (an endpoint path, a process). ``response_time_ms`` is set for HTTP checks.
+    """
+
+    source: str
+    name: str
+    ok: bool
+    detail: str = ""
+    status_code: int | None = None
+    response_time_ms: float | None = None
+
+
+class CheckResult(_Model):
+    """The outcome of one pre-deploy check: what it looked at and, on failure, why."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    duration_s: float = 0.0
+    output_tail: str = ""
+
+
+class Approval(_Model):
+    """An approval on record: who granted which level for what, bound to a commit.
+
+    Levels run from 1 (a human) to 5 (automatic); a lower number is a higher authority and
+    satisfies any requirement at or above it.
+    """
+
+    environment: str
+    action: str
+    level: int = Field(ge=1, le=5)
+    approved_by: str
+    release: str | None = None
+    commit: str | None = None
+    approved_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    source: str = "record"
+
+    def covers(self, *, environment: str, action: str, level: int, release: Release,
+               now: datetime | None = None) -> bool:
+        """Whether this approval satisfies a requirement of ``level`` for ``release``."""
+        now = now or utcnow()
+        if self.environment != environment or self.action != action or self.level > level:
+            return False
+        if self.expires_at is not None and self.expires_at <= now:
+            return False
+        if self.commit is not None and self.commit != release.commit:
+            return False
+        return self.release is None or self.release == release.id
+
+
+class HistoryRecord(_Model):
+    """One line of the history ledger: a deploy, a rollback, or a lock override.
+
+    ``kind`` is ``deploy``, ``rollback`` or ``unlock``; ``outcome`` is ``succeeded``,
+    ``rolled_back``, ``failed`` or ``recorded``.
+    """
+
+    deploy_id: str
+    kind: str
+    environment: str
+    targets: tuple[str, ...] = ()
+    release: str | None = None
+    commit: str | None = None
+    outcome: str
+    started_at: datetime
+    finished_at: datetime = Field(default_factory=utcnow)
+    deployer: str = ""
+    approved_by: str | None = None
+    rolled_back_from: str | None = None
+    rolled_back_to: str | None = None
+    reason: str | None = None
+    verification: dict[str, Any] = Field(default_factory=dict)

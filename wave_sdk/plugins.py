@@ -1,0 +1,217 @@
+"""The plugin manager: guarded entry-point loading and single-adapter dispatch.
+
+Nothing happens at import time. :func:`get_plugin_manager` builds the manager on first use:
+it registers the built-in plugin, then loads each entry point of the group ``wave_sdk``
+one by one. A plugin that fails to import, or breaks a rule, is recorded in
+:attr:`PluginManager.broken` (name and error) and skipped — the CLI stays usable and
+``wave adapters`` lists it as broken. ``WAVE_DISABLE_PLUGINS=a,b`` skips plugins by
+entry-point name.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from wave_sdk import hookspecs
+from wave_sdk._markers import PROJECT
+from wave_sdk.errors import PluginError, UnknownAdapterError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from wave_sdk.adapter import Adapter, AdapterSpec, TargetContext
+
+OPERATION_HOOKS = ("wave_deploy", "wave_rollback", "wave_status")
+"""Hooks that only the target's own adapter may implement; other plugins may only wrap."""
+
+BUILTIN_PLUGINS = ("wave_sdk.builtin.plugin",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokenPlugin:
+    """A plugin that could not be used: its entry-point name and why."""
+
+    name: str
+    error: str
+
+
+class PluginManager:
+    """The pluggy manager plus what wave-sdk needs around it.
+
+    Attributes:
+        pm: the underlying :class:`pluggy.PluginManager`; call hooks through ``pm.hook``
+            for collecting hooks, and through :meth:`operation` for operation hooks.
+        broken: plugins that failed to load or were rejected.
+        disabled: entry-point names skipped because of ``WAVE_DISABLE_PLUGINS``.
+    """
+
+    def __init__(self, *, load_entry_points: bool = True) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.broken: list[BrokenPlugin] = []
+        self.disabled: list[str] = []
+        self._adapters: dict[str, Adapter] = {}
+        self._specs: dict[str, AdapterSpec] | None = None
+        self._conflicts: dict[str, list[str]] = {}
+        for module_name in BUILTIN_PLUGINS:
+            self._register_module(module_name.rsplit(".", 1)[0], module_name)
+        if load_entry_points:
+            self._load_entry_points()
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        disabled = {
+            name.strip() for name in os.environ.get("WAVE_DISABLE_PLUGINS", "").split(",")
+            if name.strip()
+        }
+        for ep in sorted(entry_points(group=PROJECT), key=lambda ep: ep.name):
+            if ep.name in disabled:
+                self.disabled.append(ep.name)
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must never break the CLI
+                self.broken.append(BrokenPlugin(name=ep.name, error=f"{type(exc).__name__}: {exc}"))
+                continue
+            self.register(plugin, name=ep.name)
+
+    def _register_module(self, name: str, module_name: str) -> None:
+        import importlib
+
+        self.register(importlib.import_module(module_name), name=name)
+
+    def register(self, plugin: object, *, name: str) -> None:
+        """Register a plugin object, enforcing the operation-hook rule.
+
+        Raises nothing: a plugin that breaks a rule is recorded in :attr:`broken`.
+        """
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            self.broken.append(BrokenPlugin(name=name, error=f"{type(exc).__name__}: {exc}"))
+            return
+        for hook_name in OPERATION_HOOKS:
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    self.pm.unregister(plugin)
+                    self.broken.append(BrokenPlugin(
+                        name=name,
+                        error=f"implements {hook_name} without wrapper=True; only the "
+                              "target's adapter performs operations, other plugins may wrap",
+                    ))
+                    return
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(plugin)
+            self.broken.append(BrokenPlugin(name=name, error=str(exc)))
+        self._specs = None
+
+    # -- adapters ----------------------------------------------------------------------
+
+    @property
+    def adapter_specs(self) -> dict[str, AdapterSpec]:
+        """Every adapter announced by a working plugin, by name."""
+        if self._specs is None:
+            from dataclasses import replace
+
+            specs: dict[str, AdapterSpec] = {}
+            conflicts: dict[str, list[str]] = {}
+            for impl in self.pm.hook.wave_adapters.get_hookimpls():
+                plugin_name = self.pm.get_name(impl.plugin) or "?"
+                try:
+                    announced = list(impl.function() or ())
+                except Exception as exc:
+                    self.broken.append(BrokenPlugin(
+                        name=plugin_name, error=f"wave_adapters failed: {type(exc).__name__}: {exc}"
+                    ))
+                    continue
+                for spec in announced:
+                    spec = replace(spec, plugin=plugin_name)
+                    if spec.name in specs:
+                        conflicts.setdefault(spec.name, [specs[spec.name].plugin]).append(plugin_name)
+                        continue
+                    specs[spec.name] = spec
+            self._specs, self._conflicts = specs, conflicts
+        return self._specs
+
+    def adapter_spec(self, name: str) -> AdapterSpec:
+        """The spec of adapter ``name``, or a clear error listing what is installed."""
+        specs = self.adapter_specs
+        if name in self._conflicts:
+            raise PluginError(
+                f"adapter {name!r} is provided by several plugins: {', '.join(self._conflicts[name])}",
+                hint="uninstall one of them or disable it with WAVE_DISABLE_PLUGINS",
+            )
+        if name not in specs:
+            installed = ", ".join(sorted(specs)) or "none"
+            broken = [b.name for b in self.broken]
+            extra = f"; broken plugins: {', '.join(broken)} (see `wave adapters`)" if broken else ""
+            raise UnknownAdapterError(
+                f"no adapter named {name!r} is installed (installed: {installed}{extra})",
+                hint=f"install it with `pip install wave-sdk-{name}`",
+            )
+        return specs[name]
+
+    @contextmanager
+    def open_adapter(
+        self, spec: AdapterSpec, *, config: BaseModel, context: TargetContext
+    ) -> Iterator[Adapter]:
+        """Instantiate the adapter for one target and register it for the duration."""
+        cls = spec.load_adapter()
+        adapter = cls(config=config, context=context)
+        plugin_name = f"adapter:{context.target}"
+        with self._lock:
+            if self.pm.has_plugin(plugin_name):
+                raise PluginError(f"target {context.target!r} is already open")
+            self.pm.register(adapter, name=plugin_name)
+            self._adapters[plugin_name] = adapter
+        try:
+            yield adapter
+        finally:
+            with self._lock:
+                self.pm.unregister(adapter)
+                del self._adapters[plugin_name]
+            adapter.close()
+
+    _lock = threading.Lock()
+
+    def operation(self, hook_name: str, adapter: Adapter) -> Any:
+        """A caller of ``hook_name`` that reaches ``adapter`` and no other adapter.
+
+        Wrappers from ordinary plugins still run around it; collecting hooks
+        (``wave_health``) still reach every ordinary plugin.
+        """
+        others = [a for a in self._adapters.values() if a is not adapter]
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=others)
+
+
+_manager: PluginManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide manager, built (and entry points loaded) on first call."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = PluginManager()
+        return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget the process-wide manager (tests that install plugins call this)."""
+    global _manager
+    with _manager_lock:
+        _manager = None

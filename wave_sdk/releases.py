@@ -1,0 +1,139 @@
+"""The release layout shared by the ``local`` target and the SSH adapter.
+
+::
+
+    <root>/
+      releases/<release-id>/    one directory per release, with a REVISION file
+      shared/                   files kept across releases, symlinked into each release
+      current -> releases/<id>  switched atomically (ln -sfn to a temporary name, mv -T)
+      revisions.log             one line per switch: time, release, what happened
+
+Written once over :class:`~wave_sdk.transport.Transport`, so every operation is a command
+or a file call that works the same on this machine and over SSH. Release ids are validated
+by :func:`~wave_sdk.models.check_release_id` before they touch a path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
+from wave_sdk.models import check_release_id
+from wave_sdk.transport import Transport
+
+
+class ReleaseLayout:
+    """Releases, ``shared/`` and the ``current`` symlink under ``root`` on one machine."""
+
+    def __init__(self, transport: Transport, root: str) -> None:
+        if not posixpath.isabs(root):
+            raise AdapterError(f"release root must be an absolute path, got {root!r}")
+        self.transport = transport
+        self.root = posixpath.normpath(root)
+        self.releases_dir = posixpath.join(self.root, "releases")
+        self.shared_dir = posixpath.join(self.root, "shared")
+        self.current_link = posixpath.join(self.root, "current")
+        self.log = posixpath.join(self.root, "revisions.log")
+
+    def path(self, release_id: str) -> str:
+        return posixpath.join(self.releases_dir, check_release_id(release_id))
+
+    def ensure(self) -> None:
+        self.transport.run(["mkdir", "-p", "--", self.releases_dir, self.shared_dir])
+
+    def has(self, release_id: str) -> bool:
+        revision = posixpath.join(self.path(release_id), "REVISION")
+        return self.transport.read_text(revision) is not None
+
+    def stage(self, release_id: str, source: Path, *, linked: Iterable[str] = ()) -> str:
+        """Copy ``source`` into ``releases/<id>`` and link ``shared/`` files into it.
+
+        The copy goes to a temporary name first and is renamed into place only when
+        complete, so an interrupted upload never leaves a half release under a real id.
+        """
+        final = self.path(release_id)
+        staging = f"{final}.tmp-{secrets.token_hex(4)}"
+        self.transport.put_tree(source, staging)
+        try:
+            for name in linked:
+                relative = _safe_relative(name)
+                self.transport.run(["mkdir", "-p", "--", posixpath.dirname(
+                    posixpath.join(self.shared_dir, relative))])
+                self.transport.run(["ln", "-sfn", "--", posixpath.join(self.shared_dir, relative),
+                                    posixpath.join(staging, relative)])
+            self.transport.write_text(posixpath.join(staging, "REVISION"), release_id + "\n")
+            self.transport.run(["rm", "-rf", "--", final])
+            self.transport.run(["mv", "-T", "--", staging, final])
+            # The copy keeps the source's mtime; the layout orders releases by staging time.
+            self.transport.run(["touch", "--", final])
+        except BaseException:
+            self.transport.run(["rm", "-rf", "--", staging], check=False)
+            raise
+        return final
+
+    def current(self) -> str | None:
+        result = self.transport.run(["readlink", "--", self.current_link], check=False)
+        if not result.ok or not result.stdout.strip():
+            return None
+        return posixpath.basename(result.stdout.strip().rstrip("/"))
+
+    def switch(self, release_id: str, *, action: str = "deploy") -> None:
+        """Point ``current`` at the release in one atomic rename."""
+        target = self.path(release_id)
+        if not self.has(release_id):
+            raise ReleaseNotFound(f"release {release_id} is not on the target ({self.releases_dir})")
+        temporary = f"{self.current_link}.tmp-{secrets.token_hex(4)}"
+        self.transport.run(["ln", "-sfn", "--", target, temporary])
+        self.transport.run(["mv", "-T", "--", temporary, self.current_link])
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        previous = self.transport.read_text(self.log) or ""
+        self.transport.write_text(self.log, f"{previous}{stamp} {release_id} {action}\n")
+
+    def releases(self) -> list[str]:
+        """Release ids present, newest staged first."""
+        result = self.transport.run(["ls", "-1t", "--", self.releases_dir], check=False)
+        names = [n for n in result.stdout.split() if ".tmp-" not in n] if result.ok else []
+        return [n for n in names if _valid(n)]
+
+    def previous(self) -> str:
+        """The release that was live before the current one and is still present."""
+        current = self.current()
+        present = set(self.releases())
+        for line in reversed((self.transport.read_text(self.log) or "").splitlines()):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1] != current and parts[1] in present:
+                return parts[1]
+        raise RollbackUnavailable(
+            f"no release before {current or 'the current one'} is kept on the target"
+        )
+
+    def prune(self, keep: int, *, protect: Iterable[str | None] = ()) -> list[str]:
+        """Delete the oldest releases beyond ``keep``, never one in ``protect`` or current."""
+        protected = {p for p in (*protect, self.current()) if p}
+        removed = []
+        for name in self.releases()[keep:]:
+            if name not in protected:
+                self.transport.run(["rm", "-rf", "--", self.path(name)])
+                removed.append(name)
+        return removed
+
+
+def _valid(name: str) -> bool:
+    try:
+        check_release_id(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _safe_relative(name: str) -> str:
+    """A ``shared/`` entry must stay inside the release: no absolute paths, no ``..``."""
+    normal = posixpath.normpath(name)
+    if posixpath.isabs(normal) or normal == ".." or normal.startswith("../") or normal == ".":
+        raise AdapterError(f"shared path {name!r} escapes the release directory",
+                           hint="use a relative path such as .env or storage/uploads")
+    return normal

@@ -1,0 +1,297 @@
+"""The state store: the one owner of history, current releases, locks and approvals.
+
+:class:`StateStore` is the interface; :class:`LocalStateStore` the default, a directory
+(``.wave/state``) that survives crashes: every file is replaced atomically, the history is
+an append-only JSON-lines ledger, and each lock is a JSON record whose holder (host, pid,
+process start time) lets the next process tell a live holder from a dead one.
+
+Other backends (S3 in ``contrib``) register through the ``wave_state_store`` hook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wave_sdk.errors import LockHeld, StateError
+from wave_sdk.fileio import atomic_write
+from wave_sdk.models import Approval, HistoryRecord, utcnow
+from wave_sdk.secrets import redact
+
+
+class LockInfo(BaseModel):
+    """Who holds an environment's lock, and until when it is presumed alive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: str
+    owner: str
+    host: str
+    pid: int
+    process_start: str | None = None
+    deploy_id: str
+    acquired_at: datetime
+    expires_at: datetime
+    token: str = Field(repr=False)
+
+    def describe(self) -> str:
+        return (f"{self.owner} on {self.host} (pid {self.pid}, deploy {self.deploy_id}, "
+                f"since {self.acquired_at:%Y-%m-%d %H:%M:%S}Z, expires {self.expires_at:%H:%M:%S}Z)")
+
+    def public(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"token"})
+
+
+class CurrentRelease(BaseModel):
+    """The last release that passed verification in an environment, per target."""
+
+    model_config = ConfigDict(frozen=True)
+
+    environment: str
+    release: str
+    commit: str | None = None
+    targets: dict[str, str] = Field(default_factory=dict)
+    deploy_id: str
+    deployed_at: datetime
+
+
+class StateStore(Protocol):
+    """What the pipeline needs from a state backend. Implementations must be process-safe."""
+
+    def append_history(self, record: HistoryRecord) -> None: ...
+    def history(self, environment: str | None = None) -> list[HistoryRecord]: ...
+    def current(self, environment: str) -> CurrentRelease | None: ...
+    def set_current(self, current: CurrentRelease) -> None: ...
+    def acquire_lock(self, environment: str, *, owner: str, deploy_id: str, ttl: float,
+                     wait: float = 0.0) -> LockInfo: ...
+    def release_lock(self, lock: LockInfo) -> None: ...
+    def read_lock(self, environment: str) -> LockInfo | None: ...
+    def break_lock(self, environment: str) -> LockInfo | None: ...
+    def add_approval(self, approval: Approval) -> None: ...
+    def approvals(self, environment: str) -> list[Approval]: ...
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class StateStoreSpec:
+    """How a plugin registers a state backend (yield it from ``wave_state_store``).
+
+    Attributes:
+        name: the value of ``[state] store = "…"``.
+        factory: called with the :class:`~wave_sdk.config.WaveConfig`; returns the store.
+        summary: one line for documentation and ``wave adapters``.
+    """
+
+    name: str
+    factory: Callable[[Any], StateStore]
+    summary: str = ""
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (field 22 of /proc/pid/stat), to detect pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def pid_alive(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` runs and is the same process that started at ``start``.
+
+    A zombie counts as dead, and so does a live process whose start time differs: the pid
+    was reused after the original holder died.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return True  # no /proc: trust kill()
+    if fields[0] == "Z":
+        return False
+    return start is None or fields[19] == start
+
+
+class LocalStateStore:
+    """State in a local directory: ``history.jsonl``, ``current/``, ``locks/``, ``approvals/``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _dir(self, name: str) -> Path:
+        directory = self.path / name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot create state directory {directory}: {exc.strerror}",
+                             hint="check permissions or set [state] path") from None
+        return directory
+
+    @staticmethod
+    def _safe(name: str) -> str:
+        # Environment names come from configuration; keep them from escaping the directory.
+        if not name or "/" in name or name.startswith(".") or "\0" in name:
+            raise StateError(f"invalid environment name {name!r} for the state store")
+        return name
+
+    # -- history -----------------------------------------------------------------------
+
+    def append_history(self, record: HistoryRecord) -> None:
+        line = redact(record.model_dump_json()) + "\n"
+        ledger = self._dir("") / "history.jsonl"
+        # One write() of one line under an exclusive lock: concurrent writers never
+        # interleave, and a crash leaves at worst a last line without newline (skipped).
+        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def history(self, environment: str | None = None) -> list[HistoryRecord]:
+        ledger = self.path / "history.jsonl"
+        if not ledger.exists():
+            return []
+        records = []
+        for line in ledger.read_text(encoding="utf-8").splitlines():
+            try:
+                record = HistoryRecord.model_validate_json(line)
+            except ValueError:
+                continue  # a line torn by a crash mid-write
+            if environment is None or record.environment == environment:
+                records.append(record)
+        return records
+
+    # -- current release ---------------------------------------------------------------
+
+    def current(self, environment: str) -> CurrentRelease | None:
+        file = self.path / "current" / f"{self._safe(environment)}.json"
+        try:
+            return CurrentRelease.model_validate_json(file.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise StateError(f"{file} is corrupt: {exc}", hint="restore it or delete it") from None
+
+    def set_current(self, current: CurrentRelease) -> None:
+        file = self._dir("current") / f"{self._safe(current.environment)}.json"
+        atomic_write(file, current.model_dump_json(indent=2))
+
+    # -- locks -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self, environment: str) -> Iterator[None]:
+        """Serialise lock inspection and takeover between processes on this machine."""
+        guard = self._dir("locks") / f"{environment}.guard"
+        fd = os.open(guard, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _lock_file(self, environment: str) -> Path:
+        return self._dir("locks") / f"{self._safe(environment)}.lock.json"
+
+    def read_lock(self, environment: str) -> LockInfo | None:
+        try:
+            return LockInfo.model_validate_json(self._lock_file(environment).read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return None  # unreadable means nobody can prove they hold it
+
+    def is_stale(self, lock: LockInfo, now: datetime | None = None) -> bool:
+        """A lock from this host is stale when its process is gone; from another, when expired."""
+        if lock.host == socket.gethostname():
+            return not pid_alive(lock.pid, lock.process_start)
+        return (now or utcnow()) >= lock.expires_at
+
+    def acquire_lock(self, environment: str, *, owner: str, deploy_id: str, ttl: float,
+                     wait: float = 0.0) -> LockInfo:
+        deadline = time.monotonic() + wait
+        delay = 0.05
+        while True:
+            with self._guard(self._safe(environment)):
+                held = self.read_lock(environment)
+                if held is None or self.is_stale(held):
+                    now = utcnow()
+                    lock = LockInfo(
+                        environment=environment, owner=owner, host=socket.gethostname(),
+                        pid=os.getpid(), process_start=process_start_time(os.getpid()),
+                        deploy_id=deploy_id, acquired_at=now,
+                        expires_at=now + timedelta(seconds=ttl), token=os.urandom(8).hex(),
+                    )
+                    atomic_write(self._lock_file(environment), lock.model_dump_json())
+                    return lock
+            if time.monotonic() >= deadline:
+                raise LockHeld(
+                    f"environment {environment!r} is locked by {held.describe()}",
+                    holder=held.public(),
+                    hint=("wait with --lock-wait SECONDS, or if that deploy is gone: "
+                          f'wave unlock --env {environment} --force --reason "…"'),
+                )
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+    def release_lock(self, lock: LockInfo) -> None:
+        with self._guard(self._safe(lock.environment)):
+            held = self.read_lock(lock.environment)
+            if held is not None and held.token == lock.token:
+                self._lock_file(lock.environment).unlink(missing_ok=True)
+
+    def break_lock(self, environment: str) -> LockInfo | None:
+        with self._guard(self._safe(environment)):
+            held = self.read_lock(environment)
+            self._lock_file(environment).unlink(missing_ok=True)
+            return held
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def add_approval(self, approval: Approval) -> None:
+        directory = self._dir("approvals")
+        stamp = approval.approved_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        name = f"{self._safe(approval.environment)}-{approval.action}-{stamp}.json"
+        atomic_write(directory / name, approval.model_dump_json(indent=2))
+
+    def approvals(self, environment: str) -> list[Approval]:
+        directory = self.path / "approvals"
+        if not directory.is_dir():
+            return []
+        found = []
+        for file in sorted(directory.glob(f"{self._safe(environment)}-*.json")):
+            with contextlib.suppress(ValueError, OSError):
+                found.append(Approval.model_validate_json(file.read_text()))
+        return [a for a in found if a.environment == environment]
+
+
+def open_state_store(config: Any, plugins: Any) -> StateStore:
+    """The store ``[state] store`` names, from the built-in or a plugin."""
+    from wave_sdk.errors import ConfigError
+
+    specs: dict[str, StateStoreSpec] = {}
+    for announced in plugins.pm.hook.wave_state_store():
+        for spec in announced or ():
+            specs.setdefault(spec.name, spec)
+    name = config.state.store
+    if name not in specs:
+        raise ConfigError(f"unknown state store {name!r}", file=config.file_label, key="state.store",
+                          hint=f"choose one of: {', '.join(sorted(specs))}")
+    return specs[name].factory(config)

@@ -1,0 +1,89 @@
+"""How the release layout reaches a machine: run a command, put a tree, read and write a file.
+
+:class:`~wave_sdk.releases.ReleaseLayout` is written once against :class:`Transport`;
+the ``local`` target gives it :class:`LocalTransport`, the SSH adapter an SSH transport.
+Commands are argv lists, never strings, so a transport that needs a shell (SSH) quotes
+every argument itself and no release id or path can be read as shell syntax.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from wave_sdk.errors import AdapterError
+from wave_sdk.fileio import atomic_write
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class Transport(Protocol):
+    """The four things the release layout needs from a machine."""
+
+    def run(self, argv: Sequence[str], *, cwd: str | None = None,
+            env: Mapping[str, str] | None = None, timeout: float | None = None,
+            check: bool = True) -> CommandResult:
+        """Run ``argv``; with ``check``, raise :class:`AdapterError` on a non-zero exit."""
+        ...
+
+    def put_tree(self, source: Path, dest: str) -> None:
+        """Copy the local directory ``source`` to ``dest`` (which must not exist)."""
+        ...
+
+    def read_text(self, path: str) -> str | None:
+        """The file's text, or ``None`` if it does not exist."""
+        ...
+
+    def write_text(self, path: str, text: str) -> None:
+        """Replace the file atomically."""
+        ...
+
+
+class LocalTransport:
+    """The transport of this machine: subprocess without a shell, and plain file calls."""
+
+    def run(self, argv: Sequence[str], *, cwd: str | None = None,
+            env: Mapping[str, str] | None = None, timeout: float | None = None,
+            check: bool = True) -> CommandResult:
+        try:
+            proc = subprocess.run(
+                list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
+                capture_output=True, text=True, timeout=timeout, check=False,
+            )
+        except FileNotFoundError as exc:
+            raise AdapterError(f"command not found: {argv[0]}", hint=str(exc.strerror)) from None
+        except subprocess.TimeoutExpired:
+            raise AdapterError(f"command timed out after {timeout}s: {argv[0]}") from None
+        result = CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+        if check and not result.ok:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            raise AdapterError(f"{argv[0]} exited with {proc.returncode}: {' | '.join(tail)}")
+        return result
+
+    def put_tree(self, source: Path, dest: str) -> None:
+        # Links are followed: a release must not point back into the source tree.
+        shutil.copytree(source, dest, symlinks=False)
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write_text(self, path: str, text: str) -> None:
+        atomic_write(Path(path), text)
