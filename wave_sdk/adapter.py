@@ -59,6 +59,7 @@ class AdapterSpec:
         install: the command that installs the adapter, shown when a configuration names it
             but it is missing (e.g. ``pip install wave-sdk-docker``).
         plugin: filled by the core with the name of the plugin that registered the spec.
+
     """
 
     name: str
@@ -94,6 +95,7 @@ class TargetContext:
         state_dir: a directory private to this target, for an adapter's own bookkeeping.
         reporter: progress sink; adapters report long steps through it.
         config: the whole validated configuration (plugins read their own sections).
+
     """
 
     target: str
@@ -143,7 +145,7 @@ class Adapter(ABC):
         """Releases kept on the target, newest first (default: from :meth:`status`)."""
         return list(self.status().releases)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op
         """Release connections; called once the command is done with the target."""
 
     # Hook implementations: the core registers the instance as a plugin and calls these

@@ -50,6 +50,7 @@ class ApprovalProviderSpec:
         name: shown in history as the approval's source.
         find: called with an :class:`ApprovalRequest`; returns a covering
             :class:`~wave_sdk.models.Approval` or ``None``. It must not block on input.
+
     """
 
     name: str
@@ -63,8 +64,18 @@ def level_name(level: int) -> str:
 
 
 def approve_command(request: ApprovalRequest) -> str:
-    parts = ["wave", "approve", "--env", request.environment, "--action", request.action,
-             "--level", f"L{request.level}", "--release", request.release.id]
+    parts = [
+        "wave",
+        "approve",
+        "--env",
+        request.environment,
+        "--action",
+        request.action,
+        "--level",
+        f"L{request.level}",
+        "--release",
+        request.release.id,
+    ]
     if request.release.commit:
         parts += ["--commit", request.release.commit]
     return shlex.join(parts)
@@ -73,10 +84,15 @@ def approve_command(request: ApprovalRequest) -> str:
 def from_records(store: StateStore) -> Callable[[ApprovalRequest], Approval | None]:
     def find(request: ApprovalRequest) -> Approval | None:
         for approval in reversed(store.approvals(request.environment)):
-            if approval.covers(environment=request.environment, action=request.action,
-                               level=request.level, release=request.release):
+            if approval.covers(
+                environment=request.environment,
+                action=request.action,
+                level=request.level,
+                release=request.release,
+            ):
                 return approval
         return None
+
     return find
 
 
@@ -84,8 +100,10 @@ def prompt(request: ApprovalRequest) -> Approval | None:
     """Ask the person at the terminal to type the environment's name (the runbook's prompt)."""
     if not request.interactive:
         return None
-    question = (f"Approve {request.action} of {request.release.id} to {request.environment} "
-                f"({level_name(request.level)} required)? Type '{request.environment}' to approve: ")
+    question = (
+        f"Approve {request.action} of {request.release.id} to {request.environment} "
+        f"({level_name(request.level)} required)? Type '{request.environment}' to approve: "
+    )
     try:
         answer = input(question)
     except EOFError:
@@ -93,9 +111,15 @@ def prompt(request: ApprovalRequest) -> Approval | None:
     if answer.strip() != request.environment:
         print("not approved", file=sys.stderr)
         return None
-    return Approval(environment=request.environment, action=request.action, level=1,
-                    approved_by=getpass.getuser(), release=request.release.id,
-                    commit=request.release.commit, source="prompt")
+    return Approval(
+        environment=request.environment,
+        action=request.action,
+        level=1,
+        approved_by=getpass.getuser(),
+        release=request.release.id,
+        commit=request.release.commit,
+        source="prompt",
+    )
 
 
 def obtain(request: ApprovalRequest, providers: list[ApprovalProviderSpec]) -> Approval | None:
@@ -103,13 +127,16 @@ def obtain(request: ApprovalRequest, providers: list[ApprovalProviderSpec]) -> A
 
     Raises:
         ApprovalRequired: no provider had one.
+
     """
     if request.level >= 5:
         return None
     for provider in providers:
         approval = provider.find(request)
         if approval is not None and approval.covers(
-            environment=request.environment, action=request.action, level=request.level,
+            environment=request.environment,
+            action=request.action,
+            level=request.level,
             release=request.release,
         ):
             return approval

@@ -33,6 +33,7 @@ class CheckSpec:
         name: shown in the checklist.
         run: does the check; returns a :class:`~wave_sdk.models.CheckResult`. It may raise:
             the exception counts as a failure with its message.
+
     """
 
     name: str
@@ -47,19 +48,33 @@ def command_check(name: str, check: CheckConfig, root: Path) -> CheckSpec:
         shell = isinstance(check.command, str)
         try:
             proc = subprocess.run(
-                check.command, shell=shell, cwd=root / (check.cwd or "."), capture_output=True,
-                text=True, timeout=check.timeout, stdin=subprocess.DEVNULL,
+                check.command,
+                shell=shell,
+                cwd=root / (check.cwd or "."),
+                capture_output=True,
+                text=True,
+                timeout=check.timeout,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
-            return CheckResult(name=name, ok=False, detail=f"timed out after {check.timeout:g}s",
-                               duration_s=time.monotonic() - started)
+            return CheckResult(
+                name=name,
+                ok=False,
+                detail=f"timed out after {check.timeout:g}s",
+                duration_s=time.monotonic() - started,
+            )
         except OSError as exc:
-            return CheckResult(name=name, ok=False, detail=f"cannot run: {exc.strerror}",
-                               duration_s=time.monotonic() - started)
+            return CheckResult(
+                name=name,
+                ok=False,
+                detail=f"cannot run: {exc.strerror}",
+                duration_s=time.monotonic() - started,
+            )
         output = (proc.stdout + proc.stderr).strip()
         shown = check.command if shell else shlex.join(check.command)  # type: ignore[arg-type]
         return CheckResult(
-            name=name, ok=proc.returncode == 0,
+            name=name,
+            ok=proc.returncode == 0,
             detail=f"`{shown}` exited {proc.returncode}",
             duration_s=round(time.monotonic() - started, 3),
             output_tail="\n".join(output.splitlines()[-20:]),
@@ -76,8 +91,12 @@ def run_checks(specs: list[CheckSpec], *, workers: int = 4) -> list[CheckResult]
         try:
             return spec.run()
         except Exception as exc:
-            return CheckResult(name=spec.name, ok=False, detail=f"{type(exc).__name__}: {exc}",
-                               duration_s=time.monotonic() - started)
+            return CheckResult(
+                name=spec.name,
+                ok=False,
+                detail=f"{type(exc).__name__}: {exc}",
+                duration_s=time.monotonic() - started,
+            )
 
     if not specs:
         return []

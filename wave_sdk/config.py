@@ -84,7 +84,8 @@ class HealthEndpoint(Settings):
     path: str = Field(description="Path under the base URL, e.g. /api/health.")
     status: int = Field(200, ge=100, le=599, description="Expected HTTP status.")
     json_fields: dict[str, Any] = Field(
-        default_factory=dict, alias="json",
+        default_factory=dict,
+        alias="json",
         description='Expected JSON fields, dotted paths allowed: {"status" = "ok"}.',
     )
 
@@ -99,7 +100,9 @@ class HealthEndpoint(Settings):
 
 
 def _default_endpoints() -> list[HealthEndpoint]:
-    return [HealthEndpoint(path=p) for p in ("/api/health", "/api/health/db", "/api/health/external")]
+    return [
+        HealthEndpoint(path=p) for p in ("/api/health", "/api/health/db", "/api/health/external")
+    ]
 
 
 class HealthConfig(Settings):
@@ -129,8 +132,12 @@ class EnvironmentConfig(Settings):
     target: str | list[str] = Field(
         description="Target name, or names deployed in order (backend before frontend)."
     )
-    checks: list[str] = Field(default_factory=list, description="Checks (from [checks]) to pass first.")
-    health: HealthConfig | None = Field(None, description="Overrides [health] for this environment.")
+    checks: list[str] = Field(
+        default_factory=list, description="Checks (from [checks]) to pass first."
+    )
+    health: HealthConfig | None = Field(
+        None, description="Overrides [health] for this environment."
+    )
 
     @property
     def targets(self) -> list[str]:
@@ -150,7 +157,9 @@ class CheckConfig(Settings):
 class SignalsConfig(Settings):
     """``[signals]``: where the runbook's signal files are written."""
 
-    dir: str = Field(".claude", description="Directory of signal files (WAVE keeps them in .claude/).")
+    dir: str = Field(
+        ".claude", description="Directory of signal files (WAVE keeps them in .claude/)."
+    )
 
 
 class StateConfig(Settings):
@@ -193,17 +202,25 @@ class WaveConfig(Settings):
         for env_name, env in self.environments.items():
             for i, target in enumerate(env.targets):
                 if target not in self.targets:
-                    key = f"environments.{env_name}.target" + ("" if isinstance(env.target, str) else f".{i}")
+                    key = f"environments.{env_name}.target" + (
+                        "" if isinstance(env.target, str) else f".{i}"
+                    )
                     raise _CrossRefError(key, f"unknown target {target!r}", self.targets)
             for i, check in enumerate(env.checks):
                 if check not in self.checks:
-                    raise _CrossRefError(f"environments.{env_name}.checks.{i}",
-                                         f"unknown check {check!r}", self.checks)
+                    raise _CrossRefError(
+                        f"environments.{env_name}.checks.{i}",
+                        f"unknown check {check!r}",
+                        self.checks,
+                    )
         for action, cells in self.approvals.items():
             for env_name in cells:
                 if env_name not in self.environments and env_name not in DEFAULT_MATRIX[action]:
-                    raise _CrossRefError(f"approvals.{action}.{env_name}",
-                                         f"unknown environment {env_name!r}", self.environments)
+                    raise _CrossRefError(
+                        f"approvals.{action}.{env_name}",
+                        f"unknown environment {env_name!r}",
+                        self.environments,
+                    )
         return self
 
     @property
@@ -219,8 +236,10 @@ class WaveConfig(Settings):
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
             raise ConfigError(
-                f"unknown environment {name!r} (configured: {known})", file=self.file_label,
-                key="environments", hint=f"add [environments.{name}] or pick a configured one",
+                f"unknown environment {name!r} (configured: {known})",
+                file=self.file_label,
+                key="environments",
+                hint=f"add [environments.{name}] or pick a configured one",
             )
         return self.environments[name]
 
@@ -238,8 +257,12 @@ class WaveConfig(Settings):
     def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
         """Validate target ``name`` against its adapter's model; return (spec, settings)."""
         if name not in self.targets:
-            raise ConfigError(f"unknown target {name!r}", file=self.file_label, key="targets",
-                              hint=f"add [targets.{name}] with an adapter")
+            raise ConfigError(
+                f"unknown target {name!r}",
+                file=self.file_label,
+                key="targets",
+                hint=f"add [targets.{name}] with an adapter",
+            )
         entry = self.targets[name]
         try:
             spec = plugins.adapter_spec(entry.adapter)
@@ -249,8 +272,9 @@ class WaveConfig(Settings):
             from wave_sdk.errors import WaveError
 
             if isinstance(exc, WaveError):
-                raise type(exc)(f"{self.file_label}: targets.{name}.adapter: {exc.message}",
-                                hint=exc.hint) from None
+                raise type(exc)(
+                    f"{self.file_label}: targets.{name}.adapter: {exc.message}", hint=exc.hint
+                ) from None
             raise
         model = spec.load_config()
         fields = dict(entry.model_extra or {})
@@ -291,7 +315,9 @@ def _interpolate(value: Any, path: tuple[str | int, ...], file: str) -> Any:
         used_var = True
         if name not in os.environ:
             raise ConfigError(
-                f"environment variable {name} is not set", file=file, key=_dotted(path),
+                f"environment variable {name} is not set",
+                file=file,
+                key=_dotted(path),
                 hint=f"export {name}=… before running wave, or remove the reference",
             )
         secrets.register(os.environ[name])
@@ -316,7 +342,7 @@ _HINTS = {
     "bool_type": "use true or false",
     "bool_parsing": "use true or false",
     "string_type": "use a quoted string",
-    "list_type": "use a list, e.g. [\"a\", \"b\"]",
+    "list_type": 'use a list, e.g. ["a", "b"]',
     "dict_type": "use a table",
     "model_type": "use a table",
     "missing": "add it",
@@ -330,7 +356,9 @@ _HINTS = {
 def _config_error(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ()) -> ConfigError:
     """Turn the first pydantic error into one actionable line."""
     err = exc.errors(include_url=False)[0]
-    loc = tuple(part for part in (*prefix, *err["loc"]) if not (isinstance(part, str) and "[" in part))
+    loc = tuple(
+        part for part in (*prefix, *err["loc"]) if not (isinstance(part, str) and "[" in part)
+    )
     kind = err["type"]
     message = err["msg"]
     hint = _HINTS.get(kind)
@@ -339,8 +367,11 @@ def _config_error(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ())
         bad = str(loc[-1])
         close = difflib.get_close_matches(bad, parent_fields, n=1)
         message = f"unknown key {bad!r}"
-        hint = f"did you mean {close[0]!r}?" if close else (
-            f"known keys: {', '.join(parent_fields)}" if parent_fields else "remove it")
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else (f"known keys: {', '.join(parent_fields)}" if parent_fields else "remove it")
+        )
     elif kind == "missing":
         message = "required key is missing"
         hint = f"add {loc[-1]} = …"
@@ -414,19 +445,24 @@ def load_config(path: str | os.PathLike[str] | None = None) -> WaveConfig:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=label,
-                          hint="fix the syntax at the line and column shown") from None
+        raise ConfigError(
+            f"not valid TOML: {exc}", file=label, hint="fix the syntax at the line and column shown"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=label) from None
     if file.name == "pyproject.toml":
         data = data.get("tool", {}).get("wave")
         if not isinstance(data, dict):
-            raise ConfigError("no [tool.wave] table", file=label, hint="add [tool.wave] or a wave.toml")
+            raise ConfigError(
+                "no [tool.wave] table", file=label, hint="add [tool.wave] or a wave.toml"
+            )
         label = "pyproject.toml [tool.wave]"
     return parse_config(data, file=file, label=label)
 
 
-def parse_config(data: dict[str, Any], *, file: Path | None = None, label: str | None = None) -> WaveConfig:
+def parse_config(
+    data: dict[str, Any], *, file: Path | None = None, label: str | None = None
+) -> WaveConfig:
     """Validate an already-parsed mapping (what :func:`load_config` does after reading)."""
     label = label or (file.name if file else "<config>")
     data = _interpolate(data, (), label)

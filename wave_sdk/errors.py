@@ -69,7 +69,11 @@ class ConfigError(WaveError):
     exit_code = 2
 
     def __init__(
-        self, message: str, *, file: str | None = None, key: str | None = None,
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
         hint: str | None = None,
     ) -> None:
         self.file = file
@@ -99,8 +103,9 @@ class GateError(WaveError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, results: list[Any] | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, results: list[Any] | None = None, hint: str | None = None
+    ) -> None:
         self.results = results or []
         super().__init__(message, hint=hint)
 
@@ -123,8 +128,9 @@ class LockHeld(WaveError):
 
     exit_code = 5
 
-    def __init__(self, message: str, *, holder: dict[str, Any] | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, holder: dict[str, Any] | None = None, hint: str | None = None
+    ) -> None:
         self.holder = holder or {}
         super().__init__(message, hint=hint)
 
@@ -156,8 +162,14 @@ class VerificationFailed(WaveError):
 
     exit_code = 7
 
-    def __init__(self, message: str, *, rollback: RollbackResult | None = None,
-                 report: Any = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        rollback: RollbackResult | None = None,
+        report: Any = None,
+        hint: str | None = None,
+    ) -> None:
         self.rollback = rollback
         self.report = report
         super().__init__(message, hint=hint)

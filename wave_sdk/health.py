@@ -61,14 +61,23 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
     try:
         response = client().get(url, timeout=timeout)
     except httpx.HTTPError as exc:
-        return HealthResult(source="http", name=endpoint.path, ok=False,
-                            detail=f"{type(exc).__name__}: {exc or 'no answer'}")
+        return HealthResult(
+            source="http",
+            name=endpoint.path,
+            ok=False,
+            detail=f"{type(exc).__name__}: {exc or 'no answer'}",
+        )
     elapsed = (time.perf_counter() - started) * 1000
-    result = dict(source="http", name=endpoint.path, status_code=response.status_code,
-                  response_time_ms=round(elapsed, 2))
+    result = dict(
+        source="http",
+        name=endpoint.path,
+        status_code=response.status_code,
+        response_time_ms=round(elapsed, 2),
+    )
     if response.status_code != endpoint.status:
-        return HealthResult(ok=False, detail=f"status {response.status_code}, expected "
-                            f"{endpoint.status}", **result)  # type: ignore[arg-type]
+        return HealthResult(
+            ok=False, detail=f"status {response.status_code}, expected {endpoint.status}", **result
+        )  # type: ignore[arg-type]
     if endpoint.json_fields:
         try:
             body = response.json()
@@ -78,11 +87,13 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
             try:
                 actual = _lookup(body, key)
             except KeyError:
-                return HealthResult(ok=False, detail=f"JSON field {key!r} missing",
-                                    **result)  # type: ignore[arg-type]
+                return HealthResult(ok=False, detail=f"JSON field {key!r} missing", **result)  # type: ignore[arg-type]
             if actual != expected:
-                return HealthResult(ok=False, detail=f"JSON field {key!r} is {actual!r}, expected "
-                                    f"{expected!r}", **result)  # type: ignore[arg-type]
+                return HealthResult(
+                    ok=False,
+                    detail=f"JSON field {key!r} is {actual!r}, expected {expected!r}",
+                    **result,
+                )  # type: ignore[arg-type]
     return HealthResult(ok=True, detail=f"status {response.status_code}", **result)  # type: ignore[arg-type]
 
 
@@ -91,8 +102,14 @@ def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:
     if not config.endpoints:
         return []
     if not base_url:
-        return [HealthResult(source="http", name="base_url", ok=False,
-                             detail="no URL to probe: set health.base_url for the environment")]
+        return [
+            HealthResult(
+                source="http",
+                name="base_url",
+                ok=False,
+                detail="no URL to probe: set health.base_url for the environment",
+            )
+        ]
     return [check_endpoint(base_url, e, timeout=config.timeout) for e in config.endpoints]
 
 
@@ -129,8 +146,11 @@ class Verification:
         return [r for r in self.last if not r.ok]
 
 
-def verify(round_: Callable[[], list[HealthResult]], config: HealthConfig,
-           on_round: Callable[[int, list[HealthResult]], None] | None = None) -> Verification:
+def verify(
+    round_: Callable[[], list[HealthResult]],
+    config: HealthConfig,
+    on_round: Callable[[int, list[HealthResult]], None] | None = None,
+) -> Verification:
     """Run health rounds until the release is proven healthy or verification gives up."""
     deadline = time.monotonic() + config.deadline
     outcome = Verification(ok=False)

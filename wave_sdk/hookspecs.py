@@ -70,6 +70,7 @@ def wave_adapters() -> Iterable[AdapterSpec]:  # type: ignore[empty-body]
                 summary="Fly.io machines",
                 install="pip install wave-fly",
             )
+
     """
 
 
@@ -99,6 +100,7 @@ def wave_deploy(target: TargetContext, release: Release) -> DeployResult:  # typ
         A :class:`~wave_sdk.models.DeployResult`. Raise
         :class:`~wave_sdk.errors.AdapterError` on failure instead of returning ``ok=False``
         when nothing was changed.
+
     """
 
 
@@ -114,6 +116,7 @@ def wave_rollback(target: TargetContext, to: str | None) -> RollbackResult:  # t
         A :class:`~wave_sdk.models.RollbackResult`. Raise
         :class:`~wave_sdk.errors.ReleaseNotFound` when ``to`` is not on the target and
         :class:`~wave_sdk.errors.RollbackUnavailable` when there is no earlier release.
+
     """
 
 
@@ -126,6 +129,7 @@ def wave_status(target: TargetContext) -> StatusReport:  # type: ignore[empty-bo
 
     Returns:
         A :class:`~wave_sdk.models.StatusReport`.
+
     """
 
 
@@ -154,6 +158,7 @@ def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:  
         def wave_health(target, url):
             ok = redis.Redis().ping()
             return [HealthResult(source="redis", name="ping", ok=ok)]
+
     """
 
 

@@ -166,8 +166,15 @@ class Approval(_Model):
     expires_at: datetime | None = None
     source: str = "record"
 
-    def covers(self, *, environment: str, action: str, level: int, release: Release,
-               now: datetime | None = None) -> bool:
+    def covers(
+        self,
+        *,
+        environment: str,
+        action: str,
+        level: int,
+        release: Release,
+        now: datetime | None = None,
+    ) -> bool:
         """Whether this approval satisfies a requirement of ``level`` for ``release``."""
         now = now or utcnow()
         if self.environment != environment or self.action != action or self.level > level:

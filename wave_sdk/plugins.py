@@ -51,6 +51,7 @@ class PluginManager:
             for collecting hooks, and through :meth:`operation` for operation hooks.
         broken: plugins that failed to load or were rejected.
         disabled: entry-point names skipped because of ``WAVE_DISABLE_PLUGINS``.
+
     """
 
     def __init__(self, *, load_entry_points: bool = True) -> None:
@@ -70,7 +71,8 @@ class PluginManager:
 
     def _load_entry_points(self) -> None:
         disabled = {
-            name.strip() for name in os.environ.get("WAVE_DISABLE_PLUGINS", "").split(",")
+            name.strip()
+            for name in os.environ.get("WAVE_DISABLE_PLUGINS", "").split(",")
             if name.strip()
         }
         for ep in sorted(entry_points(group=PROJECT), key=lambda ep: ep.name):
@@ -105,11 +107,13 @@ class PluginManager:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
                     self.pm.unregister(plugin)
-                    self.broken.append(BrokenPlugin(
-                        name=name,
-                        error=f"implements {hook_name} without wrapper=True; only the "
-                              "target's adapter performs operations, other plugins may wrap",
-                    ))
+                    self.broken.append(
+                        BrokenPlugin(
+                            name=name,
+                            error=f"implements {hook_name} without wrapper=True; only the "
+                            "target's adapter performs operations, other plugins may wrap",
+                        )
+                    )
                     return
         try:
             self.pm.check_pending()
@@ -133,14 +137,19 @@ class PluginManager:
                 try:
                     announced = list(impl.function() or ())
                 except Exception as exc:
-                    self.broken.append(BrokenPlugin(
-                        name=plugin_name, error=f"wave_adapters failed: {type(exc).__name__}: {exc}"
-                    ))
+                    self.broken.append(
+                        BrokenPlugin(
+                            name=plugin_name,
+                            error=f"wave_adapters failed: {type(exc).__name__}: {exc}",
+                        )
+                    )
                     continue
                 for spec in announced:
                     spec = replace(spec, plugin=plugin_name)
                     if spec.name in specs:
-                        conflicts.setdefault(spec.name, [specs[spec.name].plugin]).append(plugin_name)
+                        conflicts.setdefault(spec.name, [specs[spec.name].plugin]).append(
+                            plugin_name
+                        )
                         continue
                     specs[spec.name] = spec
             self._specs, self._conflicts = specs, conflicts
@@ -151,7 +160,8 @@ class PluginManager:
         specs = self.adapter_specs
         if name in self._conflicts:
             raise PluginError(
-                f"adapter {name!r} is provided by several plugins: {', '.join(self._conflicts[name])}",
+                f"adapter {name!r} is provided by several plugins: "
+                f"{', '.join(self._conflicts[name])}",
                 hint="uninstall one of them or disable it with WAVE_DISABLE_PLUGINS",
             )
         if name not in specs:

@@ -61,10 +61,23 @@ class ReleaseLayout:
         try:
             for name in linked:
                 relative = _safe_relative(name)
-                self.transport.run(["mkdir", "-p", "--", posixpath.dirname(
-                    posixpath.join(self.shared_dir, relative))])
-                self.transport.run(["ln", "-sfn", "--", posixpath.join(self.shared_dir, relative),
-                                    posixpath.join(staging, relative)])
+                self.transport.run(
+                    [
+                        "mkdir",
+                        "-p",
+                        "--",
+                        posixpath.dirname(posixpath.join(self.shared_dir, relative)),
+                    ]
+                )
+                self.transport.run(
+                    [
+                        "ln",
+                        "-sfn",
+                        "--",
+                        posixpath.join(self.shared_dir, relative),
+                        posixpath.join(staging, relative),
+                    ]
+                )
             self.transport.write_text(posixpath.join(staging, "REVISION"), release_id + "\n")
             self.transport.run(["rm", "-rf", "--", final])
             self.transport.run(["mv", "-T", "--", staging, final])
@@ -85,7 +98,9 @@ class ReleaseLayout:
         """Point ``current`` at the release in one atomic rename."""
         target = self.path(release_id)
         if not self.has(release_id):
-            raise ReleaseNotFound(f"release {release_id} is not on the target ({self.releases_dir})")
+            raise ReleaseNotFound(
+                f"release {release_id} is not on the target ({self.releases_dir})"
+            )
         temporary = f"{self.current_link}.tmp-{secrets.token_hex(4)}"
         self.transport.run(["ln", "-sfn", "--", target, temporary])
         self.transport.run(["mv", "-T", "--", temporary, self.current_link])
@@ -134,6 +149,8 @@ def _safe_relative(name: str) -> str:
     """A ``shared/`` entry must stay inside the release: no absolute paths, no ``..``."""
     normal = posixpath.normpath(name)
     if posixpath.isabs(normal) or normal == ".." or normal.startswith("../") or normal == ".":
-        raise AdapterError(f"shared path {name!r} escapes the release directory",
-                           hint="use a relative path such as .env or storage/uploads")
+        raise AdapterError(
+            f"shared path {name!r} escapes the release directory",
+            hint="use a relative path such as .env or storage/uploads",
+        )
     return normal

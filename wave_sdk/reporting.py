@@ -70,7 +70,8 @@ class ConsoleReporter:
         if self.tty:
             symbol = _SYMBOLS.get(event.kind, " ")
             elapsed = f"{time.monotonic() - self.started:5.1f}s"
-            line = f"\x1b[2m{elapsed}\x1b[0m \x1b[{_COLOURS.get(event.kind, '0')}m{symbol}\x1b[0m {text}"
+            colour = _COLOURS.get(event.kind, "0")
+            line = f"\x1b[2m{elapsed}\x1b[0m \x1b[{colour}m{symbol}\x1b[0m {text}"
         else:
             stamp = datetime.now(UTC).strftime("%H:%M:%S")
             line = f"{stamp} {event.step:<8} {event.kind:<4} {text}"

@@ -108,12 +108,17 @@ class Wave:
             offered. The CLI sets it from the terminal.
         plugins: a plugin manager (default: the process's, with entry points loaded).
         deployer: the name recorded as deployer (default ``$WAVE_DEPLOYER`` or the user).
+
     """
 
     def __init__(
-        self, config: WaveConfig | str | os.PathLike[str] | None = None, *,
-        reporter: Reporter | None = None, interactive: bool = False,
-        plugins: PluginManager | None = None, deployer: str | None = None,
+        self,
+        config: WaveConfig | str | os.PathLike[str] | None = None,
+        *,
+        reporter: Reporter | None = None,
+        interactive: bool = False,
+        plugins: PluginManager | None = None,
+        deployer: str | None = None,
     ) -> None:
         self.config = config if isinstance(config, WaveConfig) else load_config(config)
         self.reporter: Reporter = reporter or NullReporter()
@@ -151,16 +156,23 @@ class Wave:
 
     def _context(self, target: str, environment: str) -> TargetContext:
         state_dir = self.config.root / ".wave" / "targets" / target
-        return TargetContext(target=target, environment=environment,
-                             project=self.config.project.name, root=self.config.root,
-                             state_dir=state_dir, reporter=self.reporter, config=self.config)
+        return TargetContext(
+            target=target,
+            environment=environment,
+            project=self.config.project.name,
+            root=self.config.root,
+            state_dir=state_dir,
+            reporter=self.reporter,
+            config=self.config,
+        )
 
     @contextmanager
     def open_target(self, target: str, environment: str) -> Iterator[Adapter]:
         """The adapter instance of ``target``, registered for the duration of the block."""
         spec, settings = self.config.target_settings(target, self.plugins)
-        with self.plugins.open_adapter(spec, config=settings,
-                                       context=self._context(target, environment)) as adapter:
+        with self.plugins.open_adapter(
+            spec, config=settings, context=self._context(target, environment)
+        ) as adapter:
             yield adapter
 
     def _call(self, hook: str, adapter: Adapter, **kwargs: Any) -> Any:
@@ -170,8 +182,10 @@ class Wave:
             raise
         except Exception as exc:
             # An adapter that let a platform exception escape: still one line for the user.
-            raise AdapterError(f"{adapter.context.target}: {hook.removeprefix('wave_')} failed: "
-                               f"{type(exc).__name__}: {exc}") from exc
+            raise AdapterError(
+                f"{adapter.context.target}: {hook.removeprefix('wave_')} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         if result is None:
             raise AdapterError(f"{adapter.context.target}: the adapter returned nothing for {hook}")
         return result
@@ -182,8 +196,13 @@ class Wave:
 
     # -- releases ----------------------------------------------------------------------
 
-    def release(self, release_id: str | None = None, *, source: str | os.PathLike[str] | None = None,
-                commit: str | None = None) -> Release:
+    def release(
+        self,
+        release_id: str | None = None,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        commit: str | None = None,
+    ) -> Release:
         """Describe a release: explicit id, else the git commit, else a hash of ``source``."""
         commit = commit or _git_head(self.config.root)
         src = Path(source).resolve() if source else None
@@ -195,8 +214,10 @@ class Wave:
             elif src is not None:
                 release_id = "src-" + _tree_hash(src)[:12]
             else:
-                raise UsageError("cannot name the release: not a git repository and no --source",
-                                 hint="pass --release ID")
+                raise UsageError(
+                    "cannot name the release: not a git repository and no --source",
+                    hint="pass --release ID",
+                )
         try:
             return Release(id=release_id, commit=commit, source=src)
         except ValueError as exc:
@@ -213,50 +234,79 @@ class Wave:
             self.config.target_settings(t, self.plugins)  # validate before promising anything
         last = self.store.current(environment)
         level = self.config.required_level("deploy", environment)
-        approved = self._find_approval(environment, "deploy", level, release) is not None \
-            if level < 5 else True
+        approved = (
+            self._find_approval(environment, "deploy", level, release) is not None
+            if level < 5
+            else True
+        )
         steps = [
             PlanStep(step="gate", detail=f"checks: {', '.join(env.checks) or 'none configured'}"),
-            PlanStep(step="approve", detail=f"deploy needs {approval_mod.level_name(level)}",
-                     level=level, satisfied=approved),
+            PlanStep(
+                step="approve",
+                detail=f"deploy needs {approval_mod.level_name(level)}",
+                level=level,
+                satisfied=approved,
+            ),
             PlanStep(step="lock", detail=f"environment {environment}"),
-            PlanStep(step="deploy", detail=" → ".join(f"{t['name']} ({t['adapter']})" for t in targets)),
+            PlanStep(
+                step="deploy", detail=" → ".join(f"{t['name']} ({t['adapter']})" for t in targets)
+            ),
             PlanStep(step="verify", detail=self._verify_detail(environment)),
-            PlanStep(step="finish", detail="on failure roll back to "
-                     + (last.release if last else "nothing (first deploy)"),
-                     level=self.config.required_level("rollback", environment)),
+            PlanStep(
+                step="finish",
+                detail="on failure roll back to "
+                + (last.release if last else "nothing (first deploy)"),
+                level=self.config.required_level("rollback", environment),
+            ),
         ]
-        return Plan(environment=environment, release=release, targets=targets,
-                    rollback_to=last.release if last else None, checks=list(env.checks), steps=steps)
+        return Plan(
+            environment=environment,
+            release=release,
+            targets=targets,
+            rollback_to=last.release if last else None,
+            checks=list(env.checks),
+            steps=steps,
+        )
 
     def _verify_detail(self, environment: str) -> str:
         health = self.config.health_for(environment)
         paths = ", ".join(e.path for e in health.endpoints) or "no endpoints"
-        return (f"adapter health + {paths}; {health.consecutive} passing rounds in a row, "
-                f"deadline {health.deadline:g}s")
+        return (
+            f"adapter health + {paths}; {health.consecutive} passing rounds in a row, "
+            f"deadline {health.deadline:g}s"
+        )
 
     def check(self, environment: str) -> list[CheckResult]:
         """Run the gate's checks for ``environment``; return every result."""
         from wave_sdk.checks import command_check, run_checks
 
         env = self.config.environment(environment)
-        specs = [command_check(name, self.config.checks[name], self.config.root) for name in env.checks]
-        for announced in self.plugins.pm.hook.wave_checks(environment=environment, config=self.config):
+        specs = [
+            command_check(name, self.config.checks[name], self.config.root) for name in env.checks
+        ]
+        for announced in self.plugins.pm.hook.wave_checks(
+            environment=environment, config=self.config
+        ):
             specs.extend(announced or ())
         return run_checks(specs)
 
     def _providers(self) -> list[approval_mod.ApprovalProviderSpec]:
-        providers = [approval_mod.ApprovalProviderSpec(
-            name="records", find=approval_mod.from_records(self.store))]
+        providers = [
+            approval_mod.ApprovalProviderSpec(
+                name="records", find=approval_mod.from_records(self.store)
+            )
+        ]
         for announced in self.plugins.pm.hook.wave_approval():
             providers.extend(announced or ())
         providers.append(approval_mod.ApprovalProviderSpec(name="prompt", find=approval_mod.prompt))
         return providers
 
-    def _find_approval(self, environment: str, action: str, level: int,
-                       release: Release) -> Approval | None:
-        request = approval_mod.ApprovalRequest(environment=environment, action=action, level=level,
-                                               release=release, interactive=False)
+    def _find_approval(
+        self, environment: str, action: str, level: int, release: Release
+    ) -> Approval | None:
+        request = approval_mod.ApprovalRequest(
+            environment=environment, action=action, level=level, release=release, interactive=False
+        )
         for provider in self._providers():
             found = provider.find(request)
             if found is not None:
@@ -265,29 +315,53 @@ class Wave:
 
     def _require_approval(self, environment: str, action: str, release: Release) -> Approval | None:
         level = self.config.required_level(action, environment)
-        request = approval_mod.ApprovalRequest(environment=environment, action=action, level=level,
-                                               release=release, interactive=self.interactive)
+        request = approval_mod.ApprovalRequest(
+            environment=environment,
+            action=action,
+            level=level,
+            release=release,
+            interactive=self.interactive,
+        )
         approval = approval_mod.obtain(request, self._providers())
         if approval is None:
-            self._emit("ok", "approve", f"{action} to {environment}: "
-                       f"{approval_mod.level_name(level)}, no approval needed")
+            self._emit(
+                "ok",
+                "approve",
+                f"{action} to {environment}: {approval_mod.level_name(level)}, no approval needed",
+            )
         else:
             if approval.source == "prompt":
                 self.store.add_approval(approval)
-            self._emit("ok", "approve", f"{action} to {environment} approved by "
-                       f"{approval.approved_by} (L{approval.level}, {approval.source})")
+            self._emit(
+                "ok",
+                "approve",
+                f"{action} to {environment} approved by "
+                f"{approval.approved_by} (L{approval.level}, {approval.source})",
+            )
         return approval
 
-    def approve(self, environment: str, action: str = "deploy", *, level: int = 1,
-                release: str | None = None, commit: str | None = None,
-                approved_by: str | None = None, expires_in: float | None = None) -> Approval:
+    def approve(
+        self,
+        environment: str,
+        action: str = "deploy",
+        *,
+        level: int = 1,
+        release: str | None = None,
+        commit: str | None = None,
+        approved_by: str | None = None,
+        expires_in: float | None = None,
+    ) -> Approval:
         """Record an approval (what ``wave approve`` does)."""
         from datetime import timedelta
 
         self.config.environment(environment)
         approval = Approval(
-            environment=environment, action=action, level=level,
-            approved_by=approved_by or self.deployer, release=release, commit=commit,
+            environment=environment,
+            action=action,
+            level=level,
+            approved_by=approved_by or self.deployer,
+            release=release,
+            commit=commit,
             expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
         )
         self.store.add_approval(approval)
@@ -295,9 +369,16 @@ class Wave:
 
     # -- deploy ------------------------------------------------------------------------
 
-    def deploy(self, environment: str, *, release: Release | str | None = None,
-               source: str | os.PathLike[str] | None = None, dry_run: bool = False,
-               lock_wait: float = 0.0, allow_no_rollback: bool = False) -> DeployReport:
+    def deploy(
+        self,
+        environment: str,
+        *,
+        release: Release | str | None = None,
+        source: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+        lock_wait: float = 0.0,
+        allow_no_rollback: bool = False,
+    ) -> DeployReport:
         """Run the whole pipeline for ``environment``.
 
         Returns the :class:`DeployReport` of a verified deploy (or of the plan, with
@@ -310,12 +391,24 @@ class Wave:
         if not isinstance(release, Release):
             release = self.release(release, source=source)
         plan = self.plan(environment, release=release)
-        report = DeployReport(deploy_id=new_deploy_id(), environment=environment,
-                              release=release.id, commit=release.commit, plan=plan)
-        self._emit("step", "plan", f"deploy {release.id} to {environment}: "
-                   + " → ".join(t["name"] for t in plan.targets)
-                   + (f" (rollback target {plan.rollback_to})" if plan.rollback_to
-                      else " (first deploy: no release to roll back to)"))
+        report = DeployReport(
+            deploy_id=new_deploy_id(),
+            environment=environment,
+            release=release.id,
+            commit=release.commit,
+            plan=plan,
+        )
+        self._emit(
+            "step",
+            "plan",
+            f"deploy {release.id} to {environment}: "
+            + " → ".join(t["name"] for t in plan.targets)
+            + (
+                f" (rollback target {plan.rollback_to})"
+                if plan.rollback_to
+                else " (first deploy: no release to roll back to)"
+            ),
+        )
         if dry_run:
             for step in plan.steps:
                 self._emit("info", "plan", f"{step.step}: {step.detail}")
@@ -325,38 +418,64 @@ class Wave:
         self._emit("step", "gate", "running checks")
         report.checks = self.check(environment)
         for result in report.checks:
-            self._emit("ok" if result.ok else "fail", "gate",
-                       f"{result.name}: {result.detail} ({result.duration_s:.1f}s)")
+            self._emit(
+                "ok" if result.ok else "fail",
+                "gate",
+                f"{result.name}: {result.detail} ({result.duration_s:.1f}s)",
+            )
         failed = [r for r in report.checks if not r.ok]
         if failed:
-            report.outcome, report.reason = "blocked", f"checks failed: {', '.join(r.name for r in failed)}"
+            report.outcome, report.reason = (
+                "blocked",
+                f"checks failed: {', '.join(r.name for r in failed)}",
+            )
             self._record(report, started)
             tail = failed[0].output_tail.splitlines()[-3:]
-            raise GateError(f"{report.reason}" + (f"; {failed[0].name}: {' | '.join(tail)}" if tail else ""),
-                            results=report.checks, hint="fix them and deploy again")
+            raise GateError(
+                f"{report.reason}" + (f"; {failed[0].name}: {' | '.join(tail)}" if tail else ""),
+                results=report.checks,
+                hint="fix them and deploy again",
+            )
 
         self._emit("step", "approve", "checking approvals")
         report.approval = self._require_approval(environment, "deploy", release)
 
         self._emit("step", "lock", f"locking {environment}")
-        lock = self.store.acquire_lock(environment, owner=self.deployer, deploy_id=report.deploy_id,
-                                       ttl=self.config.state.lock_ttl, wait=lock_wait)
+        lock = self.store.acquire_lock(
+            environment,
+            owner=self.deployer,
+            deploy_id=report.deploy_id,
+            ttl=self.config.state.lock_ttl,
+            wait=lock_wait,
+        )
         try:
             self._run_locked(environment, release, report, started, allow_no_rollback)
         finally:
             self.store.release_lock(lock)
         return report
 
-    def _run_locked(self, environment: str, release: Release, report: DeployReport,
-                    started: Any, allow_no_rollback: bool) -> None:
+    def _run_locked(
+        self,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        started: Any,
+        allow_no_rollback: bool,
+    ) -> None:
         env = self.config.environment(environment)
         last = self.store.current(environment)
         with ExitStack() as stack:
-            adapters = {t: stack.enter_context(self.open_target(t, environment)) for t in env.targets}
+            adapters = {
+                t: stack.enter_context(self.open_target(t, environment)) for t in env.targets
+            }
             self._check_rollback_targets(adapters, last, allow_no_rollback)
 
-            self._signal(self._make_signal("deployment-starting", "in_progress", environment,
-                                           release, report), report)
+            self._signal(
+                self._make_signal(
+                    "deployment-starting", "in_progress", environment, release, report
+                ),
+                report,
+            )
             self._emit("step", "deploy", f"deploying {release.id}")
             deployed: list[str] = []
             failure: WaveError | None = None
@@ -379,11 +498,16 @@ class Wave:
                     outcome = self._verify(environment, adapter, urls.get(name))
                     report.health[name] = outcome.last
                     report.response_time_ms.update(
-                        {f"{name}{k}" if len(adapters) > 1 else k: v
-                         for k, v in outcome.response_time_ms.items()})
+                        {
+                            f"{name}{k}" if len(adapters) > 1 else k: v
+                            for k, v in outcome.response_time_ms.items()
+                        }
+                    )
                     if not outcome.ok:
                         verification_ok = False
-                        bad = "; ".join(f"{r.source}:{r.name} {r.detail}" for r in outcome.failures())
+                        bad = "; ".join(
+                            f"{r.source}:{r.name} {r.detail}" for r in outcome.failures()
+                        )
                         report.reason = f"verification of {name} failed: {bad or outcome.reason}"
                         self._emit("fail", "verify", report.reason)
                         break
@@ -396,25 +520,36 @@ class Wave:
             self._roll_back_run(environment, release, report, started, adapters, deployed, last)
             if failure is not None:
                 raise AdapterError(
-                    f"{failure.message}" + (self._rollback_summary(report) or
-                                            "; nothing to roll back to") + self._contacts(),
-                    hint=failure.hint) from failure
+                    f"{failure.message}"
+                    + (self._rollback_summary(report) or "; nothing to roll back to")
+                    + self._contacts(),
+                    hint=failure.hint,
+                ) from failure
             raise VerificationFailed(
-                f"{report.reason}; " + (self._rollback_summary(report).lstrip("; ") or
-                                        "nothing to roll back to (first deploy)") + self._contacts(),
-                rollback=report.rollbacks[0] if report.rollbacks else None, report=report,
+                f"{report.reason}; "
+                + (
+                    self._rollback_summary(report).lstrip("; ")
+                    or "nothing to roll back to (first deploy)"
+                )
+                + self._contacts(),
+                rollback=report.rollbacks[0] if report.rollbacks else None,
+                report=report,
             )
 
     def _rollback_summary(self, report: DeployReport) -> str:
         if not report.rollbacks:
             return ""
         return "; rolled back " + ", ".join(
-            f"{r.target} {r.from_release} → {r.to_release}" for r in report.rollbacks)
+            f"{r.target} {r.from_release} → {r.to_release}" for r in report.rollbacks
+        )
 
-    def _check_rollback_targets(self, adapters: dict[str, Adapter], last: CurrentRelease | None,
-                                allow_no_rollback: bool) -> None:
+    def _check_rollback_targets(
+        self, adapters: dict[str, Adapter], last: CurrentRelease | None, allow_no_rollback: bool
+    ) -> None:
         if last is None:
-            self._emit("info", "deploy", "first deploy of this environment: no release to roll back to")
+            self._emit(
+                "info", "deploy", "first deploy of this environment: no release to roll back to"
+            )
             return
         for name, adapter in adapters.items():
             wanted = last.targets.get(name, last.release)
@@ -427,13 +562,17 @@ class Wave:
             if wanted in kept:
                 self._emit("ok", "deploy", f"{name}: rollback target {wanted} is on the target")
             elif allow_no_rollback:
-                self._emit("warn", "deploy", f"{name}: rollback target {wanted} is missing; "
-                           "continuing because of --allow-no-rollback")
+                self._emit(
+                    "warn",
+                    "deploy",
+                    f"{name}: rollback target {wanted} is missing; "
+                    "continuing because of --allow-no-rollback",
+                )
             else:
                 raise RollbackUnavailable(
                     f"{name}: the release to roll back to ({wanted}) is no longer on the target"
                     + (f" ({why})" if why else ""),
-                    hint="redeploy it first, or pass --allow-no-rollback to deploy without a way back",
+                    hint="redeploy it first, or pass --allow-no-rollback to go without a way back",
                 )
 
     def _verify(self, environment: str, adapter: Adapter, deployed_url: str | None) -> Any:
@@ -451,27 +590,46 @@ class Wave:
 
         def on_round(number: int, results: list[HealthResult]) -> None:
             passed = sum(r.ok for r in results)
-            self._emit("ok" if passed == len(results) else "info", "verify",
-                       f"{adapter.context.target} round {number}: {passed}/{len(results)} checks pass",
-                       results=[r.model_dump(mode="json") for r in results])
+            self._emit(
+                "ok" if passed == len(results) else "info",
+                "verify",
+                f"{adapter.context.target} round {number}: {passed}/{len(results)} checks pass",
+                results=[r.model_dump(mode="json") for r in results],
+            )
 
         return verify(round_, config, on_round)
 
-    def _finish(self, environment: str, release: Release, report: DeployReport, started: Any) -> None:
+    def _finish(
+        self, environment: str, release: Release, report: DeployReport, started: Any
+    ) -> None:
         report.outcome = "succeeded"
-        self.store.set_current(CurrentRelease(
-            environment=environment, release=release.id, commit=release.commit,
-            targets={r.target: r.release for r in report.deployed}, deploy_id=report.deploy_id,
-            deployed_at=utcnow(),
-        ))
+        self.store.set_current(
+            CurrentRelease(
+                environment=environment,
+                release=release.id,
+                commit=release.commit,
+                targets={r.target: r.release for r in report.deployed},
+                deploy_id=report.deploy_id,
+                deployed_at=utcnow(),
+            )
+        )
         self._record(report, started)
-        self._signal(self._make_signal("deployment-complete", "success", environment, release,
-                                       report), report)
+        self._signal(
+            self._make_signal("deployment-complete", "success", environment, release, report),
+            report,
+        )
         self._emit("ok", "finish", f"{release.id} is live in {environment}")
 
-    def _roll_back_run(self, environment: str, release: Release, report: DeployReport,
-                       started: Any, adapters: dict[str, Adapter], deployed: list[str],
-                       last: CurrentRelease | None) -> None:
+    def _roll_back_run(
+        self,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        started: Any,
+        adapters: dict[str, Adapter],
+        deployed: list[str],
+        last: CurrentRelease | None,
+    ) -> None:
         self._emit("step", "rollback", f"rolling back {', '.join(reversed(deployed))}")
         errors = []
         for name in reversed(deployed):
@@ -490,68 +648,120 @@ class Wave:
         report.outcome = "rolled_back" if report.rollbacks and not errors else "failed"
         self._record(report, started)
         if last is not None:
-            self._signal(self._make_signal(
-                "rollback-complete", "failed" if errors else "success", environment, release, report,
-                rolled_back_from=release.id, rolled_back_to=last.release, reason=report.reason,
-            ), report)
+            self._signal(
+                self._make_signal(
+                    "rollback-complete",
+                    "failed" if errors else "success",
+                    environment,
+                    release,
+                    report,
+                    rolled_back_from=release.id,
+                    rolled_back_to=last.release,
+                    reason=report.reason,
+                ),
+                report,
+            )
         if errors:
-            raise RollbackFailed("rollback failed: " + "; ".join(errors) + self._contacts(),
-                                 hint="the target needs a human: check `wave status`")
+            raise RollbackFailed(
+                "rollback failed: " + "; ".join(errors) + self._contacts(),
+                hint="the target needs a human: check `wave status`",
+            )
 
-    def _make_signal(self, kind: Any, status: str, environment: str, release: Release,
-                     report: DeployReport, **extra: Any) -> Signal:
+    def _make_signal(
+        self,
+        kind: Any,
+        status: str,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        **extra: Any,
+    ) -> Signal:
         verification = None
         if kind != "deployment-starting":
             checked = [r for results in report.health.values() for r in results]
             verification = Verification(
                 smoke_tests="skipped",
-                health_check=("passed" if checked and all(r.ok for r in checked)
-                              else "failed" if checked else "skipped"),
+                health_check=(
+                    "passed"
+                    if checked and all(r.ok for r in checked)
+                    else "failed"
+                    if checked
+                    else "skipped"
+                ),
                 response_time_ms=report.response_time_ms,
             )
         return Signal(
-            signal_type=kind, environment=environment, commit=release.commit, status=status,
+            signal_type=kind,
+            environment=environment,
+            commit=release.commit,
+            status=status,
             deployer=self.deployer,
             changes=Changes(stories=list(release.stories), has_migrations=release.has_migrations),
-            verification=verification, project=self.config.project.name, release=release.id,
-            deploy_id=report.deploy_id, targets=[t["name"] for t in report.plan.targets],
-            contacts=self.config.project.contacts, **extra,
+            verification=verification,
+            project=self.config.project.name,
+            release=release.id,
+            deploy_id=report.deploy_id,
+            targets=[t["name"] for t in report.plan.targets],
+            contacts=self.config.project.contacts,
+            **extra,
         )
 
     def _record(self, report: DeployReport, started: Any) -> None:
         rollback = report.rollbacks[0] if report.rollbacks else None
-        self.store.append_history(HistoryRecord(
-            deploy_id=report.deploy_id, kind="deploy", environment=report.environment,
-            targets=tuple(t["name"] for t in report.plan.targets), release=report.release,
-            commit=report.commit, outcome=report.outcome, started_at=started,
-            deployer=self.deployer,
-            approved_by=report.approval.approved_by if report.approval else None,
-            rolled_back_from=rollback.from_release if rollback else None,
-            rolled_back_to=rollback.to_release if rollback else None, reason=report.reason,
-            verification={"response_time_ms": report.response_time_ms},
-        ))
+        self.store.append_history(
+            HistoryRecord(
+                deploy_id=report.deploy_id,
+                kind="deploy",
+                environment=report.environment,
+                targets=tuple(t["name"] for t in report.plan.targets),
+                release=report.release,
+                commit=report.commit,
+                outcome=report.outcome,
+                started_at=started,
+                deployer=self.deployer,
+                approved_by=report.approval.approved_by if report.approval else None,
+                rolled_back_from=rollback.from_release if rollback else None,
+                rolled_back_to=rollback.to_release if rollback else None,
+                reason=report.reason,
+                verification={"response_time_ms": report.response_time_ms},
+            )
+        )
 
     # -- rollback, status, health, history ---------------------------------------------
 
-    def rollback(self, environment: str, *, to: str | None = None, reason: str | None = None,
-                 lock_wait: float = 0.0) -> list[RollbackResult]:
+    def rollback(
+        self,
+        environment: str,
+        *,
+        to: str | None = None,
+        reason: str | None = None,
+        lock_wait: float = 0.0,
+    ) -> list[RollbackResult]:
         """Roll every target of ``environment`` back (to ``to``, or each one's previous)."""
         env = self.config.environment(environment)
         last = self.store.current(environment)
-        release = Release(id=to or (last.release if last else "previous"),
-                          commit=None)
+        release = Release(id=to or (last.release if last else "previous"), commit=None)
         self._require_approval(environment, "rollback", release)
         deploy_id = new_deploy_id()
         started = utcnow()
-        lock = self.store.acquire_lock(environment, owner=self.deployer, deploy_id=deploy_id,
-                                       ttl=self.config.state.lock_ttl, wait=lock_wait)
+        lock = self.store.acquire_lock(
+            environment,
+            owner=self.deployer,
+            deploy_id=deploy_id,
+            ttl=self.config.state.lock_ttl,
+            wait=lock_wait,
+        )
         results: list[RollbackResult] = []
         try:
             with ExitStack() as stack:
                 for name in reversed(env.targets):
                     adapter = stack.enter_context(self.open_target(name, environment))
-                    self._emit("step", "rollback", f"{name}: rolling back"
-                               + (f" to {to}" if to else " to the previous release"))
+                    self._emit(
+                        "step",
+                        "rollback",
+                        f"{name}: rolling back"
+                        + (f" to {to}" if to else " to the previous release"),
+                    )
                     try:
                         result = self._call("wave_rollback", adapter, to=to)
                     except (ReleaseNotFound, RollbackUnavailable):
@@ -559,25 +769,51 @@ class Wave:
                     except WaveError as exc:
                         raise RollbackFailed(f"{name}: {exc}" + self._contacts()) from exc
                     results.append(result)
-                    self._emit("ok", "rollback", f"{name}: {result.from_release} → {result.to_release}")
+                    self._emit(
+                        "ok", "rollback", f"{name}: {result.from_release} → {result.to_release}"
+                    )
             first = results[0]
-            self.store.set_current(CurrentRelease(
-                environment=environment, release=first.to_release,
-                targets={r.target: r.to_release for r in results}, deploy_id=deploy_id,
-                deployed_at=utcnow()))
-            self.store.append_history(HistoryRecord(
-                deploy_id=deploy_id, kind="rollback", environment=environment,
-                targets=tuple(r.target for r in results), release=first.to_release,
-                outcome="succeeded", started_at=started, deployer=self.deployer,
-                rolled_back_from=first.from_release, rolled_back_to=first.to_release,
-                reason=reason or "manual rollback"))
-            path = write_signal(Signal(
-                signal_type="rollback-complete", environment=environment, status="success",
-                deployer=self.deployer, rolled_back_from=first.from_release,
-                rolled_back_to=first.to_release, reason=reason or "manual rollback",
-                project=self.config.project.name, release=first.to_release, deploy_id=deploy_id,
-                targets=[r.target for r in results], contacts=self.config.project.contacts,
-            ), self._signals_dir())
+            self.store.set_current(
+                CurrentRelease(
+                    environment=environment,
+                    release=first.to_release,
+                    targets={r.target: r.to_release for r in results},
+                    deploy_id=deploy_id,
+                    deployed_at=utcnow(),
+                )
+            )
+            self.store.append_history(
+                HistoryRecord(
+                    deploy_id=deploy_id,
+                    kind="rollback",
+                    environment=environment,
+                    targets=tuple(r.target for r in results),
+                    release=first.to_release,
+                    outcome="succeeded",
+                    started_at=started,
+                    deployer=self.deployer,
+                    rolled_back_from=first.from_release,
+                    rolled_back_to=first.to_release,
+                    reason=reason or "manual rollback",
+                )
+            )
+            path = write_signal(
+                Signal(
+                    signal_type="rollback-complete",
+                    environment=environment,
+                    status="success",
+                    deployer=self.deployer,
+                    rolled_back_from=first.from_release,
+                    rolled_back_to=first.to_release,
+                    reason=reason or "manual rollback",
+                    project=self.config.project.name,
+                    release=first.to_release,
+                    deploy_id=deploy_id,
+                    targets=[r.target for r in results],
+                    contacts=self.config.project.contacts,
+                ),
+                self._signals_dir(),
+            )
             self._emit("info", "signal", f"signal rollback-complete → {path}")
         finally:
             self.store.release_lock(lock)
@@ -602,7 +838,9 @@ class Wave:
                 status: StatusReport = self._call("wave_status", adapter)
                 url = config.base_url or status.url
                 caller = self.plugins.operation("wave_health", adapter)
-                out[target] = [r for c in caller(target=adapter.context, url=url) for r in (c or ())]
+                out[target] = [
+                    r for c in caller(target=adapter.context, url=url) for r in (c or ())
+                ]
         return out
 
     def history(self, environment: str | None = None) -> list[HistoryRecord]:
@@ -616,10 +854,17 @@ class Wave:
             raise UsageError("a reason is required to break a lock", hint='--reason "…"')
         self.config.environment(environment)
         held = self.store.break_lock(environment)
-        self.store.append_history(HistoryRecord(
-            deploy_id=new_deploy_id(), kind="unlock", environment=environment, outcome="recorded",
-            started_at=utcnow(), deployer=self.deployer,
-            reason=f"{reason} (held by {held.describe() if held else 'nobody'})"))
+        self.store.append_history(
+            HistoryRecord(
+                deploy_id=new_deploy_id(),
+                kind="unlock",
+                environment=environment,
+                outcome="recorded",
+                started_at=utcnow(),
+                deployer=self.deployer,
+                reason=f"{reason} (held by {held.describe() if held else 'nobody'})",
+            )
+        )
         return held.public() if held else None
 
 
@@ -632,8 +877,13 @@ def _user() -> str:
 
 def _git_head(root: Path) -> str | None:
     try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=10, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() or None if proc.returncode == 0 else None

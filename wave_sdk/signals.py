@@ -1,5 +1,4 @@
-"""The runbook's signal files: ``deployment-starting``, ``deployment-complete``,
-``rollback-complete``.
+"""The runbook's signal files: deployment-starting, deployment-complete, rollback-complete.
 
 A signal is the runbook's notice to the rest of the WAVE framework (and to people) that
 something happened. Field names are exactly the runbook's. Each signal is written

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import socket
 import time
@@ -46,8 +45,10 @@ class LockInfo(BaseModel):
     token: str = Field(repr=False)
 
     def describe(self) -> str:
-        return (f"{self.owner} on {self.host} (pid {self.pid}, deploy {self.deploy_id}, "
-                f"since {self.acquired_at:%Y-%m-%d %H:%M:%S}Z, expires {self.expires_at:%H:%M:%S}Z)")
+        return (
+            f"{self.owner} on {self.host} (pid {self.pid}, deploy {self.deploy_id}, "
+            f"since {self.acquired_at:%Y-%m-%d %H:%M:%S}Z, expires {self.expires_at:%H:%M:%S}Z)"
+        )
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"token"})
@@ -73,8 +74,9 @@ class StateStore(Protocol):
     def history(self, environment: str | None = None) -> list[HistoryRecord]: ...
     def current(self, environment: str) -> CurrentRelease | None: ...
     def set_current(self, current: CurrentRelease) -> None: ...
-    def acquire_lock(self, environment: str, *, owner: str, deploy_id: str, ttl: float,
-                     wait: float = 0.0) -> LockInfo: ...
+    def acquire_lock(
+        self, environment: str, *, owner: str, deploy_id: str, ttl: float, wait: float = 0.0
+    ) -> LockInfo: ...
     def release_lock(self, lock: LockInfo) -> None: ...
     def read_lock(self, environment: str) -> LockInfo | None: ...
     def break_lock(self, environment: str) -> LockInfo | None: ...
@@ -91,6 +93,7 @@ class StateStoreSpec:
         name: the value of ``[state] store = "…"``.
         factory: called with the :class:`~wave_sdk.config.WaveConfig`; returns the store.
         summary: one line for documentation and ``wave adapters``.
+
     """
 
     name: str
@@ -139,8 +142,10 @@ class LocalStateStore:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StateError(f"cannot create state directory {directory}: {exc.strerror}",
-                             hint="check permissions or set [state] path") from None
+            raise StateError(
+                f"cannot create state directory {directory}: {exc.strerror}",
+                hint="check permissions or set [state] path",
+            ) from None
         return directory
 
     @staticmethod
@@ -224,8 +229,9 @@ class LocalStateStore:
             return not pid_alive(lock.pid, lock.process_start)
         return (now or utcnow()) >= lock.expires_at
 
-    def acquire_lock(self, environment: str, *, owner: str, deploy_id: str, ttl: float,
-                     wait: float = 0.0) -> LockInfo:
+    def acquire_lock(
+        self, environment: str, *, owner: str, deploy_id: str, ttl: float, wait: float = 0.0
+    ) -> LockInfo:
         deadline = time.monotonic() + wait
         delay = 0.05
         while True:
@@ -234,10 +240,15 @@ class LocalStateStore:
                 if held is None or self.is_stale(held):
                     now = utcnow()
                     lock = LockInfo(
-                        environment=environment, owner=owner, host=socket.gethostname(),
-                        pid=os.getpid(), process_start=process_start_time(os.getpid()),
-                        deploy_id=deploy_id, acquired_at=now,
-                        expires_at=now + timedelta(seconds=ttl), token=os.urandom(8).hex(),
+                        environment=environment,
+                        owner=owner,
+                        host=socket.gethostname(),
+                        pid=os.getpid(),
+                        process_start=process_start_time(os.getpid()),
+                        deploy_id=deploy_id,
+                        acquired_at=now,
+                        expires_at=now + timedelta(seconds=ttl),
+                        token=os.urandom(8).hex(),
                     )
                     atomic_write(self._lock_file(environment), lock.model_dump_json())
                     return lock
@@ -245,8 +256,10 @@ class LocalStateStore:
                 raise LockHeld(
                     f"environment {environment!r} is locked by {held.describe()}",
                     holder=held.public(),
-                    hint=("wait with --lock-wait SECONDS, or if that deploy is gone: "
-                          f'wave unlock --env {environment} --force --reason "…"'),
+                    hint=(
+                        "wait with --lock-wait SECONDS, or if that deploy is gone: "
+                        f'wave unlock --env {environment} --force --reason "…"'
+                    ),
                 )
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
@@ -292,6 +305,10 @@ def open_state_store(config: Any, plugins: Any) -> StateStore:
             specs.setdefault(spec.name, spec)
     name = config.state.store
     if name not in specs:
-        raise ConfigError(f"unknown state store {name!r}", file=config.file_label, key="state.store",
-                          hint=f"choose one of: {', '.join(sorted(specs))}")
+        raise ConfigError(
+            f"unknown state store {name!r}",
+            file=config.file_label,
+            key="state.store",
+            hint=f"choose one of: {', '.join(sorted(specs))}",
+        )
     return specs[name].factory(config)

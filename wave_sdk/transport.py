@@ -35,9 +35,15 @@ class CommandResult:
 class Transport(Protocol):
     """The four things the release layout needs from a machine."""
 
-    def run(self, argv: Sequence[str], *, cwd: str | None = None,
-            env: Mapping[str, str] | None = None, timeout: float | None = None,
-            check: bool = True) -> CommandResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> CommandResult:
         """Run ``argv``; with ``check``, raise :class:`AdapterError` on a non-zero exit."""
         ...
 
@@ -57,13 +63,24 @@ class Transport(Protocol):
 class LocalTransport:
     """The transport of this machine: subprocess without a shell, and plain file calls."""
 
-    def run(self, argv: Sequence[str], *, cwd: str | None = None,
-            env: Mapping[str, str] | None = None, timeout: float | None = None,
-            check: bool = True) -> CommandResult:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> CommandResult:
         try:
             proc = subprocess.run(
-                list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
-                capture_output=True, text=True, timeout=timeout, check=False,
+                list(argv),
+                cwd=cwd,
+                env=None if env is None else {**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except FileNotFoundError as exc:
             raise AdapterError(f"command not found: {argv[0]}", hint=str(exc.strerror)) from None

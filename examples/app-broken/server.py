@@ -1,1 +1,1 @@
-../app/server.py
+../../wave_sdk/testing/healthapp.py

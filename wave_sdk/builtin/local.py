@@ -51,7 +51,7 @@ class LocalTarget(Settings):
     )
     command: str | list[str] = Field(
         description="Start command, run in the release directory without a shell "
-                    "(a string is split like a shell would). $PORT is set for it."
+        "(a string is split like a shell would). $PORT is set for it."
     )
     port: int = Field(ge=1, le=65535, description="Port the process listens on (127.0.0.1).")
     host: str = Field("127.0.0.1", description="Host part of the release's URL.")
@@ -122,8 +122,11 @@ class LocalAdapter(Adapter):
         self.pid_file.unlink(missing_ok=True)
 
     def _start(self, release_id: str) -> None:
-        argv = shlex.split(self.config.command) if isinstance(self.config.command, str) \
+        argv = (
+            shlex.split(self.config.command)
+            if isinstance(self.config.command, str)
             else list(self.config.command)
+        )
         env = {**os.environ, "PORT": str(self.config.port), "WAVE_RELEASE": release_id}
         for key, value in self.config.env.items():
             env[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -134,15 +137,29 @@ class LocalAdapter(Adapter):
         with open(log_path, "ab") as log:
             try:
                 proc = subprocess.Popen(
-                    argv, cwd=self.layout.path(release_id), env=env, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    argv,
+                    cwd=self.layout.path(release_id),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             except OSError as exc:
-                raise AdapterError(f"cannot start {argv[0]!r}: {exc.strerror}",
-                                   hint="check `command` of the target") from None
-        atomic_write(self.pid_file, json.dumps({
-            "pid": proc.pid, "start": process_start_time(proc.pid), "release": release_id,
-        }))
+                raise AdapterError(
+                    f"cannot start {argv[0]!r}: {exc.strerror}",
+                    hint="check `command` of the target",
+                ) from None
+        atomic_write(
+            self.pid_file,
+            json.dumps(
+                {
+                    "pid": proc.pid,
+                    "start": process_start_time(proc.pid),
+                    "release": release_id,
+                }
+            ),
+        )
         deadline = time.monotonic() + self.config.start_timeout
         while time.monotonic() < deadline:
             code = proc.poll()
@@ -165,8 +182,10 @@ class LocalAdapter(Adapter):
 
     def _check_port_free(self) -> None:
         if _port_open(self.config.host, self.config.port):
-            raise AdapterError(f"port {self.config.port} is already in use by another process",
-                               hint="stop it or choose another `port` for the target")
+            raise AdapterError(
+                f"port {self.config.port} is already in use by another process",
+                hint="stop it or choose another `port` for the target",
+            )
 
     def _activate(self, release_id: str, action: str) -> None:
         self.stop()
@@ -176,12 +195,18 @@ class LocalAdapter(Adapter):
     # -- the Adapter interface ---------------------------------------------------------
 
     def deploy(self, release: Release) -> DeployResult:
-        source = release.source or (self.context.root / self.config.source if self.config.source
-                                    else None)
+        source = release.source or (
+            self.context.root / self.config.source if self.config.source else None
+        )
         previous = self.layout.current()
         if previous == release.id and self._running():
-            return DeployResult(target=self.context.target, release=release.id, url=self.url,
-                                previous=previous, message="already live; nothing to do")
+            return DeployResult(
+                target=self.context.target,
+                release=release.id,
+                url=self.url,
+                previous=previous,
+                message="already live; nothing to do",
+            )
         self.layout.ensure()
         if not self.layout.has(release.id):
             if source is None or not Path(source).is_dir():
@@ -196,7 +221,10 @@ class LocalAdapter(Adapter):
         self._activate(release.id, "deploy")
         pruned = self.layout.prune(self.config.keep, protect=(release.id, previous))
         return DeployResult(
-            target=self.context.target, release=release.id, url=self.url, previous=previous,
+            target=self.context.target,
+            release=release.id,
+            url=self.url,
+            previous=previous,
             message=f"{release.id} running (pid {self._pid()})",
             details={"pruned": pruned, "root": str(self.root)},
         )
@@ -211,16 +239,24 @@ class LocalAdapter(Adapter):
             )
         self._emit(f"rolling back {current} → {target}")
         self._activate(target, "rollback")
-        return RollbackResult(target=self.context.target, from_release=current, to_release=target,
-                              message=f"{target} running (pid {self._pid()})")
+        return RollbackResult(
+            target=self.context.target,
+            from_release=current,
+            to_release=target,
+            message=f"{target} running (pid {self._pid()})",
+        )
 
     def status(self) -> StatusReport:
         record = self._running()
         current = self.layout.current()
         state = "running" if record else ("stopped" if current else "absent")
         return StatusReport(
-            target=self.context.target, adapter=self.name, current=current, state=state,
-            url=self.url, releases=tuple(self.layout.releases()),
+            target=self.context.target,
+            adapter=self.name,
+            current=current,
+            state=state,
+            url=self.url,
+            releases=tuple(self.layout.releases()),
             details={"pid": record["pid"] if record else None, "root": str(self.root)},
         )
 
@@ -229,11 +265,15 @@ class LocalAdapter(Adapter):
         if record is None:
             return [HealthResult(source=self.name, name="process", ok=False, detail="not running")]
         listening = _port_open(self.config.host, self.config.port)
-        return [HealthResult(
-            source=self.name, name="process", ok=listening,
-            detail=f"pid {record['pid']} " + ("listening" if listening else
-                                              f"not listening on {self.config.port}"),
-        )]
+        return [
+            HealthResult(
+                source=self.name,
+                name="process",
+                ok=listening,
+                detail=f"pid {record['pid']} "
+                + ("listening" if listening else f"not listening on {self.config.port}"),
+            )
+        ]
 
     def releases(self) -> list[str]:
         return self.layout.releases()

@@ -47,11 +47,15 @@ def _dump(model: Any) -> Any:
 
 # -- commands --------------------------------------------------------------------------
 
+
 def init(args: argparse.Namespace) -> int:
     from wave_sdk.cli.template import WAVE_TOML
 
-    path = Path(args.config or ".") / "wave.toml" if not (args.config or "").endswith(".toml") \
+    path = (
+        Path(args.config or ".") / "wave.toml"
+        if not (args.config or "").endswith(".toml")
         else Path(args.config)
+    )
     if path.exists() and not args.force:
         raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
     path.write_text(WAVE_TOML)
@@ -64,7 +68,11 @@ def plan(args: argparse.Namespace) -> int:
     result = wave.plan(args.env, release=wave.release(args.release, source=args.source))
     lines = [f"plan: {result.release.id} → {result.environment}"]
     for step in result.steps:
-        mark = "" if step.satisfied is None else (" ✓ approved" if step.satisfied else " ✗ not approved")
+        mark = (
+            ""
+            if step.satisfied is None
+            else (" ✓ approved" if step.satisfied else " ✗ not approved")
+        )
         level = f" [L{step.level}]" if step.level else ""
         lines.append(f"  {step.step:<8}{level:<6} {step.detail}{mark}")
     _out(args, _dump(result), "\n".join(lines))
@@ -76,7 +84,11 @@ def check(args: argparse.Namespace) -> int:
     results = wave.check(args.env)
     lines = [f"checks for {args.env}:"] + [
         f"  {'✓' if r.ok else '✗'} {r.name}: {r.detail} ({r.duration_s:.1f}s)"
-        + ("".join(f"\n      {line}" for line in r.output_tail.splitlines()[-10:]) if not r.ok else "")
+        + (
+            "".join(f"\n      {line}" for line in r.output_tail.splitlines()[-10:])
+            if not r.ok
+            else ""
+        )
         for r in results
     ]
     if not results:
@@ -88,20 +100,29 @@ def check(args: argparse.Namespace) -> int:
 def deploy(args: argparse.Namespace) -> int:
     wave = _wave(args)
     try:
-        report = wave.deploy(args.env, release=args.release, source=args.source,
-                             dry_run=args.dry_run, lock_wait=args.lock_wait,
-                             allow_no_rollback=args.allow_no_rollback)
+        report = wave.deploy(
+            args.env,
+            release=args.release,
+            source=args.source,
+            dry_run=args.dry_run,
+            lock_wait=args.lock_wait,
+            allow_no_rollback=args.allow_no_rollback,
+        )
     except WaveError as exc:
         if args.json and getattr(exc, "report", None) is not None:
             print(redact(json.dumps({**exc.to_dict(), "report": _dump(exc.report)}, indent=2)))
             return exc.exit_code
         raise
     if args.dry_run:
-        text = "\n".join([f"dry run: {report.release} → {report.environment}"] +
-                         [f"  {s.step:<8} {s.detail}" for s in report.plan.steps])
+        text = "\n".join(
+            [f"dry run: {report.release} → {report.environment}"]
+            + [f"  {s.step:<8} {s.detail}" for s in report.plan.steps]
+        )
     else:
         times = ", ".join(f"{k} {v:g} ms" for k, v in report.response_time_ms.items())
-        text = f"deployed {report.release} to {report.environment}" + (f" ({times})" if times else "")
+        text = f"deployed {report.release} to {report.environment}" + (
+            f" ({times})" if times else ""
+        )
     _out(args, _dump(report), text)
     return 0
 
@@ -129,12 +150,20 @@ def status(args: argparse.Namespace) -> int:
             "lock": lock.public() if lock else None,
             "targets": [_dump(r) for r in targets],
         }
-        lines.append(f"{env_name}: " + (f"{current.release} (deployed {current.deployed_at:%Y-%m-%d %H:%M}Z)"
-                                        if current else "nothing deployed yet")
-                     + (f" — locked by {lock.describe()}" if lock else ""))
+        lines.append(
+            f"{env_name}: "
+            + (
+                f"{current.release} (deployed {current.deployed_at:%Y-%m-%d %H:%M}Z)"
+                if current
+                else "nothing deployed yet"
+            )
+            + (f" — locked by {lock.describe()}" if lock else "")
+        )
         for r in targets:
-            lines.append(f"  {r.target} ({r.adapter}): {r.state}, running {r.current or '-'}"
-                         + (f" at {r.url}" if r.url else ""))
+            lines.append(
+                f"  {r.target} ({r.adapter}): {r.state}, running {r.current or '-'}"
+                + (f" at {r.url}" if r.url else "")
+            )
             lines.append(f"    releases available: {', '.join(r.releases) or 'none'}")
     _out(args, data, "\n".join(lines))
     return 0
@@ -150,8 +179,11 @@ def health(args: argparse.Namespace) -> int:
         for r in rs:
             took = f" {r.response_time_ms:g} ms" if r.response_time_ms is not None else ""
             lines.append(f"  {'✓' if r.ok else '✗'} {r.source}:{r.name} {r.detail}{took}")
-    _out(args, {"ok": ok, "targets": {t: [_dump(r) for r in rs] for t, rs in results.items()}},
-         "\n".join(lines))
+    _out(
+        args,
+        {"ok": ok, "targets": {t: [_dump(r) for r in rs] for t, rs in results.items()}},
+        "\n".join(lines),
+    )
     return 0 if ok else 6
 
 
@@ -159,7 +191,7 @@ def history(args: argparse.Namespace) -> int:
     wave = _wave(args)
     records = wave.history(args.env)
     if args.limit:
-        records = records[-args.limit:]
+        records = records[-args.limit :]
     lines = []
     for r in records:
         extra = ""
@@ -167,9 +199,11 @@ def history(args: argparse.Namespace) -> int:
             extra = f" (rolled back {r.rolled_back_from} → {r.rolled_back_to})"
         if r.approved_by:
             extra += f" approved by {r.approved_by}"
-        lines.append(f"{r.finished_at:%Y-%m-%d %H:%M:%S}Z {r.environment:<12} {r.kind:<8} "
-                     f"{r.release or '-':<14} {r.outcome:<11} by {r.deployer}{extra}"
-                     + (f" — {r.reason}" if r.reason else ""))
+        lines.append(
+            f"{r.finished_at:%Y-%m-%d %H:%M:%S}Z {r.environment:<12} {r.kind:<8} "
+            f"{r.release or '-':<14} {r.outcome:<11} by {r.deployer}{extra}"
+            + (f" — {r.reason}" if r.reason else "")
+        )
     _out(args, [_dump(r) for r in records], "\n".join(lines) or "no history yet")
     return 0
 
@@ -181,14 +215,21 @@ def adapters(args: argparse.Namespace) -> int:
     specs = manager.adapter_specs
     data = {
         "adapters": [
-            {"name": s.name, "plugin": s.plugin, "capabilities": sorted(s.capabilities),
-             "summary": s.summary} for s in specs.values()
+            {
+                "name": s.name,
+                "plugin": s.plugin,
+                "capabilities": sorted(s.capabilities),
+                "summary": s.summary,
+            }
+            for s in specs.values()
         ],
         "broken": [{"name": b.name, "error": b.error} for b in manager.broken],
         "disabled": manager.disabled,
     }
-    lines = [f"{s.name:<12} {', '.join(sorted(s.capabilities)) or '-':<44} {s.summary}"
-             for s in specs.values()]
+    lines = [
+        f"{s.name:<12} {', '.join(sorted(s.capabilities)) or '-':<44} {s.summary}"
+        for s in specs.values()
+    ]
     lines += [f"{b.name:<12} BROKEN: {b.error}" for b in manager.broken]
     lines += [f"{name:<12} disabled by WAVE_DISABLE_PLUGINS" for name in manager.disabled]
     _out(args, data, "\n".join(lines))
@@ -202,11 +243,26 @@ def approve(args: argparse.Namespace) -> int:
     if not isinstance(level, int) or not 1 <= level <= 5:
         raise UsageError(f"--level {args.level}: use L1 … L5")
     wave = _wave(args)
-    approval = wave.approve(args.env, args.action, level=level, release=args.release,
-                            commit=args.commit, approved_by=args.by, expires_in=args.expires)
-    bound = " for " + (approval.commit or approval.release) if (approval.commit or approval.release) else ""
-    _out(args, _dump(approval), f"recorded L{level} approval of {args.action} to {args.env}{bound} "
-         f"by {approval.approved_by}")
+    approval = wave.approve(
+        args.env,
+        args.action,
+        level=level,
+        release=args.release,
+        commit=args.commit,
+        approved_by=args.by,
+        expires_in=args.expires,
+    )
+    bound = (
+        " for " + (approval.commit or approval.release)
+        if (approval.commit or approval.release)
+        else ""
+    )
+    _out(
+        args,
+        _dump(approval),
+        f"recorded L{level} approval of {args.action} to {args.env}{bound} "
+        f"by {approval.approved_by}",
+    )
     return 0
 
 
@@ -215,17 +271,28 @@ def lock(args: argparse.Namespace) -> int:
     wave.config.environment(args.env)
     held = wave.store.read_lock(args.env)
     stale = held is not None and wave.store.is_stale(held)
-    text = f"{args.env}: " + ("unlocked" if held is None else
-                              f"locked by {held.describe()}" + (" (stale)" if stale else ""))
-    _out(args, {"environment": args.env, "lock": held.public() if held else None, "stale": stale}, text)
+    text = f"{args.env}: " + (
+        "unlocked"
+        if held is None
+        else f"locked by {held.describe()}" + (" (stale)" if stale else "")
+    )
+    _out(
+        args,
+        {"environment": args.env, "lock": held.public() if held else None, "stale": stale},
+        text,
+    )
     return 0
 
 
 def unlock(args: argparse.Namespace) -> int:
     wave = _wave(args)
     held = wave.unlock(args.env, reason=args.reason)
-    _out(args, {"environment": args.env, "broken": held},
-         f"{args.env}: " + ("lock broken (recorded in history)" if held else "was not locked (recorded)"))
+    _out(
+        args,
+        {"environment": args.env, "broken": held},
+        f"{args.env}: "
+        + ("lock broken (recorded in history)" if held else "was not locked (recorded)"),
+    )
     return 0
 
 
@@ -240,11 +307,16 @@ def config(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
     if args.action == "validate":
-        _out(args, {"valid": True, "file": str(cfg.source)},
-             f"{cfg.source}: valid ({len(cfg.environments)} environments, {len(targets)} targets)")
+        _out(
+            args,
+            {"valid": True, "file": str(cfg.source)},
+            f"{cfg.source}: valid ({len(cfg.environments)} environments, {len(targets)} targets)",
+        )
         return 0
     data = cfg.model_dump(mode="json", by_alias=True)
-    data["targets"] = {name: {"adapter": spec.name, **settings.model_dump(mode="json")}
-                       for name, (spec, settings) in targets.items()}
+    data["targets"] = {
+        name: {"adapter": spec.name, **settings.model_dump(mode="json")}
+        for name, (spec, settings) in targets.items()
+    }
     print(redact(json.dumps(data, indent=2)))
     return 0

@@ -20,40 +20,67 @@ signals and history, against any target an installed adapter supports.
 
 def _epilog() -> str:
     codes = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
-    return (f"exit codes:\n{codes}\n\n"
-            "Configuration is read from wave.toml (or [tool.wave] in pyproject.toml) in the\n"
-            "current directory or above. `wave init` writes a commented one.")
+    return (
+        f"exit codes:\n{codes}\n\n"
+        "Configuration is read from wave.toml (or [tool.wave] in pyproject.toml) in the\n"
+        "current directory or above. `wave init` writes a commented one."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
-                        help="configuration file or project directory (default: search upwards)")
-    common.add_argument("--json", action="store_true",
-                        help="print the result as JSON on stdout (progress as JSON lines on stderr)")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file or project directory (default: search upwards)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON on stdout (progress as JSON lines on stderr)",
+    )
 
     parser = argparse.ArgumentParser(
-        prog="wave", description=DESCRIPTION, epilog=_epilog(), parents=[common],
+        prog="wave",
+        description=DESCRIPTION,
+        epilog=_epilog(),
+        parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common],
-                           epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            epilog=_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(handler=handler)
         return p
 
     def env(p: argparse.ArgumentParser, required: bool = True) -> None:
-        p.add_argument("--env", "-e", required=required, metavar="ENV",
-                       help="environment name, as in [environments.ENV]")
+        p.add_argument(
+            "--env",
+            "-e",
+            required=required,
+            metavar="ENV",
+            help="environment name, as in [environments.ENV]",
+        )
 
     def release(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--release", "-r", metavar="ID",
-                       help="release id (default: the git commit, or a hash of --source)")
-        p.add_argument("--source", metavar="DIR",
-                       help="directory to deploy (overrides the target's `source`)")
+        p.add_argument(
+            "--release",
+            "-r",
+            metavar="ID",
+            help="release id (default: the git commit, or a hash of --source)",
+        )
+        p.add_argument(
+            "--source", metavar="DIR", help="directory to deploy (overrides the target's `source`)"
+        )
 
     p = command("init", "init", "write a commented wave.toml in the current directory")
     p.add_argument("--force", action="store_true", help="overwrite an existing wave.toml")
@@ -69,17 +96,30 @@ def build_parser() -> argparse.ArgumentParser:
     env(p)
     release(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
-    p.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another deployment's lock (default: fail at once)")
-    p.add_argument("--allow-no-rollback", action="store_true",
-                   help="deploy even if the release to roll back to is gone from the target")
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another deployment's lock (default: fail at once)",
+    )
+    p.add_argument(
+        "--allow-no-rollback",
+        action="store_true",
+        help="deploy even if the release to roll back to is gone from the target",
+    )
 
     p = command("rollback", "rollback", "return an environment to an earlier release")
     env(p)
     p.add_argument("--to", metavar="RELEASE", help="release to return to (default: the previous)")
     p.add_argument("--reason", help="why, for history and the signal")
-    p.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another deployment's lock")
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another deployment's lock",
+    )
 
     p = command("status", "status", "what runs on each target, and what it can roll back to")
     env(p, required=False)
@@ -89,17 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("history", "history", "past deploys, rollbacks and lock overrides")
     env(p, required=False)
-    p.add_argument("--limit", "-n", type=int, default=20, metavar="N",
-                   help="show the last N entries (default 20, 0 for all)")
+    p.add_argument(
+        "--limit",
+        "-n",
+        type=int,
+        default=20,
+        metavar="N",
+        help="show the last N entries (default 20, 0 for all)",
+    )
 
     command("adapters", "adapters", "installed adapters and their capabilities; broken plugins")
 
     p = command("approve", "approve", "record an approval for an action in an environment")
     env(p)
-    p.add_argument("--action", default="deploy", choices=["deploy", "migration", "config", "rollback"],
-                   help="what is approved (default deploy)")
-    p.add_argument("--level", default="L1", metavar="L1..L5",
-                   help="authority of the approver: L1 human … L5 automatic (default L1)")
+    p.add_argument(
+        "--action",
+        default="deploy",
+        choices=["deploy", "migration", "config", "rollback"],
+        help="what is approved (default deploy)",
+    )
+    p.add_argument(
+        "--level",
+        default="L1",
+        metavar="L1..L5",
+        help="authority of the approver: L1 human … L5 automatic (default L1)",
+    )
     p.add_argument("--release", metavar="ID", help="bind the approval to this release id")
     p.add_argument("--commit", metavar="SHA", help="bind the approval to this commit")
     p.add_argument("--by", metavar="NAME", help="who approves (default: the current user)")
@@ -110,12 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("unlock", "unlock", "break an environment's lock (recorded in history)")
     env(p)
-    p.add_argument("--force", action="store_true", required=True,
-                   help="required: breaking a live deploy's lock is dangerous")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        required=True,
+        help="required: breaking a live deploy's lock is dangerous",
+    )
     p.add_argument("--reason", required=True, help="why, for history")
 
     p = command("config", "config", "validate the configuration or print its JSON Schema")
-    p.add_argument("action", choices=["validate", "schema", "show"],
-                   help="validate: check every key and target; schema: JSON Schema of the file "
-                        "(installed adapters included); show: the validated configuration")
+    p.add_argument(
+        "action",
+        choices=["validate", "schema", "show"],
+        help="validate: check every key and target; schema: JSON Schema of the file "
+        "(installed adapters included); show: the validated configuration",
+    )
     return parser

@@ -1,6 +1,6 @@
 """The commented ``wave.toml`` that ``wave init`` writes."""
 
-WAVE_TOML = '''\
+WAVE_TOML = """\
 # wave.toml — the deployment runbook of this project, read by `wave`.
 # Reference: docs/reference/configuration.md, or `wave config schema`.
 
@@ -61,4 +61,4 @@ dir = ".claude"      # where deployment-starting / -complete and rollback-comple
 [state]
 store = "local"
 path = ".wave/state"
-'''
+"""

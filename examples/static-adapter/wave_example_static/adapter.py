@@ -1,0 +1,99 @@
+"""A static site published into ``<docroot>/current`` by the core's release layout.
+
+A web server (nginx, caddy) serves ``<docroot>/current``; a deploy stages the site under
+``releases/<id>`` and switches the symlink atomically, so visitors see the old site or the
+new one, never half of each. Health: the published site has its index file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from wave_sdk import (
+    Adapter,
+    AdapterError,
+    DeployResult,
+    HealthResult,
+    Release,
+    RollbackResult,
+    Settings,
+    StatusReport,
+)
+from wave_sdk.releases import ReleaseLayout
+from wave_sdk.transport import LocalTransport
+
+
+class StaticTarget(Settings):
+    """``[targets.<name>]`` with ``adapter = "static"``."""
+
+    docroot: str = Field(description="Directory the web server serves `current` from.")
+    source: str | None = Field(None, description="Site directory; `--source` overrides it.")
+    index: str = Field("index.html", description="File that must exist for the site to be healthy.")
+    keep: int = Field(5, ge=2, description="Releases kept; the rollback target is never pruned.")
+
+
+class StaticAdapter(Adapter):
+    name = "static"
+    config: StaticTarget
+
+    @property
+    def layout(self) -> ReleaseLayout:
+        root = Path(self.config.docroot)
+        return ReleaseLayout(
+            LocalTransport(), str(root if root.is_absolute() else self.context.root / root)
+        )
+
+    def deploy(self, release: Release) -> DeployResult:
+        layout = self.layout
+        previous = layout.current()
+        if not layout.has(release.id):
+            source = release.source or (
+                self.context.root / self.config.source if self.config.source else None
+            )
+            if source is None or not Path(source).is_dir():
+                raise AdapterError(
+                    f"no site directory for release {release.id}",
+                    hint="set `source` in the target or pass --source DIR",
+                )
+            layout.ensure()
+            layout.stage(release.id, Path(source))
+        if previous != release.id:
+            layout.switch(release.id)
+        layout.prune(self.config.keep, protect=(release.id, previous))
+        return DeployResult(
+            target=self.context.target,
+            release=release.id,
+            previous=previous,
+            message=f"published {release.id} at {layout.current_link}",
+        )
+
+    def rollback(self, to: str | None = None) -> RollbackResult:
+        layout = self.layout
+        current = layout.current()
+        target = to or layout.previous()
+        layout.switch(target, action="rollback")  # raises ReleaseNotFound if it is gone
+        return RollbackResult(target=self.context.target, from_release=current, to_release=target)
+
+    def status(self) -> StatusReport:
+        layout = self.layout
+        current = layout.current()
+        return StatusReport(
+            target=self.context.target,
+            adapter=self.name,
+            current=current,
+            state="running" if current else "absent",
+            releases=tuple(layout.releases()),
+        )
+
+    def health(self) -> list[HealthResult]:
+        index = Path(self.layout.current_link) / self.config.index
+        return [
+            HealthResult(
+                source=self.name,
+                name=self.config.index,
+                ok=index.is_file(),
+                detail="published" if index.is_file() else f"{index} is missing",
+            )
+        ]

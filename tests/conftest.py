@@ -1,0 +1,1 @@
+pytest_plugins = ["wave_sdk.testing.plugin"]

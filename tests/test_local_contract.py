@@ -1,0 +1,43 @@
+"""The built-in ``local`` target passes the conformance suite every adapter must pass."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wave_sdk.builtin.local import LocalAdapter
+from wave_sdk.models import Release
+from wave_sdk.testing import AdapterContract, MakeRelease
+from wave_sdk.testing.healthapp import write_app
+
+
+class TestLocalContract(AdapterContract):
+    adapter = "local"
+
+    @pytest.fixture
+    def target_config(self, tmp_path: Path, free_port: int) -> dict[str, Any]:
+        return {
+            "command": [sys.executable, "server.py"],
+            "port": free_port,
+            "root": str(tmp_path / "target"),
+            "keep": 3,
+        }
+
+    @pytest.fixture
+    def make_release(self, tmp_path: Path) -> MakeRelease:
+        def make(release_id: str, *, healthy: bool = True) -> Release:
+            source = write_app(
+                tmp_path / "src" / release_id,
+                release_id,
+                failing=() if healthy else ["/api/health/db"],
+            )
+            return Release(id=release_id, source=source)
+
+        return make
+
+    def teardown_target(self, adapter: Any) -> None:
+        assert isinstance(adapter, LocalAdapter)
+        adapter.stop()
