@@ -71,7 +71,7 @@ def command_check(name: str, check: CheckConfig, root: Path) -> CheckSpec:
                 duration_s=time.monotonic() - started,
             )
         output = (proc.stdout + proc.stderr).strip()
-        shown = check.command if shell else shlex.join(check.command)  # type: ignore[arg-type]
+        shown = check.command if shell else shlex.join(check.command)
         return CheckResult(
             name=name,
             ok=proc.returncode == 0,

@@ -77,24 +77,24 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
     if response.status_code != endpoint.status:
         return HealthResult(
             ok=False, detail=f"status {response.status_code}, expected {endpoint.status}", **result
-        )  # type: ignore[arg-type]
+        )
     if endpoint.json_fields:
         try:
             body = response.json()
         except ValueError:
-            return HealthResult(ok=False, detail="body is not JSON", **result)  # type: ignore[arg-type]
+            return HealthResult(ok=False, detail="body is not JSON", **result)
         for key, expected in endpoint.json_fields.items():
             try:
                 actual = _lookup(body, key)
             except KeyError:
-                return HealthResult(ok=False, detail=f"JSON field {key!r} missing", **result)  # type: ignore[arg-type]
+                return HealthResult(ok=False, detail=f"JSON field {key!r} missing", **result)
             if actual != expected:
                 return HealthResult(
                     ok=False,
                     detail=f"JSON field {key!r} is {actual!r}, expected {expected!r}",
                     **result,
-                )  # type: ignore[arg-type]
-    return HealthResult(ok=True, detail=f"status {response.status_code}", **result)  # type: ignore[arg-type]
+                )
+    return HealthResult(ok=True, detail=f"status {response.status_code}", **result)
 
 
 def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:

@@ -135,7 +135,7 @@ class PluginManager:
             for impl in self.pm.hook.wave_adapters.get_hookimpls():
                 plugin_name = self.pm.get_name(impl.plugin) or "?"
                 try:
-                    announced = list(impl.function() or ())
+                    announced: list[AdapterSpec] = list(impl.function() or ())  # type: ignore[call-overload]
                 except Exception as exc:
                     self.broken.append(
                         BrokenPlugin(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from wave_sdk.adapter import Adapter
+from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import Settings
 from wave_sdk.errors import AdapterError, ReleaseNotFound
 from wave_sdk.fileio import atomic_write
@@ -82,8 +82,8 @@ class LocalAdapter(Adapter):
     name = "local"
     config: LocalTarget
 
-    def __init__(self, *, config: LocalTarget, context: object) -> None:  # type: ignore[override]
-        super().__init__(config=config, context=context)  # type: ignore[arg-type]
+    def __init__(self, *, config: LocalTarget, context: TargetContext) -> None:
+        super().__init__(config=config, context=context)
         root = Path(config.root) if config.root else Path(".wave") / "local" / self.context.target
         if not root.is_absolute():
             root = self.context.root / root

@@ -109,8 +109,9 @@ def deploy(args: argparse.Namespace) -> int:
             allow_no_rollback=args.allow_no_rollback,
         )
     except WaveError as exc:
-        if args.json and getattr(exc, "report", None) is not None:
-            print(redact(json.dumps({**exc.to_dict(), "report": _dump(exc.report)}, indent=2)))
+        report = getattr(exc, "report", None)
+        if args.json and report is not None:
+            print(redact(json.dumps({**exc.to_dict(), "report": _dump(report)}, indent=2)))
             return exc.exit_code
         raise
     if args.dry_run:
