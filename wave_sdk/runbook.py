@@ -506,7 +506,7 @@ class Wave:
                     if not outcome.ok:
                         verification_ok = False
                         bad = "; ".join(
-                            f"{r.source}:{r.name} {r.detail}" for r in outcome.failures()
+                            f"{r.source} {r.name}: {r.detail}" for r in outcome.failures()
                         )
                         report.reason = f"verification of {name} failed: {bad or outcome.reason}"
                         self._emit("fail", "verify", report.reason)

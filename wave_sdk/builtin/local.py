@@ -237,7 +237,7 @@ class LocalAdapter(Adapter):
                 f"release {target} is not kept on target {self.context.target}",
                 hint=f"available: {', '.join(self.layout.releases()) or 'none'}",
             )
-        self._emit(f"rolling back {current} → {target}")
+        self._emit(f"rolling back {current} → {target}", step="rollback")
         self._activate(target, "rollback")
         return RollbackResult(
             target=self.context.target,
@@ -284,8 +284,8 @@ class LocalAdapter(Adapter):
         record = self._running()
         return record["pid"] if record else "?"
 
-    def _emit(self, message: str) -> None:
-        self.context.reporter.emit(Event("info", "deploy", message))
+    def _emit(self, message: str, *, step: str = "deploy") -> None:
+        self.context.reporter.emit(Event("info", step, message))
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -162,7 +162,7 @@ def status(args: argparse.Namespace) -> int:
         )
         for r in targets:
             lines.append(
-                f"  {r.target} ({r.adapter}): {r.state}, running {r.current or '-'}"
+                f"  {r.target} ({r.adapter}): {r.state}, current release {r.current or '-'}"
                 + (f" at {r.url}" if r.url else "")
             )
             lines.append(f"    releases available: {', '.join(r.releases) or 'none'}")
