@@ -45,7 +45,7 @@ class Project:
             "port": port or self.port,
             **extra,
         }
-        body = "\n".join(f"{key} = {json.dumps(value)}" for key, value in fields.items())
+        body = "\n".join(f"{key} = {toml_value(value)}" for key, value in fields.items())
         return f"[targets.{name}]\n{body}\n"
 
     def release(self, version: str, *, healthy: bool = True) -> Path:
@@ -85,6 +85,15 @@ class Project:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and not _gone(pid):
                 time.sleep(0.02)
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for the simple values test configurations use."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)  # strings, numbers and booleans are spelt alike
 
 
 def _gone(pid: int) -> bool:

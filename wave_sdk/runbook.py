@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wave_sdk import approvals as approval_mod
 from wave_sdk.adapter import Adapter, TargetContext
@@ -220,8 +220,9 @@ class Wave:
                 )
         try:
             return Release(id=release_id, commit=commit, source=src)
-        except ValueError as exc:
-            raise UsageError(str(exc).splitlines()[-1].strip()) from None
+        except ValidationError as exc:
+            message = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+            raise UsageError(message, hint="pass --release with a plain id") from None
 
     # -- plan, check, approve ----------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""The built-in `local` target beyond the contract: errors a user can act on, and safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import HEALTH_FAST, Project
+
+from wave_sdk.errors import AdapterError
+
+
+def setup(project: Project, **target: object) -> None:
+    project.write(f"""
+[environments.development]
+target = "web"
+{project.local_target(**target)}
+{HEALTH_FAST}
+""")
+
+
+def running_pid(project: Project) -> int:
+    return int(json.loads((project.root / ".wave/local/web/app.pid").read_text())["pid"])
+
+
+def test_port_taken_by_a_stranger_is_reported(project: Project) -> None:
+    setup(project)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", project.port))
+        squatter.listen()
+        with pytest.raises(AdapterError) as info:
+            project.wave().deploy("development", release="v1", source=project.release("v1"))
+    assert f"port {project.port} is already in use" in str(info.value)
+
+
+def test_secret_env_reaches_the_process_but_not_its_command_line(
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = "tok-" + os.urandom(8).hex()
+    monkeypatch.setenv("WAVE_LOCAL_TOKEN", token)
+    setup(project, env={"API_TOKEN": "${WAVE_LOCAL_TOKEN}"})
+    project.wave().deploy("development", release="v1", source=project.release("v1"))
+    pid = running_pid(project)
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"API_TOKEN={token}".encode() in environ
+    assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_shared_files_are_linked_into_every_release(project: Project) -> None:
+    setup(project, shared=[".env"])
+    wave = project.wave()
+    wave.deploy("development", release="v1", source=project.release("v1"))
+    shared = project.root / ".wave/local/web/shared/.env"
+    shared.write_text("KEPT=1\n")
+    wave.deploy("development", release="v2", source=project.release("v2"))
+    linked = project.root / ".wave/local/web/releases/v2/.env"
+    assert linked.is_symlink() and linked.read_text() == "KEPT=1\n"
+    assert (project.root / ".wave/local/web/current").resolve().name == "v2"
+
+
+def test_shared_path_may_not_escape_the_release(project: Project) -> None:
+    setup(project, shared=["../../outside"])
+    with pytest.raises(AdapterError) as info:
+        project.wave().deploy("development", release="v1", source=project.release("v1"))
+    assert "escapes the release directory" in str(info.value)
+    assert not (project.root / ".wave/local/outside").exists()
+
+
+@pytest.mark.parametrize("release", ["$(touch pwned)", "../up", "a b", ".hidden", "v1;id"])
+def test_release_ids_with_shell_or_path_syntax_are_refused(project: Project, release: str) -> None:
+    setup(project)
+    src = project.release("v1")
+    result = project.cli(
+        "deploy", "--env", "development", "--release", release, "--source", str(src)
+    )
+    assert result.returncode == 2, result.stderr
+    assert "invalid release id" in result.stderr and "Traceback" not in result.stderr
+    assert not (project.root / "pwned").exists()
+    assert not (project.root / ".wave" / "local").exists()
+
+
+def test_status_before_any_deploy_is_absent(project: Project) -> None:
+    setup(project)
+    [status] = project.wave().status("development")
+    assert (status.state, status.current, status.releases) == ("absent", None, ())
