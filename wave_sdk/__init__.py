@@ -56,7 +56,39 @@ _EXPORTS = {
     "VerificationFailed": "wave_sdk.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Adapter",
+    "AdapterError",
+    "AdapterSpec",
+    "Approval",
+    "ApprovalProviderSpec",
+    "Capability",
+    "CheckResult",
+    "CheckSpec",
+    "ConfigError",
+    "DeployReport",
+    "DeployResult",
+    "Event",
+    "HealthResult",
+    "HistoryRecord",
+    "Plan",
+    "Release",
+    "Reporter",
+    "RollbackResult",
+    "Settings",
+    "Signal",
+    "StateStore",
+    "StateStoreSpec",
+    "StatusReport",
+    "TargetContext",
+    "VerificationFailed",
+    "Wave",
+    "WaveConfig",
+    "WaveError",
+    "hookimpl",
+    "hookspec",
+    "load_config",
+]
 
 if TYPE_CHECKING:
     from wave_sdk._markers import hookimpl, hookspec
