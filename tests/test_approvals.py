@@ -1,0 +1,115 @@
+"""Approvals through the CLI: fail fast without a terminal, prompt on one, records bind."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+from datetime import timedelta
+
+from conftest import HEALTH_FAST, WAVE, Project
+
+from wave_sdk.models import Approval, utcnow
+
+
+def production(project: Project) -> None:
+    project.write(f"""
+[environments.production]
+branch = "main"
+target = "web"
+{project.local_target()}
+{HEALTH_FAST}
+""")
+
+
+def test_non_interactive_run_fails_fast_with_the_approve_command(project: Project) -> None:
+    production(project)
+    src = str(project.release("v1"))
+    started = time.monotonic()
+    result = project.cli("deploy", "--env", "production", "--release", "v1", "--source", src)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 4
+    assert "needs L1 (human) approval" in result.stderr
+    command = result.stderr.split("approve with: ")[1].strip()
+    assert command.startswith("wave approve --env production --action deploy --level L1")
+
+    # The printed command is the one that works.
+    approved = project.cli(*command.split()[1:], "--by", "alice")
+    assert approved.returncode == 0, approved.stderr
+    deployed = project.cli("deploy", "--env", "production", "--release", "v1", "--source", src)
+    assert deployed.returncode == 0, deployed.stderr
+    history = json.loads(project.cli("history", "--env", "production", "--json").stdout)
+    assert history[-1]["approved_by"] == "alice" and history[-1]["outcome"] == "succeeded"
+
+
+def test_expired_approval_does_not_count(project: Project) -> None:
+    production(project)
+    wave = project.wave()
+    yesterday = utcnow() - timedelta(days=1)
+    wave.store.add_approval(
+        Approval(
+            environment="production",
+            action="deploy",
+            level=1,
+            approved_by="bob",
+            release="v1",
+            expires_at=yesterday,
+        )
+    )
+    plan = wave.plan("production", release=wave.release("v1", source=project.release("v1")))
+    approve_step = next(s for s in plan.steps if s.step == "approve")
+    assert (approve_step.level, approve_step.satisfied) == (1, False)
+
+
+def run_in_terminal(project: Project, args: list[str], answer: str) -> tuple[int, str]:
+    """Run `wave` on a real pseudo-terminal and type `answer` at the prompt."""
+    main, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.Popen(
+        [WAVE, *args],
+        cwd=project.root,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"to approve:" in output:
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    code = proc.wait(timeout=30)
+    os.close(main)
+    return code, output.decode(errors="replace")
+
+
+def test_terminal_prompt_needs_the_environment_name(project: Project) -> None:
+    production(project)
+    src = str(project.release("v1"))
+    args = ["deploy", "--env", "production", "--release", "v1", "--source", src]
+    code, output = run_in_terminal(project, args, answer="yes")
+    assert "Type 'production' to approve" in output
+    assert code == 4, output  # "yes" is not the environment's name
+
+    code, output = run_in_terminal(project, args, answer="production")
+    assert code == 0, output
+    history = project.wave().history("production")
+    assert history[-1].outcome == "succeeded" and history[-1].approved_by
