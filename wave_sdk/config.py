@@ -14,8 +14,11 @@ import difflib
 import os
 import re
 import tomllib
+import types
+import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -29,7 +32,7 @@ from pydantic import (
 )
 
 from wave_sdk import secrets
-from wave_sdk.errors import ConfigError
+from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError
 
 if TYPE_CHECKING:
     from wave_sdk.plugins import PluginManager
@@ -45,7 +48,25 @@ def _parse_level(value: Any) -> Any:
     return value
 
 
-Level = Annotated[int, BeforeValidator(_parse_level), Field(ge=1, le=5)]
+class _Invalid(ValueError):
+    """A validator's complaint with its fix; :func:`_config_error` shows both on one line."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.hint = hint
+        super().__init__(message)
+
+
+def _level(value: Any) -> int:
+    parsed = _parse_level(value)
+    if isinstance(parsed, bool) or not isinstance(parsed, int) or not 1 <= parsed <= 5:
+        raise _Invalid(
+            f"{value!r} is not an approval level",
+            hint="use one of L1 (human), L2 (CTO), L3 (PM), L4 (QA), L5 (automatic)",
+        )
+    return parsed
+
+
+Level = Annotated[int, BeforeValidator(_level), Field(ge=1, le=5)]
 """An approval level: ``"L1"`` … ``"L5"`` (or 1 … 5). L1 is a human, L5 automatic."""
 
 DEFAULT_MATRIX: dict[str, dict[str, int]] = {
@@ -95,7 +116,7 @@ class HealthEndpoint(Settings):
     @classmethod
     def _starts_with_slash(cls, value: str) -> str:
         if not value.startswith("/"):
-            raise ValueError("must start with '/', e.g. /api/health")
+            raise _Invalid(f"{value!r} must start with '/'", hint=f"write it as '/{value}'")
         return value
 
 
@@ -138,6 +159,13 @@ class EnvironmentConfig(Settings):
     health: HealthConfig | None = Field(
         None, description="Overrides [health] for this environment."
     )
+
+    @field_validator("target")
+    @classmethod
+    def _names_a_target(cls, value: str | list[str]) -> str | list[str]:
+        if not value:
+            raise _Invalid("names no target", hint='name one from [targets], e.g. target = "web"')
+        return value
 
     @property
     def targets(self) -> list[str]:
@@ -205,13 +233,16 @@ class WaveConfig(Settings):
                     key = f"environments.{env_name}.target" + (
                         "" if isinstance(env.target, str) else f".{i}"
                     )
-                    raise _CrossRefError(key, f"unknown target {target!r}", self.targets)
+                    raise _CrossRefError(
+                        key, f"unknown target {target!r}", self.targets, define=f"targets.{target}"
+                    )
             for i, check in enumerate(env.checks):
                 if check not in self.checks:
                     raise _CrossRefError(
                         f"environments.{env_name}.checks.{i}",
                         f"unknown check {check!r}",
                         self.checks,
+                        define=f"checks.{check}",
                     )
         for action, cells in self.approvals.items():
             for env_name in cells:
@@ -219,7 +250,8 @@ class WaveConfig(Settings):
                     raise _CrossRefError(
                         f"approvals.{action}.{env_name}",
                         f"unknown environment {env_name!r}",
-                        self.environments,
+                        {*self.environments, *DEFAULT_MATRIX[action]},
+                        define=f"environments.{env_name}",
                     )
         return self
 
@@ -230,7 +262,8 @@ class WaveConfig(Settings):
 
     @property
     def file_label(self) -> str:
-        return self.source.name if self.source else "<config>"
+        """The file as error messages name it (keys are relative to ``[tool.wave]`` there)."""
+        return _label(self.source) if self.source else "<config>"
 
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.environments:
@@ -264,32 +297,50 @@ class WaveConfig(Settings):
                 hint=f"add [targets.{name}] with an adapter",
             )
         entry = self.targets[name]
+        where = f"{self.file_label}: targets.{name}.adapter"
         try:
             spec = plugins.adapter_spec(entry.adapter)
         except ConfigError:
             raise
-        except Exception as exc:
-            from wave_sdk.errors import WaveError
-
-            if isinstance(exc, WaveError):
-                raise type(exc)(
-                    f"{self.file_label}: targets.{name}.adapter: {exc.message}", hint=exc.hint
-                ) from None
-            raise
-        model = spec.load_config()
+        except WaveError as exc:
+            hint = exc.hint
+            close = _suggest(entry.adapter, plugins.adapter_specs)
+            if isinstance(exc, UnknownAdapterError) and close:
+                hint = f"did you mean {close!r}? (otherwise {hint})"
+            raise type(exc)(f"{where}: {exc.message}", hint=hint) from None
+        try:
+            model = spec.load_config()
+        except Exception as exc:  # a broken plugin: one line, never a traceback
+            raise PluginError(
+                f"{where}: adapter {spec.name!r} cannot load its configuration model "
+                f"{spec.config!r}: {type(exc).__name__}: {exc}",
+                hint=f"reinstall or fix the plugin {spec.plugin!r} (see `wave adapters`)",
+            ) from None
         fields = dict(entry.model_extra or {})
         try:
             settings = model.model_validate(fields)
         except ValidationError as exc:
-            raise _config_error(exc, self.file_label, prefix=("targets", name)) from None
+            raise _config_error(
+                exc, self.file_label, prefix=("targets", name), model=model, data=fields
+            ) from None
         return spec, settings
 
 
-class _CrossRefError(ValueError):
-    def __init__(self, key: str, message: str, choices: Any) -> None:
+class _CrossRefError(_Invalid):
+    """A name that should refer to another section of the file, and does not."""
+
+    def __init__(self, key: str, message: str, choices: Any, *, define: str) -> None:
         self.key = key
         self.choices = sorted(choices)
-        super().__init__(message)
+        name = message.rpartition(" ")[2].strip("'")
+        close = _suggest(name, self.choices)
+        if close:
+            hint = f"did you mean {close!r}? (or add [{define}])"
+        elif self.choices:
+            hint = f"choose one of: {', '.join(self.choices)} (or add [{define}])"
+        else:
+            hint = f"add [{define}] first"
+        super().__init__(message, hint=hint)
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -337,6 +388,7 @@ def _dotted(path: tuple[Any, ...]) -> str:
 _HINTS = {
     "int_parsing": "use a whole number",
     "int_type": "use a whole number",
+    "int_from_float": "use a whole number",
     "float_parsing": "use a number",
     "float_type": "use a number",
     "bool_type": "use true or false",
@@ -345,72 +397,236 @@ _HINTS = {
     "list_type": 'use a list, e.g. ["a", "b"]',
     "dict_type": "use a table",
     "model_type": "use a table",
-    "missing": "add it",
     "greater_than": "use a larger value",
     "greater_than_equal": "use a larger value",
+    "less_than": "use a smaller value",
     "less_than_equal": "use a smaller value",
-    "literal_error": "use one of the allowed values",
+    "too_short": "add at least one entry",
+}
+
+_TOML_TYPES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a float",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
 }
 
 
-def _config_error(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ()) -> ConfigError:
-    """Turn the first pydantic error into one actionable line."""
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(
-        part for part in (*prefix, *err["loc"]) if not (isinstance(part, str) and "[" in part)
-    )
+def _config_error(
+    exc: ValidationError,
+    file: str,
+    prefix: tuple[Any, ...] = (),
+    *,
+    model: Any = None,
+    data: Any = None,
+) -> ConfigError:
+    """Turn a validation error into one actionable line: file, dotted key, problem, fix.
+
+    Pydantic's error locations mix the keys of the file with tags of its own (union members
+    such as ``str`` or ``list[str]``, ``[key]`` for a dict key). Walking the raw input
+    (``data``, what was validated against ``model``) along the location tells them apart:
+    a part is a key of the file only if the input has it. The same walk yields the model
+    at the error, whose fields are the 'did you mean' candidates.
+    """
+    errors = exc.errors(include_url=False)
+    located = [(err, _locate(model, data, err["loc"])) for err in errors]
+    first_path = located[0][1].path
+    # A union reports one error per member at the same key: keep those of the member the
+    # input got furthest into (a list with a bad item beats "should be a string").
+    group = [(e, w) for e, w in located if w.path[: len(first_path)] == first_path]
+    depth = max(len(w.path) for _, w in group)
+    group = [(e, w) for e, w in group if len(w.path) == depth]
+    err, where = group[0]
+    loc: tuple[Any, ...] = (*prefix, *where.path)
     kind = err["type"]
     message = err["msg"]
     hint = _HINTS.get(kind)
-    if kind == "extra_forbidden":
-        parent_fields = _known_fields(exc, err["loc"][:-1])
-        bad = str(loc[-1])
-        close = difflib.get_close_matches(bad, parent_fields, n=1)
+    ctx_error = err.get("ctx", {}).get("error")
+    if any(isinstance(e.get("input"), SecretStr) for e, _ in group):
+        message = "this field does not accept a secret from ${VAR}"
+        hint = "secrets belong in fields meant for them (such as env); use a literal value here"
+    elif kind == "extra_forbidden" or where.bad_key:
+        bad = str(where.path[-1])
+        choices = where.choices
+        close = _suggest(bad, choices)
         message = f"unknown key {bad!r}"
         hint = (
-            f"did you mean {close[0]!r}?"
+            f"did you mean {close!r}?"
             if close
-            else (f"known keys: {', '.join(parent_fields)}" if parent_fields else "remove it")
+            else (f"known keys: {', '.join(choices)}" if choices else "remove it")
         )
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"must be a table, not {_TOML_TYPES.get(type(err.get('input')), 'that')}"
+        hint = f"write it as [{_dotted(loc)}] with its keys below, or {{ key = value, … }}"
     elif kind == "missing":
         message = "required key is missing"
         hint = f"add {loc[-1]} = …"
-    elif isinstance(err.get("input"), SecretStr):
-        message = "this field does not accept a secret from ${VAR}"
-        hint = "secrets belong in fields meant for them (such as env); use a literal value here"
-    elif kind == "value_error" and isinstance(err.get("ctx", {}).get("error"), _CrossRefError):
-        cross: _CrossRefError = err["ctx"]["error"]
-        loc = (cross.key,)
-        message = str(cross)
-        hint = f"choose one of: {', '.join(cross.choices)}" if cross.choices else "define it first"
-    elif kind == "value_error":
-        message = message.removeprefix("Value error, ")
-    if kind.startswith("literal") and err.get("ctx", {}).get("expected"):
-        hint = f"use one of {err['ctx']['expected']}"
-    return ConfigError(message, file=file, key=_dotted(loc) or None, hint=hint)
+    elif isinstance(ctx_error, _CrossRefError):
+        loc = (*prefix, *ctx_error.key.split("."))
+        message = str(ctx_error)
+        hint = ctx_error.hint
+    elif isinstance(ctx_error, _Invalid):
+        message = str(ctx_error)
+        hint = ctx_error.hint
+    elif kind == "value_error" or kind == "assertion_error":
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        if len(group) > 1:  # several union members at one key: "a string or a list"
+            parts = dict.fromkeys(e["msg"].removeprefix("Input should be ") for e, _ in group)
+            message = "Input should be " + " or ".join(parts)
+            hints = [h for h in dict.fromkeys(_HINTS.get(e["type"]) for e, _ in group) if h]
+            hint = " or ".join(hints) or hint
+        value = err.get("input")
+        got = _TOML_TYPES.get(type(value))
+        if kind.endswith(("_type", "_parsing")) and got:
+            # "Input should be a valid integer, not a string 'two'": what it got, not why.
+            shown = f" {value!r}" if isinstance(value, (str, int, float)) else ""
+            message = f"{message.split(', ')[0]}, not {got}{shown if len(shown) <= 40 else ''}"
+        if kind.startswith("literal") and err.get("ctx", {}).get("expected"):
+            hint = f"use one of {err['ctx']['expected']}"
+    return ConfigError(
+        message,
+        file=file,
+        key=_dotted(loc) or None,
+        hint=hint or "see `wave config schema` for what this key accepts",
+    )
 
 
-def _known_fields(exc: ValidationError, loc: tuple[Any, ...]) -> list[str]:
-    """The field names allowed at ``loc`` (for 'did you mean' hints), best effort."""
-    model: Any = WaveConfig if exc.title == "WaveConfig" else None
-    if model is None:
-        return []
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` is most likely a typo of, if any.
+
+    Edit distance with transpositions first ("prot" is "port", not "root"), so a swapped,
+    missing or extra letter always finds its key; difflib's similarity as a fallback.
+    """
+    choices = list(choices)
+    limit = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+    scored = sorted((_distance(word.lower(), c.lower()), c) for c in choices)
+    if scored and scored[0][0] <= limit:
+        return scored[0][1]
+    close = difflib.get_close_matches(word, choices, n=1)
+    return close[0] if close else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[len(b)]
+
+
+class _Where:
+    """Where an error is in the file: the key path, and the keys allowed beside the last."""
+
+    def __init__(self) -> None:
+        self.path: list[str | int] = []
+        self.choices: list[str] = []
+        self.bad_key = False
+
+
+def _locate(model: Any, data: Any, loc: tuple[Any, ...]) -> _Where:
+    """Follow ``loc`` through the raw input ``data`` and the type ``model`` it was checked as.
+
+    Parts the input does not have are pydantic's tags and are dropped — except a missing
+    key, which the model at that point declares.
+    """
+    where = _Where()
+    if data is None:  # nothing to walk: keep what does not look like a tag
+        where.path = [p for p in loc if not (isinstance(p, str) and "[" in p)]
+        return where
+    node, annotation, parent = data, model, None
     for part in loc:
-        if isinstance(part, int):
+        container = _narrow(annotation, node)
+        if part == "[key]" and where.path:
+            # A dict key of the wrong kind (``[approvals] deplyo = …``): the key is the error.
+            where.bad_key = True
+            where.choices = _literal_choices(parent)
             continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            # a dict key such as an environment name: step into the value type
-            args = getattr(model, "__args__", None)
-            model = args[-1] if args else None
-            continue
-        model = field.annotation
-        args = [a for a in getattr(model, "__args__", ()) if isinstance(a, type)]
-        if args and not hasattr(model, "model_fields"):
-            model = args[-1]
-        if model is None:
-            return []
-    return sorted(getattr(model, "model_fields", {}))
+        parent = container
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            where.choices = _keys_of(container)
+            where.path.append(part)
+            node, annotation = node[part], _member(container, part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            where.choices = []
+            where.path.append(part)
+            node, annotation = node[part], _member(container, part)
+        elif isinstance(node, dict) and isinstance(part, str) and part in _keys_of(container):
+            where.choices = _keys_of(container)  # a required key that is missing
+            where.path.append(part)
+            node, annotation = None, _member(container, part)
+    return where
+
+
+def _unwrap(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _narrow(annotation: Any, node: Any) -> Any:
+    """The member of a union (``str | list[str]``, ``X | None``) that fits ``node``'s shape."""
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    members = [_unwrap(m) for m in get_args(annotation)]
+    for member in members:
+        origin = get_origin(member) or member
+        if isinstance(node, dict) and (_is_model(member) or origin is dict):
+            return member
+        if isinstance(node, list) and origin in (list, tuple, set, frozenset):
+            return member
+    return members[0]
+
+
+def _member(container: Any, part: str | int) -> Any:
+    """The declared type of ``container[part]``; ``None`` when unknown (extra keys)."""
+    if _is_model(container):
+        field = _field(container, str(part))
+        return field.annotation if field is not None else None
+    origin, args = get_origin(container), get_args(container)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, set, frozenset) and args:
+        return args[0]
+    if origin is tuple and args:
+        return args[0] if len(args) == 2 and args[1] is Ellipsis else None
+    return None
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias) and not field.exclude:
+            return field
+    return None
+
+
+def _keys_of(container: Any) -> list[str]:
+    """The keys a table of type ``container`` may have (empty when any key goes)."""
+    if not _is_model(container):
+        return []
+    return sorted(
+        field.alias or name for name, field in container.model_fields.items() if not field.exclude
+    )
+
+
+def _literal_choices(container: Any) -> list[str]:
+    args = get_args(container)
+    key = _unwrap(args[0]) if get_origin(container) is dict and args else None
+    return [str(a) for a in get_args(key)] if get_origin(key) is Literal else []
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -451,25 +667,41 @@ def load_config(path: str | os.PathLike[str] | None = None) -> WaveConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=label) from None
     if file.name == "pyproject.toml":
-        data = data.get("tool", {}).get("wave")
-        if not isinstance(data, dict):
+        tool = data.get("tool")
+        table = tool.get("wave") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
             raise ConfigError(
-                "no [tool.wave] table", file=label, hint="add [tool.wave] or a wave.toml"
+                "there is no [tool.wave] table",
+                file=label,
+                key="tool.wave",
+                hint="add a [tool.wave] table, or write a wave.toml (`wave init`)",
             )
-        label = "pyproject.toml [tool.wave]"
+        data, label = table, _label(file)
     return parse_config(data, file=file, label=label)
+
+
+def _label(file: Path) -> str:
+    return "pyproject.toml [tool.wave]" if file.name == "pyproject.toml" else file.name
 
 
 def parse_config(
     data: dict[str, Any], *, file: Path | None = None, label: str | None = None
 ) -> WaveConfig:
     """Validate an already-parsed mapping (what :func:`load_config` does after reading)."""
-    label = label or (file.name if file else "<config>")
+    label = label or (_label(file) if file else "<config>")
     data = _interpolate(data, (), label)
+    if "source" in data:  # the field that records where the file is, not a key of it
+        raise ConfigError(
+            "unknown key 'source'",
+            file=label,
+            key="source",
+            hint=f"known keys: {', '.join(_keys_of(WaveConfig))}; a target's source goes "
+            "in its [targets.<name>] table",
+        )
     try:
         config = WaveConfig.model_validate({**data, "source": file})
     except ValidationError as exc:
-        raise _config_error(exc, label) from None
+        raise _config_error(exc, label, model=WaveConfig, data=data) from None
     return config
 
 
