@@ -49,7 +49,8 @@ class PluginManager:
     Attributes:
         pm: the underlying :class:`pluggy.PluginManager`; call hooks through ``pm.hook``
             for collecting hooks, and through :meth:`operation` for operation hooks.
-        broken: plugins that failed to load or were rejected.
+        broken: plugins that failed to load, were rejected, or announce an adapter name
+            another plugin already provides (a target using that name then fails).
         disabled: entry-point names skipped because of ``WAVE_DISABLE_PLUGINS``.
 
     """
@@ -83,10 +84,15 @@ class PluginManager:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken plugin must never break the CLI
-                self.broken.append(BrokenPlugin(name=ep.name, error=f"{type(exc).__name__}: {exc}"))
+            except (Exception, SystemExit) as exc:  # a broken plugin must never break the CLI
+                self._mark_broken(ep.name, f"{type(exc).__name__}: {exc}")
                 continue
             self.register(plugin, name=ep.name)
+
+    def _mark_broken(self, name: str, error: str) -> None:
+        broken = BrokenPlugin(name=name, error=error)
+        if broken not in self.broken:
+            self.broken.append(broken)
 
     def _register_module(self, name: str, module_name: str) -> None:
         import importlib
@@ -101,25 +107,24 @@ class PluginManager:
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
-            self.broken.append(BrokenPlugin(name=name, error=f"{type(exc).__name__}: {exc}"))
+            self._mark_broken(name, f"{type(exc).__name__}: {exc}")
             return
         for hook_name in OPERATION_HOOKS:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
                     self.pm.unregister(plugin)
-                    self.broken.append(
-                        BrokenPlugin(
-                            name=name,
-                            error=f"implements {hook_name} without wrapper=True; only the "
-                            "target's adapter performs operations, other plugins may wrap",
-                        )
+                    self._mark_broken(
+                        name,
+                        f"implements {hook_name} without wrapper=True; only the "
+                        "target's adapter performs operations, other plugins may wrap",
                     )
                     return
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             self.pm.unregister(plugin)
-            self.broken.append(BrokenPlugin(name=name, error=str(exc)))
+            self._mark_broken(name, str(exc))
+            return
         self._specs = None
 
     # -- adapters ----------------------------------------------------------------------
@@ -132,23 +137,42 @@ class PluginManager:
 
             specs: dict[str, AdapterSpec] = {}
             conflicts: dict[str, list[str]] = {}
-            for impl in self.pm.hook.wave_adapters.get_hookimpls():
+            from wave_sdk.adapter import AdapterSpec
+
+            # Registration order (the built-in first), not pluggy's call order (LIFO): the
+            # first announcement of a name is the one kept, the later ones are conflicts.
+            impls = [
+                impl
+                for impl in self.pm.hook.wave_adapters.get_hookimpls()
+                if not (impl.wrapper or impl.hookwrapper)
+            ]
+            for impl in impls:
                 plugin_name = self.pm.get_name(impl.plugin) or "?"
                 try:
-                    announced: list[AdapterSpec] = list(impl.function() or ())  # type: ignore[call-overload]
+                    announced: list[Any] = list(impl.function() or ())  # type: ignore[call-overload]
                 except Exception as exc:
-                    self.broken.append(
-                        BrokenPlugin(
-                            name=plugin_name,
-                            error=f"wave_adapters failed: {type(exc).__name__}: {exc}",
-                        )
+                    self._mark_broken(
+                        plugin_name, f"wave_adapters failed: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                wrong = [a for a in announced if not isinstance(a, AdapterSpec)]
+                if wrong:
+                    self._mark_broken(
+                        plugin_name,
+                        f"wave_adapters yielded {type(wrong[0]).__name__} {wrong[0]!r}, "
+                        "not an AdapterSpec",
                     )
                     continue
                 for spec in announced:
                     spec = replace(spec, plugin=plugin_name)
                     if spec.name in specs:
-                        conflicts.setdefault(spec.name, [specs[spec.name].plugin]).append(
-                            plugin_name
+                        first = specs[spec.name].plugin
+                        conflicts.setdefault(spec.name, [first]).append(plugin_name)
+                        self._mark_broken(
+                            plugin_name,
+                            f"announces adapter {spec.name!r}, already provided by plugin "
+                            f"{first!r}; targets using {spec.name!r} fail until one of them "
+                            "is removed or disabled",
                         )
                         continue
                     specs[spec.name] = spec
@@ -166,11 +190,16 @@ class PluginManager:
             )
         if name not in specs:
             installed = ", ".join(sorted(specs)) or "none"
-            broken = [b.name for b in self.broken]
+            broken = sorted({b.name for b in self.broken})
             extra = f"; broken plugins: {', '.join(broken)} (see `wave adapters`)" if broken else ""
+            if self.disabled:
+                extra += f"; disabled by WAVE_DISABLE_PLUGINS: {', '.join(self.disabled)}"
+            hint = f"install it with `pip install wave-sdk-{name}`"
+            if name in self.disabled:
+                hint = f"remove {name} from WAVE_DISABLE_PLUGINS, or {hint}"
             raise UnknownAdapterError(
                 f"no adapter named {name!r} is installed (installed: {installed}{extra})",
-                hint=f"install it with `pip install wave-sdk-{name}`",
+                hint=hint,
             )
         return specs[name]
 

@@ -3,7 +3,8 @@
 :class:`StateStore` is the interface; :class:`LocalStateStore` the default, a directory
 (``.wave/state``) that survives crashes: every file is replaced atomically, the history is
 an append-only JSON-lines ledger, and each lock is a JSON record whose holder (host, pid,
-process start time) lets the next process tell a live holder from a dead one.
+process start time) lets the next process tell a live holder from a dead one; taking over
+a dead holder's lock is recorded in history like ``wave unlock``.
 
 Other backends (S3 in ``contrib``) register through the ``wave_state_store`` hook.
 """
@@ -116,6 +117,8 @@ def pid_alive(pid: int, start: str | None) -> bool:
     A zombie counts as dead, and so does a live process whose start time differs: the pid
     was reused after the original holder died.
     """
+    if pid <= 0:
+        return False  # kill() would test a process group (or every process), not a pid
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -162,9 +165,14 @@ class LocalStateStore:
         ledger = self._dir("") / "history.jsonl"
         # One write() of one line under an exclusive lock: concurrent writers never
         # interleave, and a crash leaves at worst a last line without newline (skipped).
-        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # That torn line is closed with a newline first, or this record would be glued to
+        # it and lost with it.
+        fd = os.open(ledger, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line
             os.write(fd, line.encode())
             os.fsync(fd)
         finally:
@@ -238,6 +246,8 @@ class LocalStateStore:
             with self._guard(self._safe(environment)):
                 held = self.read_lock(environment)
                 if held is None or self.is_stale(held):
+                    if held is not None:
+                        self._record_takeover(held, owner)
                     now = utcnow()
                     lock = LockInfo(
                         environment=environment,
@@ -263,6 +273,20 @@ class LocalStateStore:
                 )
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
+
+    def _record_takeover(self, held: LockInfo, owner: str) -> None:
+        """A stale lock is an override too: leave the dead holder's trace in history."""
+        self.append_history(
+            HistoryRecord(
+                deploy_id=held.deploy_id,
+                kind="unlock",
+                environment=held.environment,
+                outcome="recorded",
+                started_at=held.acquired_at,
+                deployer=owner,
+                reason=f"took over the stale lock of {held.describe()}",
+            )
+        )
 
     def release_lock(self, lock: LockInfo) -> None:
         with self._guard(self._safe(lock.environment)):

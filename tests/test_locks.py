@@ -1,0 +1,429 @@
+"""One deployment per environment: the lock of the local state store, alone and under fire.
+
+What this file proves:
+
+* :class:`~wave_sdk.state.LocalStateStore` — a held lock refuses a second holder with an
+  error naming owner, host and pid; a released lock is free again; a lock whose process is
+  dead, whose pid was reused by another process, or (from another host) whose time ran out
+  is stale and taken over, and the takeover is recorded in history; a live one is not
+  stale; a release never removes somebody else's lock; ``wave unlock --force --reason``
+  breaks a lock and records it; a torn last history line does not swallow the next record.
+* Two real ``wave deploy`` processes racing for one environment: one deploys, the other
+  exits 5 naming the holder; with ``--lock-wait`` both deploy, strictly one after the other.
+* A ``wave deploy`` killed with SIGKILL mid-deploy leaves only whole signal files, a lock
+  that ``wave lock`` reports stale, and an environment the next deploy takes over without
+  ``wave unlock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from wave_sdk.errors import LockHeld
+from wave_sdk.models import HistoryRecord, utcnow
+from wave_sdk.state import LocalStateStore, LockInfo, pid_alive, process_start_time
+from wave_sdk.testing.healthapp import write_app
+
+WAVE = str(Path(sys.executable).parent / "wave")
+ENV = "development"
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def wave_env(deployer: str, delay: float = 0.0) -> dict[str, str]:
+    """The environment of a ``wave`` process; ``WAVE_TEST_DELAY`` slows the app's start."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAVE_DISABLE_PLUGINS", "CI")}
+    env.update(WAVE_DEPLOYER=deployer, WAVE_TEST_DELAY=str(delay))
+    return env
+
+
+def wave_cli(
+    project: Path, *args: str, deployer: str = "tester", delay: float = 0.0
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WAVE, *args, "--config", str(project)],
+        capture_output=True,
+        text=True,
+        env=wave_env(deployer, delay),
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_deploy(
+    project: Path, release: str, deployer: str, *extra: str, delay: float
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [WAVE, "deploy", "--env", ENV, "--release", release, "--config", str(project), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=wave_env(deployer, delay),
+    )
+
+
+def stop_app(root: Path) -> None:
+    """Kill the process group recorded in ``<root>/app.pid`` and wait until it is gone."""
+    try:
+        record = json.loads((root / "app.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    pid, start = int(record["pid"]), record.get("start")
+    if not pid_alive(pid, start):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid, start), f"app process {pid} to die", timeout=10)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # only ours if an in-process deploy started it
+
+
+def lock_record(env: str = ENV, **fields: object) -> LockInfo:
+    now = utcnow()
+    values: dict[str, object] = {
+        "environment": env,
+        "owner": "ghost",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "process_start": process_start_time(os.getpid()),
+        "deploy_id": "20260101T000000Z-deadbeef",
+        "acquired_at": now,
+        "expires_at": now + timedelta(hours=1),
+        "token": "0123456789abcdef",
+    }
+    values.update(fields)
+    return LockInfo.model_validate(values)
+
+
+def plant(store: LocalStateStore, lock: LockInfo) -> None:
+    """Write a lock record the way a (possibly dead, possibly remote) holder left it."""
+    directory = store.path / "locks"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{lock.environment}.lock.json").write_text(lock.model_dump_json())
+
+
+def acquire(store: LocalStateStore, owner: str, wait: float = 0.0) -> LockInfo:
+    return store.acquire_lock(ENV, owner=owner, deploy_id=f"deploy-{owner}", ttl=60, wait=wait)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStateStore:
+    return LocalStateStore(tmp_path / "state")
+
+
+@pytest.fixture
+def dead_pid() -> tuple[int, str | None]:
+    """The pid (and start time) of a process that has run and exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
+    start = process_start_time(proc.pid)
+    proc.communicate(b"\n", timeout=30)
+    assert not pid_alive(proc.pid, start)
+    return proc.pid, start
+
+
+# -- the store -------------------------------------------------------------------------
+
+
+def test_held_lock_refuses_a_second_holder_until_released(store: LocalStateStore) -> None:
+    first = acquire(store, "alice")
+    assert (first.pid, first.host) == (os.getpid(), socket.gethostname())
+    with pytest.raises(LockHeld) as info:
+        acquire(store, "bob")
+    message = str(info.value)
+    assert "alice" in message and socket.gethostname() in message
+    assert f"pid {os.getpid()}" in message
+    assert "--lock-wait" in message and "wave unlock" in message
+    assert info.value.holder["owner"] == "alice"
+    assert info.value.holder["pid"] == os.getpid()
+    assert "token" not in info.value.holder
+    assert store.is_stale(first) is False
+
+    store.release_lock(first)
+    assert store.read_lock(ENV) is None
+    second = acquire(store, "bob")
+    assert store.read_lock(ENV) == second
+
+
+def test_waiting_gives_up_at_the_deadline(store: LocalStateStore) -> None:
+    acquire(store, "alice")
+    started = time.monotonic()
+    with pytest.raises(LockHeld):
+        acquire(store, "bob", wait=0.5)
+    assert 0.5 <= time.monotonic() - started < 5
+
+
+def test_lock_of_a_dead_process_is_stale_and_taken_over(
+    store: LocalStateStore, dead_pid: tuple[int, str | None]
+) -> None:
+    pid, start = dead_pid
+    ghost = lock_record(pid=pid, process_start=start)
+    plant(store, ghost)
+    assert store.is_stale(ghost)
+
+    taken = acquire(store, "alice")
+    assert (taken.owner, taken.pid) == ("alice", os.getpid())
+    assert store.read_lock(ENV) == taken
+    [record] = store.history(ENV)
+    assert (record.kind, record.outcome, record.deployer) == ("unlock", "recorded", "alice")
+    assert record.deploy_id == ghost.deploy_id
+    assert f"pid {pid}" in (record.reason or "") and "stale" in (record.reason or "")
+
+
+def test_reused_pid_is_stale(store: LocalStateStore) -> None:
+    # This very process, alive — but the record says the holder started at another time:
+    # the holder died and its pid went to someone else.
+    reused = lock_record(process_start="1")
+    assert store.is_stale(reused)
+    assert not store.is_stale(lock_record())  # same pid, same start: the holder lives
+    plant(store, reused)
+    assert acquire(store, "alice").owner == "alice"
+
+
+def test_impossible_pid_is_stale(store: LocalStateStore) -> None:
+    # kill(0, 0) succeeds (it tests our own process group): a corrupt pid 0 must not pass
+    # for a live holder and wedge the environment.
+    assert store.is_stale(lock_record(pid=0, process_start=None))
+    assert store.is_stale(lock_record(pid=-1, process_start=None))
+
+
+def test_lock_from_another_host_is_stale_only_once_expired(store: LocalStateStore) -> None:
+    now = utcnow()
+    remote = lock_record(
+        host="build-agent-7.invalid", pid=1, owner="carol", expires_at=now + timedelta(hours=1)
+    )
+    assert not store.is_stale(remote)
+    plant(store, remote)
+    with pytest.raises(LockHeld) as info:
+        acquire(store, "alice")
+    assert "carol on build-agent-7.invalid" in str(info.value)
+
+    expired = lock_record(
+        host="build-agent-7.invalid", pid=1, owner="carol", expires_at=now - timedelta(seconds=1)
+    )
+    assert store.is_stale(expired)
+    assert not store.is_stale(expired, now=now - timedelta(minutes=1))
+    plant(store, expired)
+    assert acquire(store, "alice").owner == "alice"
+
+
+def test_release_never_removes_another_holders_lock(
+    store: LocalStateStore, dead_pid: tuple[int, str | None]
+) -> None:
+    pid, start = dead_pid
+    # Our lock went stale (as far as others can tell) and was taken over by alice.
+    ours = lock_record(pid=pid, process_start=start, token="aaaaaaaaaaaaaaaa")
+    plant(store, ours)
+    alices = acquire(store, "alice")
+    store.release_lock(ours)
+    assert store.read_lock(ENV) == alices
+
+
+def test_torn_history_line_does_not_swallow_the_next_record(store: LocalStateStore) -> None:
+    def record(release: str) -> HistoryRecord:
+        return HistoryRecord(
+            deploy_id=f"d-{release}",
+            kind="deploy",
+            environment=ENV,
+            release=release,
+            outcome="succeeded",
+            started_at=utcnow(),
+        )
+
+    store.append_history(record("r1"))
+    with open(store.path / "history.jsonl", "a") as ledger:
+        ledger.write('{"deploy_id": "d-r2", "kind": "dep')  # a crash in the middle of a line
+    store.append_history(record("r3"))
+    assert [r.release for r in store.history(ENV)] == ["r1", "r3"]
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, free_port: int) -> Iterator[Path]:
+    """A local target whose start command sleeps ``$WAVE_TEST_DELAY`` before the app runs."""
+    root = tmp_path / "project"
+    write_app(root / "app", "v1")
+    command = f"sleep ${{WAVE_TEST_DELAY:-0}}; exec {shlex.quote(sys.executable)} server.py"
+    (root / "wave.toml").write_text(
+        f"""
+[project]
+name = "locks"
+
+[environments.{ENV}]
+target = "web"
+
+[targets.web]
+adapter = "local"
+source = "app"
+command = ["sh", "-c", {json.dumps(command)}]
+port = {free_port}
+start_timeout = 90
+
+[signals]
+dir = "signals"
+
+[health]
+interval = 0.1
+consecutive = 2
+retries = 3
+deadline = 30
+timeout = 2
+"""
+    )
+    yield root
+    stop_app(app_root(root))
+
+
+def app_root(project: Path) -> Path:
+    return project / ".wave" / "local" / "web"
+
+
+def lock_file(project: Path) -> Path:
+    return project / ".wave" / "state" / "locks" / f"{ENV}.lock.json"
+
+
+def signals(project: Path) -> list[dict[str, object]]:
+    found = [json.loads(p.read_text()) for p in (project / "signals").glob("signal-*.json")]
+    return sorted(found, key=lambda s: str(s["timestamp"]))
+
+
+def history(project: Path) -> list[HistoryRecord]:
+    return LocalStateStore(project / ".wave" / "state").history(ENV)
+
+
+def test_unlock_breaks_the_lock_and_records_why(project: Path) -> None:
+    store = LocalStateStore(project / ".wave" / "state")
+    store.acquire_lock(ENV, owner="alice", deploy_id="d-alice", ttl=60)
+
+    proc = wave_cli(project, "lock", "--env", ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert "locked by alice" in proc.stdout and "stale" not in proc.stdout
+
+    refused = wave_cli(project, "unlock", "--env", ENV, "--force")
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+    assert store.read_lock(ENV) is not None
+
+    proc = wave_cli(
+        project, "unlock", "--env", ENV, "--force", "--reason", "deploy hung", deployer="ops"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert store.read_lock(ENV) is None
+    [record] = store.history(ENV)
+    assert (record.kind, record.deployer) == ("unlock", "ops")
+    assert "deploy hung" in (record.reason or "") and "alice" in (record.reason or "")
+
+
+def test_concurrent_deploys_one_wins_the_other_is_told_who(project: Path) -> None:
+    procs = {
+        name: start_deploy(project, release, name, delay=3)
+        for name, release in (("alice", "r1"), ("bob", "r2"))
+    }
+    results = {name: (p.wait(timeout=120), *p.communicate(timeout=30)) for name, p in procs.items()}
+    codes = sorted(code for code, _, _ in results.values())
+    assert codes == [0, 5], results
+    [winner] = [name for name, (code, _, _) in results.items() if code == 0]
+    [loser] = [name for name in results if name != winner]
+    message = results[loser][2]
+    assert f"locked by {winner} on {socket.gethostname()}" in message
+    assert f"pid {procs[winner].pid}" in message
+    assert "Traceback" not in message
+    assert [(r.deployer, r.outcome) for r in history(project)] == [(winner, "succeeded")]
+    assert not lock_file(project).exists()
+
+
+def test_concurrent_deploys_with_lock_wait_run_one_after_the_other(project: Path) -> None:
+    procs = {
+        name: start_deploy(project, release, name, "--lock-wait", "60", delay=3)
+        for name, release in (("alice", "r1"), ("bob", "r2"))
+    }
+    results = {name: (p.wait(timeout=180), *p.communicate(timeout=30)) for name, p in procs.items()}
+    assert all(code == 0 for code, _, _ in results.values()), results
+
+    runs = history(project)
+    assert sorted((r.deployer, r.outcome) for r in runs) == [
+        ("alice", "succeeded"),
+        ("bob", "succeeded"),
+    ]
+    # Strictly serial: the second run started deploying only after the first completed.
+    kinds = [(s["signal_type"], s["deployer"]) for s in signals(project)]
+    first, second = runs[0].deployer, runs[1].deployer
+    assert kinds == [
+        ("deployment-starting", first),
+        ("deployment-complete", first),
+        ("deployment-starting", second),
+        ("deployment-complete", second),
+    ]
+    status = json.loads(wave_cli(project, "status", "--env", ENV, "--json").stdout)
+    assert status[ENV]["current"]["release"] == runs[1].release
+    assert status[ENV]["lock"] is None
+
+
+def test_sigkill_mid_deploy_leaves_a_stale_lock_the_next_deploy_takes_over(
+    project: Path,
+) -> None:
+    victim = start_deploy(project, "r1", "alice", delay=60)
+    try:
+        wait_for(lock_file(project).exists, "the lock file")
+        wait_for(
+            lambda: any((project / "signals").glob("signal-deployment-starting-*.json")),
+            "the deployment-starting signal",
+        )
+        # The app process is started (and recorded) right after the signal: wait for its
+        # record, so that it can be stopped by pid once wave is gone.
+        wait_for((app_root(project) / "app.pid").exists, "the app's pid file")
+        assert victim.poll() is None, victim.communicate()
+    finally:
+        victim.kill()  # SIGKILL: no finally block, no atexit, no lock release
+        victim.communicate(timeout=30)
+        stop_app(app_root(project))
+    assert victim.returncode == -signal.SIGKILL
+
+    # Only whole signals: every file that is not a temporary one parses.
+    files = [p for p in (project / "signals").iterdir() if not p.name.endswith(".tmp")]
+    [signal_file] = files
+    assert signal_file.name.startswith(f"signal-deployment-starting-{ENV}-")
+    for path in files:
+        data = json.loads(path.read_text())
+        assert data["signal_type"] == "deployment-starting" and data["deployer"] == "alice"
+
+    held = json.loads(wave_cli(project, "lock", "--env", ENV, "--json").stdout)
+    assert held["lock"]["pid"] == victim.pid and held["lock"]["owner"] == "alice"
+    assert held["stale"] is True
+    text = wave_cli(project, "lock", "--env", ENV)
+    assert "(stale)" in text.stdout
+
+    proc = wave_cli(project, "deploy", "--env", ENV, "--release", "r2", deployer="bob")
+    assert proc.returncode == 0, proc.stderr
+    assert "deployed r2" in proc.stdout
+    assert not lock_file(project).exists()
+    runs = history(project)
+    assert [(r.kind, r.deployer, r.outcome) for r in runs] == [
+        ("unlock", "bob", "recorded"),
+        ("deploy", "bob", "succeeded"),
+    ]
+    assert f"pid {victim.pid}" in (runs[0].reason or "")
