@@ -1,0 +1,295 @@
+"""The ``wave`` command as a user meets it, run as a real subprocess.
+
+Help and version; every subcommand's ``--help``; usage errors exit 2 with one line; a dry
+run prints the plan and changes nothing (no state, no process); ``plan``/``history`` give
+valid JSON; ``lock`` shows an unheld lock; ``unlock`` is recorded in history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import wave_sdk
+from wave_sdk.cli.parser import build_parser
+from wave_sdk.errors import EXIT_CODES
+from wave_sdk.runbook import Wave
+from wave_sdk.testing.healthapp import write_app
+
+WAVE = Path(sys.executable).parent / "wave"
+COMMANDS = (
+    "init",
+    "plan",
+    "check",
+    "deploy",
+    "rollback",
+    "status",
+    "health",
+    "history",
+    "adapters",
+    "approve",
+    "lock",
+    "unlock",
+    "config",
+)
+
+
+def wave(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WAVE), *args],
+        cwd=cwd,
+        env={**os.environ, "CI": "1", "WAVE_DEPLOYER": "cli-test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("wave: error: ")
+    return lines[0]
+
+
+@dataclass
+class Project:
+    root: Path
+    port: int
+    v1: Path
+
+    def wave(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return wave(*args, cwd=self.root)
+
+    def listening(self) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def tree(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.root)): p.read_bytes() if p.is_file() else b"<dir>"
+            for p in sorted(self.root.rglob("*"))
+        }
+
+
+@pytest.fixture
+def project(tmp_path: Path, free_port: int) -> Iterator[Project]:
+    root = tmp_path / "project"
+    v1 = write_app(root / "src" / "v1", "v1")
+    (root / "wave.toml").write_text(
+        f"""\
+[environments.development]
+target = "web"
+
+[environments.staging]
+target = "web"
+
+[targets.web]
+adapter = "local"
+command = [{json.dumps(sys.executable)}, "server.py"]
+port = {free_port}
+
+[health]
+interval = 0.1
+consecutive = 2
+retries = 2
+deadline = 20
+"""
+    )
+    yield Project(root=root, port=free_port, v1=v1)
+    with Wave(root).open_target("web", "development") as adapter:
+        adapter.stop()  # type: ignore[attr-defined]
+
+
+# -- help, version, usage ------------------------------------------------------------------
+
+
+def test_help_lists_every_subcommand_and_exit_code(tmp_path: Path) -> None:
+    parser_commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    assert parser_commands == set(COMMANDS)
+    proc = wave("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    listed = proc.stdout.split("positional arguments:")[1].split("options:")[0]
+    for name in COMMANDS:
+        assert f"\n    {name} " in listed, f"{name} missing from --help"
+    codes = proc.stdout.split("exit codes:")[1]
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code:>3}  {meaning}" in codes
+
+
+def test_no_command_shows_usage_and_exits_2(tmp_path: Path) -> None:
+    proc = wave(cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "usage: wave" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command: str, tmp_path: Path) -> None:
+    proc = wave(command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: wave {command}")
+    assert "--json" in proc.stdout
+    assert "exit codes:" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_version(tmp_path: Path) -> None:
+    proc = wave("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout == f"wave-sdk {wave_sdk.__version__}\n"
+
+
+def test_unknown_subcommand_is_a_usage_error(tmp_path: Path) -> None:
+    proc = wave("deplyo", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "invalid choice: 'deplyo'" in proc.stderr
+
+
+def test_deploy_to_unknown_environment_lists_configured_ones(project: Project) -> None:
+    proc = project.wave("deploy", "--env", "nope", "--release", "r1")
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert "unknown environment 'nope'" in line
+    assert "(configured: development, staging)" in line
+    assert not (project.root / ".wave").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runbook.py:Wave.deploy names the release before it checks the environment, so "
+    "outside git without --release the error is 'cannot name the release'",
+)
+def test_deploy_to_unknown_environment_without_release(project: Project) -> None:
+    line = one_error_line(project.wave("deploy", "--env", "nope"))
+    assert "unknown environment 'nope'" in line
+
+
+# -- global options ------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli/parser.py: the subcommand's --config default (None) overwrites the one given "
+    "before the subcommand; the subparsers' copies need default=argparse.SUPPRESS",
+)
+def test_config_before_the_subcommand_is_used(project: Project, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = wave("--config", str(project.root / "wave.toml"), "config", "validate", cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli/parser.py: the subcommand's --json default (False) overwrites the one given "
+    "before the subcommand; the subparsers' copies need default=argparse.SUPPRESS",
+)
+def test_json_before_the_subcommand_is_used(project: Project) -> None:
+    proc = project.wave("--json", "lock", "--env", "development")
+    assert json.loads(proc.stdout)["lock"] is None
+
+
+def test_config_after_the_subcommand_is_used(project: Project, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = wave("config", "validate", "--config", str(project.root / "wave.toml"), cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr
+    assert "valid (2 environments, 1 targets)" in proc.stdout
+
+
+# -- plan and dry run ----------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(project: Project) -> None:
+    before = project.tree()
+    proc = project.wave(
+        "deploy", "--env", "development", "--release", "r1", "--source", str(project.v1),
+        "--dry-run",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "dry run: r1 → development"
+    assert [line.split()[0] for line in lines[1:]] == [
+        "gate", "approve", "lock", "deploy", "verify", "finish",
+    ]  # fmt: skip
+    assert "web (local)" in proc.stdout
+    assert "first deploy" in proc.stdout
+
+    assert project.tree() == before, "a dry run wrote files"
+    assert not (project.root / ".wave" / "state" / "history.jsonl").exists()
+    assert not (project.root / ".wave" / "local" / "web" / "app.pid").exists()
+    assert not project.listening(), "a dry run started the app"
+
+
+def test_plan_json(project: Project) -> None:
+    proc = project.wave("plan", "--env", "staging", "--release", "r1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["environment"] == "staging"
+    assert plan["release"]["id"] == "r1"
+    assert plan["targets"] == [{"name": "web", "adapter": "local"}]
+    assert plan["rollback_to"] is None
+    approve = next(s for s in plan["steps"] if s["step"] == "approve")
+    assert (approve["level"], approve["satisfied"]) == (3, False)  # staging needs L3 (PM)
+
+
+# -- history, lock, unlock -----------------------------------------------------------------
+
+
+def test_history_json_after_a_deploy(project: Project) -> None:
+    assert json.loads(project.wave("history", "--json").stdout) == []
+    proc = project.wave(
+        "deploy", "--env", "development", "--release", "v1", "--source", str(project.v1)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("deployed v1 to development")
+    assert project.listening()
+
+    proc = project.wave("history", "--json")
+    assert proc.returncode == 0, proc.stderr
+    [record] = json.loads(proc.stdout)
+    assert record["kind"] == "deploy"
+    assert record["environment"] == "development"
+    assert record["release"] == "v1"
+    assert record["outcome"] == "succeeded"
+    assert record["deployer"] == "cli-test"
+    assert record["targets"] == ["web"]
+
+
+def test_lock_of_an_idle_environment_says_unlocked(project: Project) -> None:
+    proc = project.wave("lock", "--env", "development")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "development: unlocked\n"
+    data = json.loads(project.wave("lock", "--env", "development", "--json").stdout)
+    assert data == {"environment": "development", "lock": None, "stale": False}
+
+
+def test_unlock_is_recorded_in_history(project: Project) -> None:
+    proc = project.wave("unlock", "--env", "development", "--force", "--reason", "x")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "development: was not locked (recorded)\n"
+
+    [line] = project.wave("history").stdout.splitlines()
+    assert " development " in line and " unlock " in line
+    assert line.endswith("by cli-test — x (held by nobody)")
+    [record] = json.loads(project.wave("history", "--json").stdout)
+    assert (record["kind"], record["outcome"]) == ("unlock", "recorded")
+
+
+def test_unlock_needs_force_and_reason(project: Project) -> None:
+    proc = project.wave("unlock", "--env", "development", "--reason", "x")
+    assert proc.returncode == 2
+    assert "--force" in proc.stderr
+    assert not (project.root / ".wave" / "state" / "history.jsonl").exists()
