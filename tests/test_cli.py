@@ -166,11 +166,6 @@ def test_deploy_to_unknown_environment_lists_configured_ones(project: Project) -
     assert not (project.root / ".wave").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runbook.py:Wave.deploy names the release before it checks the environment, so "
-    "outside git without --release the error is 'cannot name the release'",
-)
 def test_deploy_to_unknown_environment_without_release(project: Project) -> None:
     line = one_error_line(project.wave("deploy", "--env", "nope"))
     assert "unknown environment 'nope'" in line
@@ -179,11 +174,6 @@ def test_deploy_to_unknown_environment_without_release(project: Project) -> None
 # -- global options ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/parser.py: the subcommand's --config default (None) overwrites the one given "
-    "before the subcommand; the subparsers' copies need default=argparse.SUPPRESS",
-)
 def test_config_before_the_subcommand_is_used(project: Project, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -191,11 +181,6 @@ def test_config_before_the_subcommand_is_used(project: Project, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/parser.py: the subcommand's --json default (False) overwrites the one given "
-    "before the subcommand; the subparsers' copies need default=argparse.SUPPRESS",
-)
 def test_json_before_the_subcommand_is_used(project: Project) -> None:
     proc = project.wave("--json", "lock", "--env", "development")
     assert json.loads(proc.stdout)["lock"] is None

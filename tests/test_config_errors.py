@@ -272,11 +272,7 @@ CASES: dict[str, Case] = {
     ),
 }
 
-KNOWN_GAPS = {
-    "state-store-unknown": "`wave config validate` never opens the state store, so an unknown "
-    "[state] store passes it (it fails later, at `wave deploy`); cli/commands.py:config "
-    "should call wave_sdk.state.open_state_store",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[object]:

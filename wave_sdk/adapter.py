@@ -71,7 +71,8 @@ class AdapterSpec:
     plugin: str = ""
 
     def load_adapter(self) -> type[Adapter]:
-        cls = load_object(self.adapter)
+        """The adapter class, imported now; a broken import is a one-line PluginError."""
+        cls = self._load(self.adapter, "adapter class")
         if not (isinstance(cls, type) and issubclass(cls, Adapter)):
             from wave_sdk.errors import PluginError
 
@@ -79,7 +80,20 @@ class AdapterSpec:
         return cls
 
     def load_config(self) -> type[BaseModel]:
-        return load_object(self.config)  # type: ignore[no-any-return]
+        """The target configuration model, imported now."""
+        return self._load(self.config, "configuration model")  # type: ignore[no-any-return]
+
+    def _load(self, reference: str | Any, what: str) -> Any:
+        try:
+            return load_object(reference)
+        except Exception as exc:  # ImportError, AttributeError, or the module's own failure
+            from wave_sdk.errors import PluginError
+
+            raise PluginError(
+                f"adapter {self.name!r} (plugin {self.plugin or '?'}): cannot load its {what} "
+                f"{reference!r}: {type(exc).__name__}: {exc}",
+                hint="reinstall the plugin, or disable it with WAVE_DISABLE_PLUGINS",
+            ) from exc
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -66,7 +67,19 @@ def _level(value: Any) -> int:
     return parsed
 
 
-Level = Annotated[int, BeforeValidator(_level), Field(ge=1, le=5)]
+Level = Annotated[
+    int,
+    BeforeValidator(_level),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": "^[Ll][1-5]$"},
+                {"type": "integer", "minimum": 1, "maximum": 5},
+            ],
+            "description": "L1 (human), L2 (CTO), L3 (PM), L4 (QA) or L5 (automatic)",
+        }
+    ),
+]
 """An approval level: ``"L1"`` … ``"L5"`` (or 1 … 5). L1 is a human, L5 automatic."""
 
 DEFAULT_MATRIX: dict[str, dict[str, int]] = {

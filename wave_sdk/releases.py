@@ -25,6 +25,9 @@ from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
 from wave_sdk.models import check_release_id
 from wave_sdk.transport import Transport
 
+EXCLUDE = (".git", ".wave", "__pycache__")
+"""Names never copied into a release."""
+
 
 class ReleaseLayout:
     """Releases, ``shared/`` and the ``current`` symlink under ``root`` on one machine."""
@@ -49,16 +52,26 @@ class ReleaseLayout:
         revision = posixpath.join(self.path(release_id), "REVISION")
         return self.transport.read_text(revision) is not None
 
-    def stage(self, release_id: str, source: Path, *, linked: Iterable[str] = ()) -> str:
+    def stage(
+        self,
+        release_id: str,
+        source: Path,
+        *,
+        linked: Iterable[str] = (),
+        exclude: Iterable[str] = EXCLUDE,
+    ) -> str:
         """Copy ``source`` into ``releases/<id>`` and link ``shared/`` files into it.
 
         The copy goes to a temporary name first and is renamed into place only when
         complete, so an interrupted upload never leaves a half release under a real id.
+        Names in ``exclude`` (at any depth) are not copied: by default version control and
+        wave's own state, which is what keeps ``source = "."`` from copying releases into
+        releases.
         """
         final = self.path(release_id)
         staging = f"{final}.tmp-{secrets.token_hex(4)}"
-        self.transport.put_tree(source, staging)
         try:
+            self.transport.put_tree(source, staging, exclude=tuple(exclude))
             for name in linked:
                 relative = _safe_relative(name)
                 self.transport.run(

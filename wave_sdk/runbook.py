@@ -28,7 +28,9 @@ from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import WaveConfig, load_config
 from wave_sdk.errors import (
     AdapterError,
+    ApprovalRequired,
     GateError,
+    LockHeld,
     ReleaseNotFound,
     RollbackFailed,
     RollbackUnavailable,
@@ -147,9 +149,14 @@ class Wave:
         if report is not None:
             report.signals.append(str(path))
         self._emit("info", "signal", f"signal {signal.signal_type} → {path}")
+        arguments = {"signal": signal}
+        # Called one by one rather than through pm.hook so that one failing observer neither
+        # fails the deploy nor silences the observers after it.
         for impl in self.plugins.pm.hook.wave_signal.get_hookimpls():
+            if impl.wrapper or impl.hookwrapper:
+                continue
             try:
-                impl.function(signal=signal)
+                impl.function(*(arguments[name] for name in impl.argnames))
             except Exception as exc:  # observers never fail a deploy
                 name = self.plugins.pm.get_name(impl.plugin)
                 self._emit("warn", "signal", f"signal observer {name} failed: {exc}")
@@ -186,8 +193,14 @@ class Wave:
                 f"{adapter.context.target}: {hook.removeprefix('wave_')} failed: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        target = adapter.context.target
         if result is None:
-            raise AdapterError(f"{adapter.context.target}: the adapter returned nothing for {hook}")
+            raise AdapterError(f"{target}: the adapter returned nothing for {hook}")
+        if getattr(result, "ok", True) is False:  # a result may report failure instead of raising
+            operation = hook.removeprefix("wave_")
+            raise AdapterError(
+                f"{target}: {operation} failed: {result.message or 'no reason given'}"
+            )
         return result
 
     def _contacts(self) -> str:
@@ -389,6 +402,7 @@ class Wave:
         :class:`~wave_sdk.errors.AdapterError`) after rolling back;
         :class:`~wave_sdk.errors.RollbackFailed` when the rollback itself failed.
         """
+        self.config.environment(environment)  # an unknown name fails before anything else
         if not isinstance(release, Release):
             release = self.release(release, source=source)
         plan = self.plan(environment, release=release)
@@ -438,17 +452,22 @@ class Wave:
                 hint="fix them and deploy again",
             )
 
-        self._emit("step", "approve", "checking approvals")
-        report.approval = self._require_approval(environment, "deploy", release)
-
-        self._emit("step", "lock", f"locking {environment}")
-        lock = self.store.acquire_lock(
-            environment,
-            owner=self.deployer,
-            deploy_id=report.deploy_id,
-            ttl=self.config.state.lock_ttl,
-            wait=lock_wait,
-        )
+        try:
+            self._emit("step", "approve", "checking approvals")
+            report.approval = self._require_approval(environment, "deploy", release)
+            self._emit("step", "lock", f"locking {environment}")
+            lock = self.store.acquire_lock(
+                environment,
+                owner=self.deployer,
+                deploy_id=report.deploy_id,
+                ttl=self.config.state.lock_ttl,
+                wait=lock_wait,
+            )
+        except (ApprovalRequired, LockHeld) as exc:
+            # Refused before anything changed; still a run someone asked for: on record.
+            report.outcome, report.reason = "blocked", exc.message
+            self._record(report, started)
+            raise
         try:
             self._run_locked(environment, release, report, started, allow_no_rollback)
         finally:
@@ -738,11 +757,21 @@ class Wave:
         reason: str | None = None,
         lock_wait: float = 0.0,
     ) -> list[RollbackResult]:
-        """Roll every target of ``environment`` back (to ``to``, or each one's previous)."""
+        """Roll every target of ``environment`` back, last target first.
+
+        ``to`` names the release; without it, the last release that succeeded *before* the
+        current one (from history, so a release that failed verification and was rolled back
+        automatically is never chosen), or else the adapter's idea of "previous".
+        """
         env = self.config.environment(environment)
         last = self.store.current(environment)
-        release = Release(id=to or (last.release if last else "previous"), commit=None)
-        self._require_approval(environment, "rollback", release)
+        if to is not None and last is not None and to == last.release:
+            raise UsageError(
+                f"{to} is already the current release of {environment}",
+                hint="name an earlier release with --to (see `wave status`)",
+            )
+        goal = to or self._good_before(environment, last)
+        self._require_approval(environment, "rollback", Release(id=goal or "previous"))
         deploy_id = new_deploy_id()
         started = utcnow()
         lock = self.store.acquire_lock(
@@ -760,11 +789,10 @@ class Wave:
                     self._emit(
                         "step",
                         "rollback",
-                        f"{name}: rolling back"
-                        + (f" to {to}" if to else " to the previous release"),
+                        f"{name}: rolling back to {goal or 'the previous release'}",
                     )
                     try:
-                        result = self._call("wave_rollback", adapter, to=to)
+                        result = self._call("wave_rollback", adapter, to=goal)
                     except (ReleaseNotFound, RollbackUnavailable):
                         raise
                     except WaveError as exc:
@@ -783,6 +811,7 @@ class Wave:
                     deployed_at=utcnow(),
                 )
             )
+            why = reason or "manual rollback"
             self.store.append_history(
                 HistoryRecord(
                     deploy_id=deploy_id,
@@ -795,10 +824,10 @@ class Wave:
                     deployer=self.deployer,
                     rolled_back_from=first.from_release,
                     rolled_back_to=first.to_release,
-                    reason=reason or "manual rollback",
+                    reason=why,
                 )
             )
-            path = write_signal(
+            self._signal(
                 Signal(
                     signal_type="rollback-complete",
                     environment=environment,
@@ -806,26 +835,52 @@ class Wave:
                     deployer=self.deployer,
                     rolled_back_from=first.from_release,
                     rolled_back_to=first.to_release,
-                    reason=reason or "manual rollback",
+                    reason=why,
                     project=self.config.project.name,
                     release=first.to_release,
                     deploy_id=deploy_id,
                     targets=[r.target for r in results],
                     contacts=self.config.project.contacts,
-                ),
-                self._signals_dir(),
+                )
             )
-            self._emit("info", "signal", f"signal rollback-complete → {path}")
         finally:
             self.store.release_lock(lock)
         return results
 
+    def _good_before(self, environment: str, last: CurrentRelease | None) -> str | None:
+        """The release deployed successfully before the current one, from history.
+
+        ``None`` when history cannot tell (nothing current, or the current release has no
+        deploy record): the adapter then picks its own previous release.
+        """
+        if last is None:
+            return None
+        deploys = [
+            r
+            for r in self.store.history(environment)
+            if r.kind == "deploy" and r.outcome == "succeeded"
+        ]
+        positions = [i for i, r in enumerate(deploys) if r.release == last.release]
+        if not positions:
+            return None
+        for record in reversed(deploys[: positions[-1]]):
+            if record.release and record.release != last.release:
+                return record.release
+        raise RollbackUnavailable(
+            f"no release passed verification in {environment} before {last.release}",
+            hint="name one with --to (see `wave history`)",
+        )
+
     def status(self, environment: str | None = None) -> list[StatusReport]:
-        """Status of every target of ``environment`` (or of every environment)."""
+        """Status of every target of ``environment`` (or of every environment), once each."""
         names = [environment] if environment else list(self.config.environments)
         reports = []
+        seen: set[str] = set()
         for env_name in names:
             for target in self.config.environment(env_name).targets:
+                if target in seen:
+                    continue
+                seen.add(target)
                 with self.open_target(target, env_name) as adapter:
                     reports.append(self._call("wave_status", adapter))
         return reports

@@ -69,20 +69,61 @@ class CurrentRelease(BaseModel):
 
 
 class StateStore(Protocol):
-    """What the pipeline needs from a state backend. Implementations must be process-safe."""
+    """What the pipeline needs from a state backend.
 
-    def append_history(self, record: HistoryRecord) -> None: ...
-    def history(self, environment: str | None = None) -> list[HistoryRecord]: ...
-    def current(self, environment: str) -> CurrentRelease | None: ...
-    def set_current(self, current: CurrentRelease) -> None: ...
+    Implementations must be safe against concurrent processes (two ``wave deploy`` at once)
+    and against a crash at any point: a reader sees a whole record or none.
+    """
+
+    def append_history(self, record: HistoryRecord) -> None:
+        """Append one record to the ledger; never rewrite earlier ones."""
+        ...
+
+    def history(self, environment: str | None = None) -> list[HistoryRecord]:
+        """Every record, oldest first, optionally of one environment only."""
+        ...
+
+    def current(self, environment: str) -> CurrentRelease | None:
+        """The last release that passed verification (or was rolled back to), if any."""
+        ...
+
+    def set_current(self, current: CurrentRelease) -> None:
+        """Replace the environment's current release atomically."""
+        ...
+
     def acquire_lock(
         self, environment: str, *, owner: str, deploy_id: str, ttl: float, wait: float = 0.0
-    ) -> LockInfo: ...
-    def release_lock(self, lock: LockInfo) -> None: ...
-    def read_lock(self, environment: str) -> LockInfo | None: ...
-    def break_lock(self, environment: str) -> LockInfo | None: ...
-    def add_approval(self, approval: Approval) -> None: ...
-    def approvals(self, environment: str) -> list[Approval]: ...
+    ) -> LockInfo:
+        """Take the environment's lock, waiting up to ``wait`` seconds.
+
+        A stale lock (see :meth:`is_stale`) is taken over. Raises
+        :class:`~wave_sdk.errors.LockHeld` naming the holder when the wait runs out.
+        """
+        ...
+
+    def release_lock(self, lock: LockInfo) -> None:
+        """Release ``lock`` if it is still the one held (never someone else's)."""
+        ...
+
+    def read_lock(self, environment: str) -> LockInfo | None:
+        """The current holder, or ``None``."""
+        ...
+
+    def is_stale(self, lock: LockInfo) -> bool:
+        """Whether ``lock``'s holder is provably gone (dead process, or expired elsewhere)."""
+        ...
+
+    def break_lock(self, environment: str) -> LockInfo | None:
+        """Remove the lock whoever holds it; return what was removed."""
+        ...
+
+    def add_approval(self, approval: Approval) -> None:
+        """Keep an approval record."""
+        ...
+
+    def approvals(self, environment: str) -> list[Approval]:
+        """Every approval record of ``environment``, oldest first (expired ones included)."""
+        ...
 
 
 @final

@@ -47,8 +47,11 @@ class Transport(Protocol):
         """Run ``argv``; with ``check``, raise :class:`AdapterError` on a non-zero exit."""
         ...
 
-    def put_tree(self, source: Path, dest: str) -> None:
-        """Copy the local directory ``source`` to ``dest`` (which must not exist)."""
+    def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
+        """Copy the local directory ``source`` to ``dest`` (which must not exist).
+
+        Names in ``exclude`` are skipped at any depth. Raise :class:`AdapterError` on failure.
+        """
         ...
 
     def read_text(self, path: str) -> str | None:
@@ -92,9 +95,22 @@ class LocalTransport:
             raise AdapterError(f"{argv[0]} exited with {proc.returncode}: {' | '.join(tail)}")
         return result
 
-    def put_tree(self, source: Path, dest: str) -> None:
-        # Links are followed: a release must not point back into the source tree.
-        shutil.copytree(source, dest, symlinks=False)
+    def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
+        # dest is <root>/releases/<id>.tmp-…: never copy the layout's root into itself when
+        # it lies inside the source (root = "deploy" with source = ".").
+        layout_root = Path(dest).resolve().parent.parent
+        skip = shutil.ignore_patterns(*exclude)
+
+        def ignore(directory: str, names: list[str]) -> set[str]:
+            inside = {n for n in names if Path(directory, n).resolve() == layout_root}
+            return set(skip(directory, names)) | inside
+
+        try:
+            # Links are followed: a release must not point back into the source tree.
+            shutil.copytree(source, dest, symlinks=False, ignore=ignore)
+        except (OSError, shutil.Error) as exc:
+            detail = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args[0] else exc
+            raise AdapterError(f"cannot copy {source} to {dest}: {detail}") from None
 
     def read_text(self, path: str) -> str | None:
         try:

@@ -305,8 +305,11 @@ def config(args: argparse.Namespace) -> int:
     if args.action == "schema":
         print(json.dumps(config_schema(manager), indent=2))
         return 0
+    from wave_sdk.state import open_state_store
+
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
+    open_state_store(cfg, manager)  # an unknown [state] store fails here, not at deploy time
     if args.action == "validate":
         _out(
             args,

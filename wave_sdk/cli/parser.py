@@ -27,18 +27,31 @@ def _epilog() -> str:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common(default: object) -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand.
+
+    The subcommand's copies default to SUPPRESS, so ``wave --json adapters`` keeps the value
+    given before the subcommand instead of resetting it.
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
+        default=None if default is None else default,
         help="configuration file or project directory (default: search upwards)",
     )
     common.add_argument(
         "--json",
         action="store_true",
+        default=False if default is None else default,
         help="print the result as JSON on stdout (progress as JSON lines on stderr)",
     )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(None)
+    sub_common = _common(argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="wave",
@@ -55,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            parents=[common],
+            parents=[sub_common],
             epilog=_epilog(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

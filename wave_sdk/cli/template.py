@@ -28,9 +28,9 @@ target = "web"
 # A target names its adapter (`wave adapters` lists them) plus that adapter's own keys.
 [targets.web]
 adapter = "local"
-source = "."                 # directory deployed as a release
-command = "python3 -m http.server"   # run in the release directory; $PORT is set
-port = 3000
+source = "."                 # directory deployed as a release (.git and .wave are left out)
+command = "python3 server.py" # your app's start command, run in the release directory
+port = 3000                   # the app must listen on $PORT and answer the [health] endpoints
 # env = { API_TOKEN = "${API_TOKEN}" }   # ${VAR} comes from the environment and never prints
 
 # Checks are commands; an environment lists the ones it must pass before deploying.
