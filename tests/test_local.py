@@ -87,3 +87,24 @@ def test_status_before_any_deploy_is_absent(project: Project) -> None:
     setup(project)
     [status] = project.wave().status("development")
     assert (status.state, status.current, status.releases) == ("absent", None, ())
+
+
+@pytest.mark.parametrize("root", [None, "deploy"])
+def test_project_directory_as_source_leaves_out_state_and_releases(
+    project: Project, root: str | None
+) -> None:
+    """`source = "."` (what `wave init` writes) must not copy releases into releases."""
+    project.release("v1")  # server.py and app.json …
+    for name in ("server.py", "app.json"):  # … placed at the project's top level
+        (project.root / name).write_bytes((project.root / "src/v1" / name).read_bytes())
+    (project.root / ".git").mkdir()
+    (project.root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    setup(project, source=".", **({"root": root} if root else {}))
+    wave = project.wave()
+    wave.deploy("development", release="v1")
+    wave.deploy("development", release="v2")
+    base = project.root / (root or ".wave/local/web")
+    release = base / "releases" / "v2"
+    assert (release / "server.py").is_file()
+    assert not (release / ".git").exists() and not (release / ".wave").exists()
+    assert not (release / (root or "deploy")).exists()

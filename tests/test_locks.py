@@ -352,7 +352,10 @@ def test_concurrent_deploys_one_wins_the_other_is_told_who(project: Path) -> Non
     assert f"locked by {winner} on {socket.gethostname()}" in message
     assert f"pid {procs[winner].pid}" in message
     assert "Traceback" not in message
-    assert [(r.deployer, r.outcome) for r in history(project)] == [(winner, "succeeded")]
+    # The refused run is on record too, as blocked, with the reason.
+    records = {r.deployer: r for r in history(project)}
+    assert (records[winner].outcome, records[loser].outcome) == ("succeeded", "blocked")
+    assert f"locked by {winner}" in (records[loser].reason or "")
     assert not lock_file(project).exists()
 
 

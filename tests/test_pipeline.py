@@ -255,3 +255,29 @@ def test_retention_never_prunes_the_rollback_target(project: Project) -> None:
     with pytest.raises(VerificationFailed):
         wave.deploy("development", release="v5", source=project.release("v5", healthy=False))
     assert wave.status("development")[0].current == "v4"
+
+
+def test_manual_rollback_never_returns_to_a_release_that_failed(project: Project) -> None:
+    dev_project(project)
+    wave = project.wave()
+    wave.deploy("development", release="v1", source=project.release("v1"))
+    with pytest.raises(VerificationFailed):
+        wave.deploy("development", release="v2", source=project.release("v2", healthy=False))
+    # v2 is still kept on the target, but it failed: there is nothing good before v1.
+    with pytest.raises(RollbackUnavailable) as info:
+        wave.rollback("development")
+    assert "before v1" in str(info.value)
+    wave.deploy("development", release="v3", source=project.release("v3"))
+    [result] = wave.rollback("development")
+    assert (result.from_release, result.to_release) == ("v3", "v1")
+
+
+def test_rollback_to_the_current_release_is_refused(project: Project) -> None:
+    dev_project(project)
+    wave = project.wave()
+    wave.deploy("development", release="v1", source=project.release("v1"))
+    from wave_sdk.errors import UsageError
+
+    with pytest.raises(UsageError, match="already the current release"):
+        wave.rollback("development", to="v1")
+    assert [h.kind for h in wave.history("development")] == ["deploy"]
