@@ -42,7 +42,7 @@ _EXPORTS = {
     "CheckResult": "wave_sdk.models",
     "Approval": "wave_sdk.models",
     "HistoryRecord": "wave_sdk.models",
-    "Capability": "wave_sdk.models",
+    "Capability": "wave_sdk.adapter",
     "Signal": "wave_sdk.signals",
     "CheckSpec": "wave_sdk.checks",
     "ApprovalProviderSpec": "wave_sdk.approvals",
@@ -92,14 +92,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from wave_sdk._markers import hookimpl, hookspec
-    from wave_sdk.adapter import Adapter, AdapterSpec, TargetContext
+    from wave_sdk.adapter import Adapter, AdapterSpec, Capability, TargetContext
     from wave_sdk.approvals import ApprovalProviderSpec
     from wave_sdk.checks import CheckSpec
     from wave_sdk.config import Settings, WaveConfig, load_config
     from wave_sdk.errors import AdapterError, ConfigError, VerificationFailed, WaveError
     from wave_sdk.models import (
         Approval,
-        Capability,
         CheckResult,
         DeployResult,
         HealthResult,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
@@ -42,6 +43,21 @@ def load_object(reference: str | Any) -> Any:
     return obj
 
 
+class Capability(StrEnum):
+    """What an adapter can do beyond deploy; the conformance suite tests each declared one."""
+
+    ROLLBACK = "rollback"
+    """Roll back to the previous release."""
+    ROLLBACK_TO = "rollback_to"
+    """Roll back to a named earlier release."""
+    STATUS = "status"
+    """Report what runs and which releases are available."""
+    HEALTH = "health"
+    """Report platform-native health (process alive, container healthy, pods ready)."""
+    RELEASES = "releases"
+    """List the releases kept on the target (lets the pipeline check its rollback target)."""
+
+
 @final
 @dataclass(frozen=True, kw_only=True)
 class AdapterSpec:
@@ -53,7 +69,7 @@ class AdapterSpec:
         config: the pydantic model of the target's own fields, or ``"module:Model"``.
             It validates ``[targets.<name>]`` minus the ``adapter`` key and provides the
             adapter's part of ``wave config schema``.
-        capabilities: the :class:`~wave_sdk.models.Capability` values the adapter supports;
+        capabilities: the :class:`Capability` values the adapter supports;
             the conformance suite tests each one.
         summary: one line for ``wave adapters``.
         install: the command that installs the adapter, shown when a configuration names it

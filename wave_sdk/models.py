@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,21 +46,6 @@ def new_deploy_id() -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Capability(StrEnum):
-    """What an adapter can do beyond deploy; the conformance suite tests each declared one."""
-
-    ROLLBACK = "rollback"
-    """Roll back to the previous release."""
-    ROLLBACK_TO = "rollback_to"
-    """Roll back to a named earlier release."""
-    STATUS = "status"
-    """Report what runs and which releases are available."""
-    HEALTH = "health"
-    """Report platform-native health (process alive, container healthy, pods ready)."""
-    RELEASES = "releases"
-    """List the releases kept on the target (lets the pipeline check its rollback target)."""
 
 
 class Release(_Model):

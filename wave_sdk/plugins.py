@@ -15,13 +15,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from wave_sdk import hookspecs
 from wave_sdk._markers import PROJECT
+from wave_sdk.entrypoints import entry_points
 from wave_sdk.errors import PluginError, UnknownAdapterError
 
 if TYPE_CHECKING:

@@ -42,10 +42,10 @@ from typing import Any, ClassVar, NoReturn
 
 import pytest
 
-from wave_sdk.adapter import Adapter
+from wave_sdk.adapter import Adapter, Capability
 from wave_sdk.config import parse_config
 from wave_sdk.errors import AdapterError, ReleaseNotFound, VerificationFailed
-from wave_sdk.models import Capability, Release
+from wave_sdk.models import Release
 from wave_sdk.reporting import ListReporter
 from wave_sdk.runbook import Wave
 
