@@ -726,7 +726,7 @@ TYPES: list[tuple[str, list[str]]] = [
         "Registration records",
         [
             "wave_sdk.adapter:AdapterSpec",
-            "wave_sdk.models:Capability",
+            "wave_sdk.adapter:Capability",
             "wave_sdk.checks:CheckSpec",
             "wave_sdk.state:StateStoreSpec",
             "wave_sdk.approvals:ApprovalProviderSpec",
@@ -992,7 +992,7 @@ def hooks_page() -> str:
 
 def _members(cls: type) -> list[tuple[str, str, str, str]]:
     """(name, kind, capability needed, docstring) of a class's public functions, in order."""
-    from wave_sdk.models import Capability
+    from wave_sdk.adapter import Capability
 
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     found = []
@@ -1034,7 +1034,7 @@ def _function_section(function: Callable[..., Any], level: int = 3) -> list[str]
 
 def testing_page() -> str:
     from wave_sdk import testing
-    from wave_sdk.models import Capability
+    from wave_sdk.adapter import Capability
     from wave_sdk.testing import AdapterContract
     from wave_sdk.testing import plugin as fixtures
 

@@ -19,12 +19,13 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from wave_sdk._markers import hookimpl
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import BaseModel
 
     from wave_sdk.config import WaveConfig

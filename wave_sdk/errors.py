@@ -27,9 +27,10 @@ and nothing else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: `wave --help` imports this module and not typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from wave_sdk.models import RollbackResult
 
 

@@ -7,19 +7,23 @@ Handlers live in :mod:`wave_sdk.cli.commands` and are imported only when a comma
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # see wave_sdk/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments == ["--version"]:  # answered before building the parser: it is the bulk
+        return _version()
+
     from wave_sdk.cli.parser import build_parser
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.version:
-        from wave_sdk import __version__
-
-        print(f"wave-sdk {__version__}")
-        return 0
+        return _version()
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -38,5 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def run() -> None:
-    sys.exit(main())
+def _version() -> int:
+    from wave_sdk import __version__
+
+    print(f"wave-sdk {__version__}")
+    return 0

@@ -9,6 +9,8 @@ httpx) is imported only once a command actually runs.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from wave_sdk.errors import EXIT_CODES
 
@@ -25,6 +27,24 @@ def _epilog() -> str:
         "Configuration is read from wave.toml (or [tool.wave] in pyproject.toml) in the\n"
         "current directory or above. `wave init` writes a commented one."
     )
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, told the width so that it does not import shutil to ask."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_width() - 2)
+
+
+def _width() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return 80
 
 
 def _common(default: object) -> argparse.ArgumentParser:
@@ -58,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog=_epilog(),
         parents=[common],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=help_text,
             parents=[sub_common],
             epilog=_epilog(),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         p.set_defaults(handler=handler)
         return p
