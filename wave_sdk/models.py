@@ -136,8 +136,8 @@ class CheckResult(_Model):
 class Approval(_Model):
     """An approval on record: who granted which level for what, bound to a commit.
 
-    Levels run from 1 (a human) to 5 (automatic); a lower number is a higher authority and
-    satisfies any requirement at or above it.
+    Levels run from 1 (a human) to 5 (automatic); a lower number is a higher authority: an
+    L2 approval satisfies a step that needs L2, L3, L4 or L5, never one that needs L1.
     """
 
     environment: str
@@ -174,7 +174,9 @@ class HistoryRecord(_Model):
     """One line of the history ledger: a deploy, a rollback, or a lock override.
 
     ``kind`` is ``deploy``, ``rollback`` or ``unlock``; ``outcome`` is ``succeeded``,
-    ``rolled_back``, ``failed`` or ``recorded``.
+    ``rolled_back`` (verification failed, the previous release is back), ``failed`` (and
+    could not be rolled back), ``blocked`` (refused before anything changed: a check, a
+    missing approval, a held lock) or ``recorded`` (an unlock).
     """
 
     deploy_id: str

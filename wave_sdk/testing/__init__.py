@@ -4,6 +4,9 @@ Subclass :class:`AdapterContract` in your adapter's tests, set :attr:`~AdapterCo
 adapter` and provide two fixtures; every test of the contract then runs against your
 adapter, through the real pipeline (:class:`~wave_sdk.Wave`) and the real plugin dispatch::
 
+    import pytest
+
+    from wave_sdk import Release
     from wave_sdk.testing import AdapterContract
     from wave_sdk.testing.healthapp import write_app
 
