@@ -45,6 +45,7 @@ class Evidence:
         migrated: the deployment ran database migrations.
         most_users: the share at or above which the release counts as working for most
             users (configuration: ``[decisions] most_users``).
+
     """
 
     passing_share: float
