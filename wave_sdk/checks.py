@@ -9,10 +9,11 @@ last lines shown.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,10 @@ class CheckSpec:
     run: Callable[[], CheckResult]
 
 
-def command_check(name: str, check: CheckConfig, root: Path) -> CheckSpec:
-    """A check that passes when its command exits 0."""
+def command_check(
+    name: str, check: CheckConfig, root: Path, *, env: Mapping[str, str] | None = None
+) -> CheckSpec:
+    """A check that passes when its command exits 0; ``env`` is added to its environment."""
 
     def run() -> CheckResult:
         started = time.monotonic()
@@ -55,6 +58,7 @@ def command_check(name: str, check: CheckConfig, root: Path) -> CheckSpec:
                 text=True,
                 timeout=check.timeout,
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, **env} if env else None,
             )
         except subprocess.TimeoutExpired:
             return CheckResult(

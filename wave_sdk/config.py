@@ -158,6 +158,23 @@ class HealthConfig(Settings):
     deadline: float = Field(60.0, gt=0, description="Seconds verification may take in all.")
 
 
+class BakeConfig(Settings):
+    """``[environments.<name>.bake]``: keep probing after verification passed.
+
+    A breach of either threshold over the window counts as a failed verification and goes
+    to the decision tree with ``1 - error rate`` as the share of checks passing.
+    """
+
+    duration: float = Field(gt=0, description="Seconds to keep probing the health endpoints.")
+    interval: float = Field(1.0, gt=0, description="Seconds between probing rounds.")
+    max_error_rate: float = Field(
+        0.01, ge=0, le=1, description="Largest tolerated share of failed requests."
+    )
+    max_p95_ms: float | None = Field(
+        None, gt=0, description="Largest tolerated 95th-percentile response time, in ms."
+    )
+
+
 class EnvironmentConfig(Settings):
     """``[environments.<name>]``: where a branch goes and what guards it."""
 
@@ -172,6 +189,28 @@ class EnvironmentConfig(Settings):
     health: HealthConfig | None = Field(
         None, description="Overrides [health] for this environment."
     )
+    smoke: str | list[str] | None = Field(
+        None,
+        description="Smoke-test command run after the health checks pass, e.g. "
+        "'npm run test:smoke -- --env=production' (a string runs in a shell).",
+    )
+    smoke_timeout: float = Field(600.0, gt=0, description="Seconds the smoke test may take.")
+    bake: BakeConfig | None = Field(
+        None, description="Monitoring window after verification (error rate and p95)."
+    )
+    auto_rollback: bool = Field(
+        True,
+        description="Act on the decision tree after a failed verification; when false, "
+        "print its recommendation and leave the release as it is.",
+    )
+    production: bool | None = Field(
+        None, description="Treat as production (default: when the name is 'production')."
+    )
+    allow_lower_approvals: bool = Field(
+        False,
+        description="Production only: let [approvals] require less than L1 here. Every "
+        "plan and deploy says so.",
+    )
 
     @field_validator("target")
     @classmethod
@@ -183,6 +222,25 @@ class EnvironmentConfig(Settings):
     @property
     def targets(self) -> list[str]:
         return [self.target] if isinstance(self.target, str) else list(self.target)
+
+    def is_production(self, name: str) -> bool:
+        return self.production if self.production is not None else name == "production"
+
+
+class DecisionsConfig(Settings):
+    """``[decisions]``: the thresholds of the runbook's rollback decision tree."""
+
+    most_users: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="Share of passing checks that counts as 'working for most users'.",
+    )
+    config_paths: list[str] = Field(
+        default_factory=lambda: [".env*", "*.env", "config/*", "config/**/*"],
+        description="Glob patterns of configuration files: a release changing only these "
+        "is a configuration change.",
+    )
 
 
 class CheckConfig(Settings):
@@ -200,6 +258,10 @@ class SignalsConfig(Settings):
 
     dir: str = Field(
         ".claude", description="Directory of signal files (WAVE keeps them in .claude/)."
+    )
+    story_pattern: str = Field(
+        r"\b[A-Z][A-Z0-9]+-\d+\b",
+        description="Regular expression of story ids in commit messages (for changes.stories).",
     )
 
 
@@ -234,6 +296,7 @@ class WaveConfig(Settings):
     health: HealthConfig = Field(default_factory=HealthConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
 
     # Where the file was read from; not part of the file itself.
     source: Path | None = Field(None, exclude=True)
@@ -258,7 +321,20 @@ class WaveConfig(Settings):
                         define=f"checks.{check}",
                     )
         for action, cells in self.approvals.items():
-            for env_name in cells:
+            for env_name, level in cells.items():
+                cell_env = self.environments.get(env_name)
+                production = (
+                    cell_env.is_production(env_name) if cell_env else env_name == "production"
+                )
+                if production and level > 1 and not (cell_env and cell_env.allow_lower_approvals):
+                    raise _CrossRefError(
+                        f"approvals.{action}.{env_name}",
+                        f"production needs L1 (a human) for {action}; L{level} lowers it",
+                        (),
+                        define=f"environments.{env_name}",
+                        hint=f"to lower it on purpose, set allow_lower_approvals = true in "
+                        f"[environments.{env_name}]",
+                    )
                 if env_name not in self.environments and env_name not in DEFAULT_MATRIX[action]:
                     raise _CrossRefError(
                         f"approvals.{action}.{env_name}",
@@ -293,12 +369,22 @@ class WaveConfig(Settings):
         return self.environment(environment).health or self.health
 
     def required_level(self, action: str, environment: str) -> int:
-        """The approval level the matrix requires for ``action`` in ``environment``."""
+        """The approval level the matrix requires for ``action`` in ``environment``.
+
+        Production needs L1 whatever the matrix says unless the environment sets
+        ``allow_lower_approvals`` (validation refuses a lowered cell without it).
+        """
+        env = self.environments.get(environment)
+        production = env.is_production(environment) if env else environment == "production"
         cells = self.approvals.get(action, {})  # type: ignore[call-overload]
         if environment in cells:
-            return int(cells[environment])
-        # Environments outside the runbook's three need a human unless configured.
-        return DEFAULT_MATRIX[action].get(environment, 1)
+            level = int(cells[environment])
+        else:
+            # Environments outside the runbook's three need a human unless configured.
+            level = DEFAULT_MATRIX[action].get(environment, 1)
+        if production and not (env and env.allow_lower_approvals):
+            return 1
+        return level
 
     def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
         """Validate target ``name`` against its adapter's model; return (spec, settings)."""
@@ -342,12 +428,16 @@ class WaveConfig(Settings):
 class _CrossRefError(_Invalid):
     """A name that should refer to another section of the file, and does not."""
 
-    def __init__(self, key: str, message: str, choices: Any, *, define: str) -> None:
+    def __init__(
+        self, key: str, message: str, choices: Any, *, define: str, hint: str | None = None
+    ) -> None:
         self.key = key
         self.choices = sorted(choices)
         name = message.rpartition(" ")[2].strip("'")
         close = _suggest(name, self.choices)
-        if close:
+        if hint:
+            pass
+        elif close:
             hint = f"did you mean {close!r}? (or add [{define}])"
         elif self.choices:
             hint = f"choose one of: {', '.join(self.choices)} (or add [{define}])"
