@@ -64,7 +64,8 @@ def stories(
     found: list[str] = []
     if until:
         span = f"{since}..{until}" if since else until
-        log = _git(root, "log", "--format=%s%n%b", span, "--") or ""
+        # A first deploy has no lower bound: the recent past is enough to name its stories.
+        log = _git(root, "log", "--max-count=200", "--format=%s%n%b", span, "--") or ""
         found += re.findall(pattern, log)
     if signals_dir is not None and signals_dir.is_dir():
         for file in sorted(signals_dir.glob("signal-*story*.json")):

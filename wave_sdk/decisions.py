@@ -70,15 +70,22 @@ class Decision:
         }
 
     def advice(self, environment: str) -> str:
-        """One line telling a person what to do, with the command where there is one."""
-        return {
-            Action.MONITOR: "keep the release and watch it: `wave health --env {e}`",
-            Action.FIX_CONFIG: "fix the configuration and deploy again: `wave deploy --env {e}`",
-            Action.ROLLBACK_DATABASE_THEN_CODE: (
-                "roll back the database first, then the code: `wave rollback --env {e}`"
-            ),
-            Action.QUICK_ROLLBACK: "roll back the code: `wave rollback --env {e}`",
-        }[self.action].format(e=environment)
+        return advice(self.action, environment)
+
+
+def advice(action: Action, environment: str) -> str:
+    """One line telling a person what to do, with the command where there is one."""
+    return _ADVICE[action].format(e=environment)
+
+
+_ADVICE = {
+    Action.MONITOR: "keep the release and watch it: `wave health --env {e}`",
+    Action.FIX_CONFIG: "fix the configuration and deploy again: `wave deploy --env {e}`",
+    Action.ROLLBACK_DATABASE_THEN_CODE: (
+        "roll back the database first, then the code: `wave rollback --env {e}`"
+    ),
+    Action.QUICK_ROLLBACK: "roll back the code: `wave rollback --env {e}`",
+}
 
 
 def decide(evidence: Evidence) -> Decision:

@@ -24,7 +24,7 @@ from wave_sdk.models import HealthResult
 if TYPE_CHECKING:
     import httpx
 
-    from wave_sdk.config import HealthConfig, HealthEndpoint
+    from wave_sdk.config import BakeConfig, HealthConfig, HealthEndpoint
 
 _client: httpx.Client | None = None
 _client_lock = threading.Lock()
@@ -181,3 +181,88 @@ def verify(
             outcome.reason = f"deadline of {config.deadline:g}s passed"
             return outcome
         time.sleep(min(config.interval, remaining))
+
+
+@dataclass
+class BakeOutcome:
+    """What a bake window measured: every probe, the error rate and the 95th percentile."""
+
+    requests: int = 0
+    failures: int = 0
+    slow: int = 0
+    p95_ms: float | None = None
+    breach: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.breach
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    @property
+    def passing_share(self) -> float:
+        """Probes that answered well *and* in time: what "working for most users" means."""
+        return (self.requests - self.failures - self.slow) / self.requests if self.requests else 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "slow": self.slow,
+            "error_rate": round(self.error_rate, 4),
+            "p95_ms": self.p95_ms,
+            "breach": self.breach,
+        }
+
+
+def p95(values: list[float]) -> float | None:
+    """The nearest-rank 95th percentile (no interpolation: a real observed value)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+
+
+def bake(
+    round_: Callable[[], list[HealthResult]],
+    config: BakeConfig,
+    on_round: Callable[[int, BakeOutcome], None] | None = None,
+) -> BakeOutcome:
+    """Keep probing for ``config.duration`` seconds; judge error rate and p95 at the end.
+
+    Judged over the whole window rather than per round: a bake is about the rate of
+    failures under real traffic, and one slow or failed request is not a breach by itself.
+    """
+    outcome = BakeOutcome()
+    times: list[float] = []
+    deadline = time.monotonic() + config.duration
+    number = 0
+    while True:
+        number += 1
+        results = round_()
+        outcome.requests += len(results)
+        outcome.failures += sum(not r.ok for r in results)
+        if config.max_p95_ms is not None:
+            limit = config.max_p95_ms
+            outcome.slow += sum(
+                r.ok and r.response_time_ms is not None and r.response_time_ms > limit
+                for r in results
+            )
+        times += [r.response_time_ms for r in results if r.response_time_ms is not None]
+        if on_round:
+            on_round(number, outcome)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        time.sleep(min(config.interval, remaining))
+    outcome.p95_ms = p95(times)
+    if outcome.error_rate > config.max_error_rate:
+        outcome.breach = (
+            f"error rate {outcome.error_rate:.1%} over {outcome.requests} probes exceeds "
+            f"{config.max_error_rate:.1%}"
+        )
+    elif config.max_p95_ms is not None and (outcome.p95_ms or 0) > config.max_p95_ms:
+        outcome.breach = f"p95 {outcome.p95_ms:g} ms exceeds {config.max_p95_ms:g} ms"
+    return outcome

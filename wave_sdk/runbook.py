@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wave_sdk import approvals as approval_mod
 from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import WaveConfig, load_config
+from wave_sdk.decisions import Decision
 from wave_sdk.errors import (
     AdapterError,
     ApprovalRequired,
@@ -38,6 +39,8 @@ from wave_sdk.errors import (
     VerificationFailed,
     WaveError,
 )
+from wave_sdk.health import BakeOutcome
+from wave_sdk.health import Verification as HealthVerification
 from wave_sdk.models import (
     Approval,
     CheckResult,
@@ -94,6 +97,13 @@ class DeployReport(BaseModel):
     deployed: list[DeployResult] = Field(default_factory=list)
     health: dict[str, list[HealthResult]] = Field(default_factory=dict)
     response_time_ms: dict[str, float] = Field(default_factory=dict)
+    smoke: str = "skipped"
+    bake: dict[str, Any] | None = None
+    passing_share: float | None = None
+    config_only: bool = False
+    migrated: bool = False
+    migration: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
     rollbacks: list[RollbackResult] = Field(default_factory=list)
     signals: list[str] = Field(default_factory=list)
     reason: str | None = None
@@ -257,7 +267,12 @@ class Wave:
             PlanStep(step="gate", detail=f"checks: {', '.join(env.checks) or 'none configured'}"),
             PlanStep(
                 step="approve",
-                detail=f"deploy needs {approval_mod.level_name(level)}",
+                detail=f"deploy needs {approval_mod.level_name(level)}"
+                + (
+                    " — production lowered below L1 by allow_lower_approvals"
+                    if env.is_production(environment) and level > 1
+                    else ""
+                ),
                 level=level,
                 satisfied=approved,
             ),
@@ -284,11 +299,19 @@ class Wave:
 
     def _verify_detail(self, environment: str) -> str:
         health = self.config.health_for(environment)
+        env = self.config.environment(environment)
         paths = ", ".join(e.path for e in health.endpoints) or "no endpoints"
-        return (
+        detail = (
             f"adapter health + {paths}; {health.consecutive} passing rounds in a row, "
             f"deadline {health.deadline:g}s"
         )
+        if env.smoke is not None:
+            detail += "; smoke test"
+        if env.bake is not None:
+            detail += f"; bake {env.bake.duration:g}s"
+        if not env.auto_rollback:
+            detail += "; on failure: recommend only (auto_rollback = false)"
+        return detail
 
     def check(self, environment: str) -> list[CheckResult]:
         """Run the gate's checks for ``environment``; return every result."""
@@ -405,6 +428,8 @@ class Wave:
         self.config.environment(environment)  # an unknown name fails before anything else
         if not isinstance(release, Release):
             release = self.release(release, source=source)
+        if not release.stories:
+            release = release.model_copy(update={"stories": self._stories(environment, release)})
         plan = self.plan(environment, release=release)
         report = DeployReport(
             deploy_id=new_deploy_id(),
@@ -489,72 +514,244 @@ class Wave:
                 t: stack.enter_context(self.open_target(t, environment)) for t in env.targets
             }
             self._check_rollback_targets(adapters, last, allow_no_rollback)
-
             self._signal(
                 self._make_signal(
                     "deployment-starting", "in_progress", environment, release, report
                 ),
                 report,
             )
-            self._emit("step", "deploy", f"deploying {release.id}")
-            deployed: list[str] = []
-            failure: WaveError | None = None
-            for name, adapter in adapters.items():
-                deployed.append(name)
-                try:
-                    result: DeployResult = self._call("wave_deploy", adapter, release=release)
-                except WaveError as exc:
-                    failure = exc
-                    self._emit("fail", "deploy", f"{name}: {exc}")
-                    break
-                report.deployed.append(result)
-                self._emit("ok", "deploy", f"{name}: {result.message or 'deployed'}")
-
-            verification_ok = failure is None
-            if failure is None:
-                self._emit("step", "verify", f"verifying {', '.join(adapters)}")
-                urls = {r.target: r.url for r in report.deployed}
-                for name, adapter in adapters.items():
-                    outcome = self._verify(environment, adapter, urls.get(name))
-                    report.health[name] = outcome.last
-                    report.response_time_ms.update(
-                        {
-                            f"{name}{k}" if len(adapters) > 1 else k: v
-                            for k, v in outcome.response_time_ms.items()
-                        }
-                    )
-                    if not outcome.ok:
-                        verification_ok = False
-                        bad = "; ".join(
-                            f"{r.source} {r.name}: {r.detail}" for r in outcome.failures()
-                        )
-                        report.reason = f"verification of {name} failed: {bad or outcome.reason}"
-                        self._emit("fail", "verify", report.reason)
-                        break
-            else:
-                report.reason = f"deploy failed: {failure}"
-
-            if verification_ok:
+            deployed, failure = self._deploy_targets(adapters, release, report)
+            share = None if failure else self._verify_all(environment, adapters, release, report)
+            if failure is None and share is None:
                 self._finish(environment, release, report, started)
                 return
-            self._roll_back_run(environment, release, report, started, adapters, deployed, last)
             if failure is not None:
-                raise AdapterError(
-                    f"{failure.message}"
-                    + (self._rollback_summary(report) or "; nothing to roll back to")
-                    + self._contacts(),
-                    hint=failure.hint,
-                ) from failure
-            raise VerificationFailed(
-                f"{report.reason}; "
-                + (
-                    self._rollback_summary(report).lstrip("; ")
-                    or "nothing to roll back to (first deploy)"
-                )
-                + self._contacts(),
-                rollback=report.rollbacks[0] if report.rollbacks else None,
-                report=report,
+                report.reason = f"deploy failed: {failure}"
+            self._after_failure(
+                environment, release, report, started, adapters, deployed, last, share, failure
             )
+
+    def _deploy_targets(
+        self, adapters: dict[str, Adapter], release: Release, report: DeployReport
+    ) -> tuple[list[str], WaveError | None]:
+        """Deploy to each target in order; stop at the first failure."""
+        self._emit("step", "deploy", f"deploying {release.id}")
+        deployed: list[str] = []
+        for name, adapter in adapters.items():
+            deployed.append(name)  # a failed deploy may have changed the target: roll it back
+            try:
+                result: DeployResult = self._call("wave_deploy", adapter, release=release)
+            except WaveError as exc:
+                self._emit("fail", "deploy", f"{name}: {exc}")
+                return deployed, exc
+            report.deployed.append(result)
+            self._emit("ok", "deploy", f"{name}: {result.message or 'deployed'}")
+        return deployed, None
+
+    def _verify_all(
+        self,
+        environment: str,
+        adapters: dict[str, Adapter],
+        release: Release,
+        report: DeployReport,
+    ) -> float | None:
+        """Health of every target, then the smoke test, then the bake window.
+
+        Returns ``None`` when everything passed, else the share of checks that passed (the
+        decision tree's first question), with ``report.reason`` saying what failed.
+        """
+        env = self.config.environment(environment)
+        self._emit("step", "verify", f"verifying {', '.join(adapters)}")
+        urls = {r.target: r.url for r in report.deployed}
+        passing = total = 0
+        for name, adapter in adapters.items():
+            outcome = self._verify(environment, adapter, urls.get(name))
+            report.health[name] = outcome.last
+            passing += sum(r.ok for r in outcome.last)
+            total += len(outcome.last)
+            report.response_time_ms.update(
+                {
+                    f"{name}{k}" if len(adapters) > 1 else k: v
+                    for k, v in outcome.response_time_ms.items()
+                }
+            )
+            if not outcome.ok:
+                bad = "; ".join(f"{r.source} {r.name}: {r.detail}" for r in outcome.failures())
+                report.reason = f"verification of {name} failed: {bad or outcome.reason}"
+                self._emit("fail", "verify", report.reason)
+                return outcome.passing_share
+        if env.smoke is not None:
+            result = self._smoke(environment, release, report, urls)
+            report.smoke = "passed" if result.ok else "failed"
+            if not result.ok:
+                tail = " | ".join(result.output_tail.splitlines()[-3:])
+                report.reason = f"smoke test failed: {result.detail}" + (
+                    f": {tail}" if tail else ""
+                )
+                self._emit("fail", "verify", report.reason)
+                return passing / (total + 1)
+            self._emit("ok", "verify", f"smoke test passed ({result.duration_s:.1f}s)")
+        if env.bake is not None:
+            baked = self._bake(environment, adapters, urls)
+            report.bake = baked.to_dict()
+            if not baked.ok:
+                report.reason = f"bake window breached: {baked.breach}"
+                self._emit("fail", "verify", report.reason)
+                return baked.passing_share
+        return None
+
+    def _smoke(
+        self, environment: str, release: Release, report: DeployReport, urls: dict[str, Any]
+    ) -> CheckResult:
+        from wave_sdk.checks import command_check
+        from wave_sdk.config import CheckConfig
+
+        env = self.config.environment(environment)
+        url = self.config.health_for(environment).base_url or next(
+            (u for u in urls.values() if u), ""
+        )
+        self._emit("info", "verify", "running the smoke test")
+        assert env.smoke is not None
+        check = CheckConfig(command=env.smoke, timeout=env.smoke_timeout)
+        spec = command_check(
+            "smoke",
+            check,
+            self.config.root,
+            env={"WAVE_ENVIRONMENT": environment, "WAVE_RELEASE": release.id, "WAVE_URL": url},
+        )
+        return spec.run()
+
+    def _bake(
+        self, environment: str, adapters: dict[str, Adapter], urls: dict[str, Any]
+    ) -> BakeOutcome:
+        from wave_sdk.health import bake
+
+        config = self.config.health_for(environment)
+        window = self.config.environment(environment).bake
+        assert window is not None
+        callers = [
+            (
+                adapter,
+                self.plugins.operation("wave_health", adapter),
+                config.base_url or urls.get(name),
+            )
+            for name, adapter in adapters.items()
+        ]
+
+        def round_() -> list[HealthResult]:
+            return [
+                r
+                for adapter, caller, url in callers
+                for contribution in caller(target=adapter.context, url=url)
+                for r in (contribution or ())
+            ]
+
+        self._emit("info", "verify", f"baking for {window.duration:g}s")
+        outcome = bake(round_, window)
+        self._emit(
+            "ok" if outcome.ok else "fail",
+            "verify",
+            f"bake: {outcome.requests} probes, error rate {outcome.error_rate:.1%}, "
+            f"p95 {outcome.p95_ms if outcome.p95_ms is not None else '-'} ms",
+            bake=outcome.to_dict(),
+        )
+        return outcome
+
+    def _decide(
+        self,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        last: CurrentRelease | None,
+        share: float | None,
+        failure: WaveError | None,
+    ) -> Decision:
+        from wave_sdk import changes
+        from wave_sdk.decisions import Action, Decision, Evidence, decide
+
+        files = changes.changed_files(
+            self.config.root, last.commit if last else None, release.commit
+        )
+        report.config_only = changes.is_config_only(files, self.config.decisions.config_paths)
+        report.passing_share = 0.0 if share is None else round(share, 4)
+        evidence = Evidence(
+            passing_share=report.passing_share,
+            config_only=report.config_only,
+            migrated=report.migrated,
+            most_users=self.config.decisions.most_users,
+        )
+        decision = decide(evidence)
+        if failure is not None:
+            # The deploy itself failed: nothing is serving "most users", whatever a
+            # configuration-only diff suggests; undo it.
+            action = (
+                Action.ROLLBACK_DATABASE_THEN_CODE if report.migrated else Action.QUICK_ROLLBACK
+            )
+            decision = Decision(action, f"the deploy itself failed: {failure.message}", evidence)
+        report.decision = decision.to_dict()
+        self._emit(
+            "info",
+            "decide",
+            f"decision: {decision.action.value} — {decision.reason}",
+            decision=report.decision,
+        )
+        return decision
+
+    def _after_failure(
+        self,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        started: Any,
+        adapters: dict[str, Adapter],
+        deployed: list[str],
+        last: CurrentRelease | None,
+        share: float | None,
+        failure: WaveError | None,
+    ) -> None:
+        """Act on the decision tree where the environment allows it; report it otherwise."""
+        from wave_sdk.decisions import Action
+
+        env = self.config.environment(environment)
+        decision = self._decide(environment, release, report, last, share, failure)
+        advice = decision.advice(environment)
+        if decision.action is Action.MONITOR and env.auto_rollback and failure is None:
+            report.outcome = "degraded"
+            self._emit("warn", "finish", f"{release.id} stays live: {decision.reason}; {advice}")
+            self._finish(environment, release, report, started, status="degraded")
+            return
+        if not env.auto_rollback or decision.action is Action.FIX_CONFIG:
+            report.outcome = "failed"
+            self._record(report, started)
+            why = "auto_rollback = false" if not env.auto_rollback else decision.reason
+            raise VerificationFailed(
+                f"{report.reason}; left in place ({why}); recommended: {decision.action.value}"
+                + self._contacts(),
+                report=report,
+                hint=advice,
+            )
+        if decision.action is Action.ROLLBACK_DATABASE_THEN_CODE:
+            self._roll_back_database(environment, report)
+        self._roll_back_run(environment, release, report, started, adapters, deployed, last)
+        summary = self._rollback_summary(report)
+        if failure is not None:
+            raise AdapterError(
+                f"{failure.message}" + (summary or "; nothing to roll back to") + self._contacts(),
+                hint=failure.hint,
+            ) from failure
+        raise VerificationFailed(
+            f"{report.reason}; "
+            + (summary.lstrip("; ") or "nothing to roll back to (first deploy)")
+            + self._contacts(),
+            rollback=report.rollbacks[0] if report.rollbacks else None,
+            report=report,
+        )
+
+    def _roll_back_database(self, environment: str, report: DeployReport) -> None:
+        """Undo this run's migrations before the code (the runbook's order)."""
+        # Wired to wave_sdk.migrations once a release carries migrations; until then a
+        # run never sets report.migrated and the tree never takes this branch.
+        self._emit("info", "rollback", "rolling back the database first")
 
     def _rollback_summary(self, report: DeployReport) -> str:
         if not report.rollbacks:
@@ -595,7 +792,9 @@ class Wave:
                     hint="redeploy it first, or pass --allow-no-rollback to go without a way back",
                 )
 
-    def _verify(self, environment: str, adapter: Adapter, deployed_url: str | None) -> Any:
+    def _verify(
+        self, environment: str, adapter: Adapter, deployed_url: str | None
+    ) -> HealthVerification:
         from wave_sdk.health import verify
 
         config = self.config.health_for(environment)
@@ -620,9 +819,16 @@ class Wave:
         return verify(round_, config, on_round)
 
     def _finish(
-        self, environment: str, release: Release, report: DeployReport, started: Any
+        self,
+        environment: str,
+        release: Release,
+        report: DeployReport,
+        started: Any,
+        *,
+        status: str = "success",
     ) -> None:
-        report.outcome = "succeeded"
+        if status == "success":
+            report.outcome = "succeeded"
         self.store.set_current(
             CurrentRelease(
                 environment=environment,
@@ -635,7 +841,7 @@ class Wave:
         )
         self._record(report, started)
         self._signal(
-            self._make_signal("deployment-complete", "success", environment, release, report),
+            self._make_signal("deployment-complete", status, environment, release, report),
             report,
         )
         self._emit("ok", "finish", f"{release.id} is live in {environment}")
@@ -700,7 +906,7 @@ class Wave:
         if kind != "deployment-starting":
             checked = [r for results in report.health.values() for r in results]
             verification = Verification(
-                smoke_tests="skipped",
+                smoke_tests=report.smoke,
                 health_check=(
                     "passed"
                     if checked and all(r.ok for r in checked)
@@ -743,7 +949,15 @@ class Wave:
                 rolled_back_from=rollback.from_release if rollback else None,
                 rolled_back_to=rollback.to_release if rollback else None,
                 reason=report.reason,
-                verification={"response_time_ms": report.response_time_ms},
+                verification={
+                    "response_time_ms": report.response_time_ms,
+                    "smoke_tests": report.smoke,
+                    "bake": report.bake,
+                    "passing_share": report.passing_share,
+                    "config_only": report.config_only,
+                    "migrated": report.migrated,
+                    "decision": report.decision,
+                },
             )
         )
 
@@ -765,12 +979,14 @@ class Wave:
         """
         env = self.config.environment(environment)
         last = self.store.current(environment)
-        if to is not None and last is not None and to == last.release:
+        stranded = self._stranded(environment)
+        live = stranded.release if stranded else (last.release if last else None)
+        if to is not None and to == live:
             raise UsageError(
                 f"{to} is already the current release of {environment}",
                 hint="name an earlier release with --to (see `wave status`)",
             )
-        goal = to or self._good_before(environment, last)
+        goal = to or self._rollback_goal(environment, last)[0]
         self._require_approval(environment, "rollback", Release(id=goal or "previous"))
         deploy_id = new_deploy_id()
         started = utcnow()
@@ -846,6 +1062,74 @@ class Wave:
         finally:
             self.store.release_lock(lock)
         return results
+
+    def _stories(self, environment: str, release: Release) -> tuple[str, ...]:
+        from wave_sdk import changes
+
+        last = self.store.current(environment)
+        return tuple(
+            changes.stories(
+                self.config.root,
+                last.commit if last else None,
+                release.commit,
+                pattern=self.config.signals.story_pattern,
+                signals_dir=self._signals_dir(),
+            )
+        )
+
+    def rollback_plan(self, environment: str) -> dict[str, Any]:
+        """What ``wave rollback`` would do and what the decision tree says, without acting.
+
+        The decision is the one recorded for the last deploy of ``environment`` (a failed
+        verification records its evidence); after a clean deploy it is "monitor".
+        """
+        from wave_sdk.decisions import Evidence, decide
+
+        self.config.environment(environment)
+        last = self.store.current(environment)
+        deploys = [r for r in self.store.history(environment) if r.kind == "deploy"]
+        recorded = deploys[-1].verification.get("decision") if deploys else None
+        if recorded is None:
+            decision = decide(
+                Evidence(passing_share=1.0, most_users=self.config.decisions.most_users)
+            )
+            recorded = decision.to_dict()
+        try:
+            target, why = self._rollback_goal(environment, last)
+        except RollbackUnavailable as exc:
+            target, why = None, exc.message
+        from wave_sdk.decisions import Action, advice
+
+        return {
+            "environment": environment,
+            "current": last.release if last else None,
+            "rollback_to": target,
+            "rollback_to_reason": why,
+            "last_deploy": deploys[-1].model_dump(mode="json") if deploys else None,
+            "decision": recorded,
+            "advice": advice(Action(recorded["action"]), environment),
+        }
+
+    def _stranded(self, environment: str) -> HistoryRecord | None:
+        """The last deploy, if it failed and was left on the target (not rolled back)."""
+        for record in reversed(self.store.history(environment)):
+            if record.kind == "rollback":
+                return None
+            if record.kind == "deploy" and record.outcome != "blocked":
+                return record if record.outcome == "failed" and not record.rolled_back_to else None
+        return None
+
+    def _rollback_goal(
+        self, environment: str, last: CurrentRelease | None
+    ) -> tuple[str | None, str]:
+        """Where ``wave rollback`` without ``--to`` goes, and why."""
+        stranded = self._stranded(environment)
+        if stranded is not None and last is not None and stranded.release != last.release:
+            return last.release, f"the last good release ({stranded.release} failed and is live)"
+        goal = self._good_before(environment, last)
+        if goal:
+            return goal, "the release deployed before the current one"
+        return None, "the adapter's previous release (history has no earlier deploy)"
 
     def _good_before(self, environment: str, last: CurrentRelease | None) -> str | None:
         """The release deployed successfully before the current one, from history.
