@@ -39,6 +39,9 @@ COMMANDS = (
     "lock",
     "unlock",
     "config",
+    "merge",
+    "hotfix",
+    "revert",
 )
 
 

@@ -275,6 +275,60 @@ class StateConfig(Settings):
     )
 
 
+class GitConfig(Settings):
+    """``[git]``: the repository procedures of the runbook (``wave merge``, hotfix, revert)."""
+
+    remote: str = Field("origin", description="Remote that merges and hotfixes are pushed to.")
+    main: str = Field("main", description="Production branch: hotfixes start and land here.")
+    develop: str = Field("develop", description="Integration branch hotfixes are backported to.")
+    merge_order: list[str] = Field(
+        default_factory=list,
+        description="Branches `wave merge` merges, in order: backend before frontend.",
+    )
+    message: str = Field(
+        "Merge {branch} into {target}",
+        description="Merge commit message; {branch} and {target} are replaced.",
+    )
+    push: bool = Field(True, description="Push after a merge, hotfix or revert succeeds.")
+
+    @field_validator("remote", "main", "develop")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return _git_name(value)
+
+    @field_validator("merge_order")
+    @classmethod
+    def _plain_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _git_name(name)
+        if len(set(value)) != len(value):
+            raise _Invalid("names a branch twice", hint="list each branch once, backend first")
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        from wave_sdk.git import template_problem
+
+        problem = template_problem(value)
+        if problem:
+            raise _Invalid(problem, hint="use only {branch} and {target} ({{ and }} for braces)")
+        return value
+
+
+def _git_name(value: str) -> str:
+    # Imported here: wave_sdk.git is needed only by configurations that reach this key.
+    from wave_sdk.git import name_problem
+
+    problem = name_problem(value)
+    if problem:
+        raise _Invalid(
+            f"{value!r} is not a usable git name: {problem}",
+            hint="use letters, digits and . _ - / (e.g. feature/backend)",
+        )
+    return value
+
+
 class TargetEntry(BaseModel):
     """``[targets.<name>]``: ``adapter`` plus that adapter's own keys (validated later)."""
 
@@ -296,6 +350,7 @@ class WaveConfig(Settings):
     health: HealthConfig = Field(default_factory=HealthConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
     decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
 
     # Where the file was read from; not part of the file itself.

@@ -16,7 +16,13 @@
     │   ├── ReleaseNotFound        exit 6   a named release is not on the target
     │   └── RollbackUnavailable    exit 6   there is no release to roll back to
     ├── VerificationFailed         exit 7   verification failed; the release was rolled back
-    └── RollbackFailed             exit 8   a rollback failed: the target needs a human
+    ├── RollbackFailed             exit 8   a rollback failed: the target needs a human
+    └── GitError                   exit 1   a git command failed (git's own words are quoted)
+        ├── DirtyWorkTree          exit 2   uncommitted changes (or a merge, rebase …) in the way
+        ├── MergeConflict          exit 3   a branch does not merge cleanly; the repository is
+        │                                   as it was and nothing was pushed
+        └── HotfixIncomplete       exit *   the hotfix is on main but its deploy or backport did
+                                            not happen (the cause's exit code; 1 for a backport)
 
 Exit code 0 means success and 130 an interrupt (Ctrl-C). The CLI prints ``str(error)``
 (one line, secrets already redacted) and exits with ``error.exit_code``; it never shows a
@@ -180,6 +186,63 @@ class RollbackFailed(WaveError):
     """A rollback failed; the target is in an unknown state and needs a human."""
 
     exit_code = 8
+
+
+class GitError(WaveError):
+    """A git command failed, or the repository is not in a state a procedure can start from.
+
+    The procedures of :mod:`wave_sdk.git` restore the repository before raising, so the
+    message says what failed and the state it was left in.
+    """
+
+
+class DirtyWorkTree(GitError):
+    """Tracked files have uncommitted changes, or a merge or rebase is under way.
+
+    ``files`` lists the changed paths: a procedure that switches branches refuses to start
+    rather than carry someone's work along or lose it.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, files: list[str] | None = None, hint: str | None = None
+    ) -> None:
+        self.files = files or []
+        super().__init__(message, hint=hint)
+
+
+class MergeConflict(GitError):
+    """A branch does not merge (or a commit does not revert) cleanly.
+
+    ``branch`` is the branch or commit, ``files`` every conflicting path. The merge was
+    aborted, the branches are back where they were and nothing was pushed.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, *, branch: str, files: list[str], hint: str | None = None
+    ) -> None:
+        self.branch = branch
+        self.files = files
+        super().__init__(message, hint=hint)
+
+
+class HotfixIncomplete(GitError):
+    """The hotfix is merged into main and pushed, but a later step of the procedure failed.
+
+    The production fix stays; the hint says how to finish by hand or by running ``wave
+    hotfix finish`` again. ``exit_code`` is that of the cause (4 when the deploy lacked its
+    approval, say) and 1 for a backport that needs a human. ``result`` holds what was done.
+    """
+
+    def __init__(
+        self, message: str, *, exit_code: int = 1, result: Any = None, hint: str | None = None
+    ) -> None:
+        self.exit_code = exit_code
+        self.result = result
+        super().__init__(message, hint=hint)
 
 
 EXIT_CODES: dict[int, str] = {

@@ -324,3 +324,109 @@ def config(args: argparse.Namespace) -> int:
     }
     print(redact(json.dumps(data, indent=2)))
     return 0
+
+
+# -- git procedures (wave_sdk.git) ------------------------------------------------------
+
+
+def merge(args: argparse.Namespace) -> int:
+    from wave_sdk.git import Repository, environment_checks, merge_target
+
+    wave = _wave(args)
+    settings = wave.config.git
+    target = merge_target(wave.config, args.env)
+    result = Repository.from_config(wave.config, reporter=wave.reporter).merge(
+        target=target,
+        branches=args.branch or settings.merge_order,
+        message=settings.message,
+        push=settings.push and not args.no_push,
+        validate=environment_checks(wave, args.env),
+    )
+    lines = [f"merged into {result.target}, in order:"] + [
+        f"  {m.branch}: {m.ref} {m.tip[:12]} → "
+        + (f"merge commit {m.commit[:12]}" if m.commit else "already contained")
+        for m in result.merged
+    ]
+    lines.append(f"validated: the checks of {args.env} pass")
+    lines.append(
+        f"pushed {result.target} ({result.after[:12]}) to {result.remote}"
+        if result.pushed
+        else f"not pushed: {result.target} is at {result.after[:12]} locally"
+    )
+    _out(args, _dump(result), "\n".join(lines))
+    return 0
+
+
+def hotfix(args: argparse.Namespace) -> int:
+    from collections.abc import Callable
+
+    from wave_sdk.git import Repository, production_environment
+
+    wave = _wave(args)
+    settings = wave.config.git
+    repo = Repository.from_config(wave.config, reporter=wave.reporter)
+    if args.action == "start":
+        if args.no_deploy or args.env:
+            raise UsageError(
+                "--env and --no-deploy belong to `wave hotfix finish`", hint="leave them out"
+            )
+        started = repo.hotfix_start(args.name, main=settings.main)
+        _out(
+            args,
+            _dump(started),
+            f"created {started.branch} from {started.main} at {started.base[:12]}: commit the "
+            f"fix there, then run `wave hotfix finish {started.name}`",
+        )
+        return 0
+    reports: list[Any] = []
+    run_deploy: Callable[[str], None] | None = None
+    if not args.no_deploy:
+        environment = args.env or production_environment(wave.config)
+        wave.config.environment(environment)  # an unknown name fails before anything changes
+
+        def run_deploy(commit: str) -> None:
+            reports.append(wave.deploy(environment, release=wave.release(commit=commit)))
+
+    done = repo.hotfix_finish(
+        args.name,
+        main=settings.main,
+        develop=settings.develop,
+        deploy=run_deploy,
+        message=settings.message,
+        push=settings.push,
+    )
+    lines = [
+        f"{done.branch} "
+        + ("merged into" if done.merged else "was already in")
+        + f" {done.main} ({done.commit[:12]})"
+        + (", pushed" if done.pushed else ""),
+        f"deployed {reports[0].release} to {reports[0].environment}"
+        if reports
+        else "not deployed (--no-deploy)",
+        f"backported to {done.develop} ({done.backport[:12]})"
+        + (", pushed" if done.backport_pushed else "")
+        if done.backport
+        else f"{done.develop} already had it",
+    ]
+    data = {**_dump(done), "deploy": _dump(reports[0]) if reports else None}
+    _out(args, data, "\n".join(lines))
+    return 0
+
+
+def revert(args: argparse.Namespace) -> int:
+    from wave_sdk.git import Repository
+
+    wave = _wave(args)
+    settings = wave.config.git
+    result = Repository.from_config(wave.config, reporter=wave.reporter).revert(
+        args.commit,
+        branch=args.branch or settings.main,
+        push=settings.push and not args.no_push,
+    )
+    text = (
+        f"{result.commit[:12]} on {result.branch} reverts {result.reverted[:12]}"
+        + (" (a merge: against its first parent)" if result.mainline else "")
+        + (f"; pushed to {wave.config.git.remote}" if result.pushed else "; not pushed")
+    )
+    _out(args, _dump(result), text)
+    return 0

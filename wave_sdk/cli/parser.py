@@ -212,4 +212,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate: check every key and target; schema: JSON Schema of the file "
         "(installed adapters included); show: the validated configuration",
     )
+
+    p = command("merge", "merge", "merge branches in order (--no-ff), validate, push; or nothing")
+    env(p)
+    p.add_argument(
+        "--branch",
+        "-b",
+        action="append",
+        metavar="BRANCH",
+        help="a branch to merge, repeatable, in order (default: [git] merge_order)",
+    )
+    p.add_argument("--no-push", action="store_true", help="merge and validate, but do not push")
+
+    p = command("hotfix", "hotfix", "start a hotfix branch from main, or finish it")
+    p.add_argument(
+        "action",
+        choices=["start", "finish"],
+        help="start: create hotfix/NAME from main; finish: merge into main, push, deploy, "
+        "backport to develop",
+    )
+    p.add_argument("name", metavar="NAME", help="the hotfix's name: letters, digits, . _ -")
+    env(p, required=False)
+    p.add_argument("--no-deploy", action="store_true", help="finish without deploying")
+
+    p = command("revert", "revert", "roll code back: a revert commit (-m 1 for a merge), pushed")
+    p.add_argument("commit", metavar="COMMIT", help="the commit or merge commit to revert")
+    p.add_argument("--branch", "-b", metavar="BRANCH", help="branch to revert on (default main)")
+    p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser
