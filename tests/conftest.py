@@ -123,3 +123,12 @@ def project(tmp_path: Path) -> Iterator[Project]:
     proj.root.mkdir()
     yield proj
     proj.stop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server for the session (see tests/postgres.py); skips without one."""
+    from postgres import running_cluster
+
+    with running_cluster() as cluster:
+        yield cluster

@@ -211,6 +211,11 @@ class EnvironmentConfig(Settings):
         description="Production only: let [approvals] require less than L1 here. Every "
         "plan and deploy says so.",
     )
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of the environment's database, as a secret: "
+        '"${DATABASE_URL}". [migrations] backs it up, migrates it and rolls it back.',
+    )
 
     @field_validator("target")
     @classmethod
@@ -329,6 +334,43 @@ def _git_name(value: str) -> str:
     return value
 
 
+class MigrationsConfig(Settings):
+    """``[migrations]``: the database migration procedure (see docs/migrations.md).
+
+    A release carries migrations when a ``detect`` path changed since the last deployed
+    commit; it is then deployed database first: backup, staging, approval, production.
+    """
+
+    command: str | list[str] = Field(
+        description="Applies pending migrations, e.g. 'alembic upgrade head' or 'npx prisma "
+        "migrate deploy' (a string runs in a shell). It gets DATABASE_URL and the PG* "
+        "variables of the environment being migrated.",
+    )
+    down: str | list[str] | None = Field(
+        None,
+        description="Undoes the release's migrations (e.g. 'alembic downgrade -1'); without "
+        "it, a rollback restores the backup taken before migrating.",
+    )
+    detect: list[str] = Field(
+        default_factory=lambda: ["migrations/", "prisma/migrations/", "alembic/versions/"],
+        description="Paths (git pathspecs, relative to the project) whose change since the "
+        "last deployed commit means the release carries migrations.",
+    )
+    backup_dir: str = Field(
+        ".wave/backups", description="Where pg_dump backups go, relative to the project."
+    )
+    staging_first: bool = Field(
+        True, description="A deploy to production migrates the staging database first."
+    )
+    staging_environment: str = Field(
+        "staging", description="The environment staging_first migrates first."
+    )
+    timeout: float = Field(
+        1800.0, gt=0, description="Seconds each command (migration, down, backup, restore) may run."
+    )
+    cwd: str | None = Field(None, description="Working directory, relative to the project.")
+
+
 class TargetEntry(BaseModel):
     """``[targets.<name>]``: ``adapter`` plus that adapter's own keys (validated later)."""
 
@@ -352,6 +394,9 @@ class WaveConfig(Settings):
     state: StateConfig = Field(default_factory=StateConfig)
     git: GitConfig = Field(default_factory=GitConfig)
     decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
+    migrations: MigrationsConfig | None = Field(
+        None, description="How releases with database migrations are deployed."
+    )
 
     # Where the file was read from; not part of the file itself.
     source: Path | None = Field(None, exclude=True)

@@ -15,6 +15,8 @@
     ├── AdapterError               exit 6   the target refused or failed an operation
     │   ├── ReleaseNotFound        exit 6   a named release is not on the target
     │   └── RollbackUnavailable    exit 6   there is no release to roll back to
+    ├── MigrationError             exit 6   a database migration failed (its database was restored)
+    │   └── BackupFailed           exit 6   pg_dump failed or is missing; nothing was migrated
     ├── VerificationFailed         exit 7   verification failed; the release was rolled back
     ├── RollbackFailed             exit 8   a rollback failed: the target needs a human
     └── GitError                   exit 1   a git command failed (git's own words are quoted)
@@ -158,6 +160,20 @@ class ReleaseNotFound(AdapterError):
 
 class RollbackUnavailable(AdapterError):
     """There is no earlier release on the target to roll back to."""
+
+
+class MigrationError(WaveError):
+    """A database migration command failed (see :mod:`wave_sdk.migrations`).
+
+    The message ends with the last lines of the command's output, and says whether the
+    database was restored from the backup taken just before.
+    """
+
+    exit_code = 6
+
+
+class BackupFailed(MigrationError):
+    """The backup before a migration failed, or ``pg_dump`` is missing: nothing was migrated."""
 
 
 class VerificationFailed(WaveError):
