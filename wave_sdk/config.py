@@ -211,6 +211,11 @@ class EnvironmentConfig(Settings):
         description="Production only: let [approvals] require less than L1 here. Every "
         "plan and deploy says so.",
     )
+    gate: bool | None = Field(
+        None,
+        description="Run the [gate] checks before deploying here (default: in production, "
+        "when the project uses the WAVE framework).",
+    )
     database_url: SecretStr | None = Field(
         None,
         description="PostgreSQL URL of the environment's database, as a secret: "
@@ -256,6 +261,76 @@ class CheckConfig(Settings):
     )
     timeout: float = Field(600.0, gt=0, description="Seconds before the check is killed.")
     cwd: str | None = Field(None, description="Working directory, relative to the project.")
+    needs: list[str] = Field(
+        default_factory=list,
+        description="Checks (from [checks]) that must pass before this one starts; they run "
+        "even when the environment does not list them.",
+    )
+    parallel: bool = Field(
+        True,
+        description="false: run alone, once no other check is running or ready to start "
+        "(for checks that need the whole machine or share a build directory).",
+    )
+
+
+GateCheckName = Literal[
+    "gate7-approval",
+    "gate7-escalations",
+    "gate7-violations",
+    "gate7-budget",
+    "gate7-qa",
+    "gate7-merge",
+    "changelog",
+    "validation-report",
+    "deployment-starting",
+]
+"""The built-in checks of ``[gate] checks``; see docs/gate.md for each one."""
+
+GATE_CHECKS: tuple[GateCheckName, ...] = get_args(GateCheckName)
+
+
+class GateConfig(Settings):
+    """``[gate]``: the runbook's Gate 7 and its documentation and communication checklists.
+
+    The checks read the WAVE framework's files (formats in docs/gate.md). They run before a
+    deploy to an environment whose ``gate`` is true; unset, that is a production environment
+    of a project that uses the framework (a ``[gate]`` table, or framework files in ``dir``).
+    """
+
+    wave: int | None = Field(
+        None,
+        ge=0,
+        description="The wave being deployed (signal-wave<N>-…); `--wave N` overrides it.",
+    )
+    dir: str | None = Field(
+        None, description="Directory of the WAVE framework's files; default [signals] dir."
+    )
+    checks: list[GateCheckName] = Field(
+        default_factory=lambda: list(GATE_CHECKS),
+        description="Which built-in checks run (default: all of them).",
+    )
+    budget_limit: float | None = Field(
+        None, ge=0, description="Budget limit; wins over a 'limit' in the budget file."
+    )
+    budget_file: str = Field(
+        "budget.json", description='Budget file in dir: {"spent": 12.5, "limit": 50}.'
+    )
+    violations_file: str = Field("VIOLATIONS.log", description="Violations log in dir.")
+    target_branch: str | None = Field(
+        None,
+        description="Branch the merge check merges into; default the environment's branch, "
+        "else [git] main.",
+    )
+    branches: list[str] | None = Field(
+        None, description="Branches that must merge cleanly, in order; default [git] merge_order."
+    )
+    changelog: str = Field(
+        "CHANGELOG.md", description="Changelog that must change between deployed releases."
+    )
+    report: str = Field(
+        "VALIDATION-REPORT.md",
+        description="Report `wave check` writes, relative to the project; '' writes none.",
+    )
 
 
 class SignalsConfig(Settings):
@@ -393,6 +468,7 @@ class WaveConfig(Settings):
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     git: GitConfig = Field(default_factory=GitConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
     decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
     migrations: MigrationsConfig | None = Field(
         None, description="How releases with database migrations are deployed."
@@ -420,6 +496,24 @@ class WaveConfig(Settings):
                         self.checks,
                         define=f"checks.{check}",
                     )
+        for name, command in self.checks.items():
+            for i, need in enumerate(command.needs):
+                if need not in self.checks:
+                    raise _CrossRefError(
+                        f"checks.{name}.needs.{i}",
+                        f"unknown check {need!r}",
+                        self.checks,
+                        define=f"checks.{need}",
+                    )
+        cycle = _needs_cycle({name: check.needs for name, check in self.checks.items()})
+        if cycle:
+            raise _CrossRefError(
+                f"checks.{cycle[0]}.needs",
+                f"needs form a cycle: {' → '.join(cycle)}",
+                (),
+                define="",
+                hint="remove one of these needs",
+            )
         for action, cells in self.approvals.items():
             for env_name, level in cells.items():
                 cell_env = self.environments.get(env_name)
@@ -523,6 +617,29 @@ class WaveConfig(Settings):
                 exc, self.file_label, prefix=("targets", name), model=model, data=fields
             ) from None
         return spec, settings
+
+
+def _needs_cycle(needs: dict[str, list[str]]) -> list[str] | None:
+    """A cycle of ``needs`` as a path (``a → b → a``), or ``None``; a cycle would never start."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return None
+        for need in needs.get(name, ()):
+            found = visit(need, [*path, name])
+            if found:
+                return found
+        done.add(name)
+        return None
+
+    for name in needs:
+        found = visit(name, [])
+        if found:
+            return found
+    return None
 
 
 class _CrossRefError(_Invalid):

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
     from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
     from wave_sdk.signals import Signal
-    from wave_sdk.state import StateStoreSpec
+    from wave_sdk.state import StateStore, StateStoreSpec
 
 
 @hookspec
@@ -163,19 +163,40 @@ def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:  
 
 
 @hookspec
-def wave_checks(environment: str, config: WaveConfig) -> Iterable[CheckSpec]:  # type: ignore[empty-body]
+def wave_checks(  # type: ignore[empty-body]
+    environment: str, config: WaveConfig, release: Release | None, store: StateStore
+) -> Iterable[CheckSpec]:
     """Contribute pre-deploy checks for ``environment`` (a registration hook).
 
-    Called on every plugin when the gate runs. Yield
-    :class:`~wave_sdk.checks.CheckSpec` records; each runs with the commands configured under
-    ``[checks]`` and a failing one stops the deploy before anything changes.
+    Called on every plugin each time the gate runs (``wave deploy``, ``wave check``). Yield
+    :class:`~wave_sdk.checks.CheckSpec` records; they run together with the commands
+    configured under ``[checks]`` — concurrently, except where a spec's ``needs`` or
+    ``parallel=False`` say otherwise — and a failing one stops the deploy before anything
+    changes. ``group`` puts a check under a section of the printed checklist and of
+    ``VALIDATION-REPORT.md`` (``gate7``, ``technical``, ``documentation``,
+    ``communication``, or a name of your own). The built-in plugin contributes the runbook's
+    Gate 7, documentation and communication checks this way (see docs/gate.md).
+
+    Args:
+        environment: the environment about to be deployed (or checked).
+        config: the whole configuration; ``config.gate.wave`` already reflects ``--wave``.
+        release: what would be deployed — its ``commit`` in particular — or ``None`` when
+            ``wave check`` runs outside a git checkout.
+        store: the state store, for checks that compare with what is live
+            (``store.current(environment)``) or look at history.
+
+    Returns:
+        An iterable of :class:`~wave_sdk.checks.CheckSpec`.
 
     Example::
 
         @hookimpl
-        def wave_checks(environment, config):
+        def wave_checks(environment, config, release):
             if environment == "production":
-                yield CheckSpec(name="changelog", run=changelog_mentions_release)
+                yield CheckSpec(
+                    name="sbom", group="documentation", run=lambda: sbom_present(release)
+                )
+
     """
 
 
@@ -201,11 +222,15 @@ def wave_state_store() -> Iterable[StateStoreSpec]:  # type: ignore[empty-body]
 
 
 @hookspec
-def wave_approval() -> Iterable[ApprovalProviderSpec]:  # type: ignore[empty-body]
+def wave_approval(config: WaveConfig) -> Iterable[ApprovalProviderSpec]:  # type: ignore[empty-body]
     """Announce approval providers (a registration hook).
 
     When a step needs approval, the pipeline asks each provider in turn — records made by
     ``wave approve``, then plugin providers, then (on a terminal only) the interactive
     prompt — and proceeds with the first approval that covers the level, environment,
     action and commit. Yield :class:`~wave_sdk.approvals.ApprovalProviderSpec` records.
+
+    ``config`` is the project's configuration (``config.gate.wave`` reflects ``--wave``),
+    for providers that read files or services it names; the built-in plugin's
+    ``signal-files`` provider reads the WAVE framework's approval signals this way.
     """

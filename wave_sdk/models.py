@@ -124,13 +124,27 @@ class HealthResult(_Model):
 
 
 class CheckResult(_Model):
-    """The outcome of one pre-deploy check: what it looked at and, on failure, why."""
+    """The outcome of one pre-deploy check: what it looked at and, on failure, why.
+
+    ``ok`` is what the gate acts on. ``pending`` marks a check that did not run (shown □):
+    one whose ``needs`` failed is pending and not ok; one that is structurally guaranteed
+    later in the run is pending and ok. ``group`` is the checklist section it is printed
+    under (``gate7``, ``technical``, ``documentation``, ``communication`` or a plugin's own);
+    ``output_tail`` is the end of a command's output, shown when it failed.
+    """
 
     name: str
     ok: bool
     detail: str = ""
     duration_s: float = 0.0
     output_tail: str = ""
+    group: str = "technical"
+    pending: bool = False
+
+    @property
+    def status(self) -> str:
+        """``passed``, ``failed`` or ``pending``, as the checklist and the report say it."""
+        return "pending" if self.pending else "passed" if self.ok else "failed"
 
 
 class Approval(_Model):

@@ -16,8 +16,9 @@ import getpass
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Collection, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,8 @@ class Wave:
             offered. The CLI sets it from the terminal.
         plugins: a plugin manager (default: the process's, with entry points loaded).
         deployer: the name recorded as deployer (default ``$WAVE_DEPLOYER`` or the user).
+        wave: the WAVE framework's wave being deployed (``--wave N``); overrides
+            ``[gate] wave`` for the Gate 7 checks and approval signals.
 
     """
 
@@ -131,8 +134,12 @@ class Wave:
         interactive: bool = False,
         plugins: PluginManager | None = None,
         deployer: str | None = None,
+        wave: int | None = None,
     ) -> None:
         self.config = config if isinstance(config, WaveConfig) else load_config(config)
+        if wave is not None:
+            gate = self.config.gate.model_copy(update={"wave": wave})
+            self.config = self.config.model_copy(update={"gate": gate})
         self.reporter: Reporter = reporter or NullReporter()
         self.interactive = interactive
         self.plugins = plugins or get_plugin_manager()
@@ -313,19 +320,50 @@ class Wave:
             detail += "; on failure: recommend only (auto_rollback = false)"
         return detail
 
-    def check(self, environment: str) -> list[CheckResult]:
-        """Run the gate's checks for ``environment``; return every result."""
-        from wave_sdk.checks import command_check, run_checks
+    def check(
+        self,
+        environment: str,
+        *,
+        release: Release | None = None,
+        report: bool = False,
+        groups: Collection[str] | None = None,
+    ) -> list[CheckResult]:
+        """Run the gate's checks for ``environment``; return every result.
+
+        The environment's commands (and those they need), then every plugin's checks —
+        the built-in plugin's Gate 7, documentation and communication checks among them.
+        ``release`` defaults to the git checkout (``None`` outside git). With ``report``
+        (``wave check``), ``[gate] report`` is written as the checks start and when they end.
+        ``groups`` keeps only checks of those checklist sections: validating a merge wants
+        ``{"technical"}``, since Gate 7 is what allowed the merge in the first place.
+        """
+        from wave_sdk import validation
+        from wave_sdk.checks import command_checks, run_checks
 
         env = self.config.environment(environment)
-        specs = [
-            command_check(name, self.config.checks[name], self.config.root) for name in env.checks
-        ]
+        if release is None:
+            with suppress(UsageError):
+                release = self.release()
+        specs = command_checks(self.config, env.checks)
         for announced in self.plugins.pm.hook.wave_checks(
-            environment=environment, config=self.config
+            environment=environment, config=self.config, release=release, store=self.store
         ):
             specs.extend(announced or ())
-        return run_checks(specs)
+        if groups is not None:
+            specs = [s for s in specs if s.group in groups]
+        path = validation.report_path(self.config) if report else None
+        write = partial(
+            validation.write_report,
+            config=self.config,
+            environment=environment,
+            release=release,
+        )
+        if path is not None:
+            write(path, validation.pending(specs), status="in progress")
+        results = run_checks(specs)
+        if path is not None:
+            write(path, results, status="passed" if all(r.ok for r in results) else "failed")
+        return results
 
     def _providers(self) -> list[approval_mod.ApprovalProviderSpec]:
         providers = [
@@ -333,7 +371,7 @@ class Wave:
                 name="records", find=approval_mod.from_records(self.store)
             )
         ]
-        for announced in self.plugins.pm.hook.wave_approval():
+        for announced in self.plugins.pm.hook.wave_approval(config=self.config):
             providers.extend(announced or ())
         providers.append(approval_mod.ApprovalProviderSpec(name="prompt", find=approval_mod.prompt))
         return providers
@@ -456,7 +494,7 @@ class Wave:
         started = utcnow()
 
         self._emit("step", "gate", "running checks")
-        report.checks = self.check(environment)
+        report.checks = self.check(environment, release=release)
         for result in report.checks:
             self._emit(
                 "ok" if result.ok else "fail",

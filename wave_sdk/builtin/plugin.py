@@ -1,4 +1,7 @@
-"""The built-in plugin: the ``local`` adapter, the local state store, HTTP health checks.
+"""The built-in plugin: the local adapter and state store, health, gate, approval files.
+
+It provides the ``local`` adapter, the local state store, the HTTP health checks, the
+runbook's gate checks (:mod:`wave_sdk.gate`) and the approval signal files.
 
 Registered first and by the same rules as any installed plugin, so everything it does a
 third-party plugin can do too. It imports nothing heavy: the adapter and its config model
@@ -15,8 +18,11 @@ from wave_sdk.adapter import AdapterSpec
 
 if TYPE_CHECKING:
     from wave_sdk.adapter import TargetContext
-    from wave_sdk.models import HealthResult
-    from wave_sdk.state import StateStoreSpec
+    from wave_sdk.approvals import ApprovalProviderSpec
+    from wave_sdk.checks import CheckSpec
+    from wave_sdk.config import WaveConfig
+    from wave_sdk.models import HealthResult, Release
+    from wave_sdk.state import StateStore, StateStoreSpec
 
 
 @hookimpl
@@ -52,3 +58,22 @@ def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:
     from wave_sdk.health import probe
 
     return probe(url, target.config.health_for(target.environment))
+
+
+@hookimpl
+def wave_checks(
+    environment: str, config: WaveConfig, release: Release | None, store: StateStore
+) -> list[CheckSpec]:
+    """Gate 7, documentation and communication checks, where the gate is on (docs/gate.md)."""
+    from wave_sdk.gate import gate_checks
+
+    return gate_checks(environment=environment, config=config, release=release, store=store)
+
+
+@hookimpl
+def wave_approval(config: WaveConfig) -> Iterator[ApprovalProviderSpec]:
+    """The WAVE framework's approval signal files (Gate 7's merge approval among them)."""
+    from wave_sdk.approvals import ApprovalProviderSpec
+    from wave_sdk.gate import signal_approvals
+
+    yield ApprovalProviderSpec(name="signal-files", find=signal_approvals(config))

@@ -8,6 +8,7 @@ are one line on stderr (or a JSON object on stdout with ``--json``), never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,7 +39,12 @@ def _wave(args: argparse.Namespace) -> Any:
 
     reporter = JsonLinesReporter() if args.json else ConsoleReporter()
     interactive = sys.stdin.isatty() and not args.json and not os.environ.get("CI")
-    return Wave(args.config, reporter=reporter, interactive=interactive)
+    return Wave(
+        args.config,
+        reporter=reporter,
+        interactive=interactive,
+        wave=getattr(args, "wave", None),
+    )
 
 
 def _dump(model: Any) -> Any:
@@ -80,21 +86,33 @@ def plan(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
+    from wave_sdk import validation
+
     wave = _wave(args)
-    results = wave.check(args.env)
-    lines = [f"checks for {args.env}:"] + [
-        f"  {'✓' if r.ok else '✗'} {r.name}: {r.detail} ({r.duration_s:.1f}s)"
-        + (
-            "".join(f"\n      {line}" for line in r.output_tail.splitlines()[-10:])
-            if not r.ok
-            else ""
-        )
-        for r in results
-    ]
-    if not results:
-        lines.append("  (no checks configured for this environment)")
-    _out(args, [_dump(r) for r in results], "\n".join(lines))
-    return 0 if all(r.ok for r in results) else 3
+    wave.config.environment(args.env)
+    release = None
+    with contextlib.suppress(WaveError):
+        release = wave.release()
+    results = wave.check(args.env, release=release, report=True)
+    path = validation.report_path(wave.config)
+    ok = all(r.ok for r in results)
+    data = {
+        "environment": args.env,
+        "commit": release.commit if release else None,
+        "wave": wave.config.gate.wave,
+        "ok": ok,
+        "report": str(path) if path else None,
+        "checks": [{**_dump(r), "status": r.status} for r in results],
+    }
+    text = validation.render_checklist(
+        results,
+        environment=args.env,
+        release=release,
+        wave=wave.config.gate.wave,
+        report=path,
+    )
+    _out(args, data, text)
+    return 0 if ok else 3
 
 
 def deploy(args: argparse.Namespace) -> int:

@@ -115,19 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
             "--source", metavar="DIR", help="directory to deploy (overrides the target's `source`)"
         )
 
+    def wave_number(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--wave",
+            type=_wave_number,
+            metavar="N",
+            help="the WAVE framework's wave being deployed (overrides [gate] wave)",
+        )
+
     p = command("init", "init", "write a commented wave.toml in the current directory")
     p.add_argument("--force", action="store_true", help="overwrite an existing wave.toml")
 
     p = command("plan", "plan", "show what a deploy would do, and which approvals it needs")
     env(p)
     release(p)
+    wave_number(p)
 
-    p = command("check", "check", "run the pre-deploy checks of an environment")
+    p = command(
+        "check", "check", "run the pre-deploy checklist of an environment; write its report"
+    )
     env(p)
+    wave_number(p)
 
     p = command("deploy", "deploy", "gate, approve, lock, deploy, verify; roll back on failure")
     env(p)
     release(p)
+    wave_number(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument(
         "--lock-wait",
@@ -240,3 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--branch", "-b", metavar="BRANCH", help="branch to revert on (default main)")
     p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser
+
+def _wave_number(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a wave number (0, 1, 2 …)")
+    return int(text)
