@@ -142,12 +142,28 @@ def deploy(args: argparse.Namespace) -> int:
         text = f"deployed {report.release} to {report.environment}" + (
             f" ({times})" if times else ""
         )
+        if report.outcome == "degraded" and report.decision:
+            text += f"\nwarning: degraded, kept live: {report.decision['reason']}"
     _out(args, _dump(report), text)
     return 0
 
 
 def rollback(args: argparse.Namespace) -> int:
     wave = _wave(args)
+    if args.plan:
+        plan = wave.rollback_plan(args.env)
+        decision = plan["decision"]
+        text = "\n".join(
+            [
+                f"{args.env}: current release {plan['current'] or '-'}",
+                f"  decision: {decision['action']} — {decision['reason']}",
+                f"  advice:   {plan['advice']}",
+                f"  `wave rollback` would return to {plan['rollback_to'] or '-'} "
+                f"({plan['rollback_to_reason']})",
+            ]
+        )
+        _out(args, plan, text)
+        return 0
     results = wave.rollback(args.env, to=args.to, reason=args.reason, lock_wait=args.lock_wait)
     text = "\n".join(f"rolled back {r.target}: {r.from_release} → {r.to_release}" for r in results)
     _out(args, [_dump(r) for r in results], text)

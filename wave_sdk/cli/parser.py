@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait this long for another deployment's lock",
     )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="show the decision tree's recommendation and the rollback target; change nothing",
+    )
 
     p = command("status", "status", "what runs on each target, and what it can roll back to")
     env(p, required=False)
@@ -253,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--branch", "-b", metavar="BRANCH", help="branch to revert on (default main)")
     p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser
+
 
 def _wave_number(text: str) -> int:
     if not text.isdigit():
