@@ -132,3 +132,16 @@ def postgres() -> Iterator[Any]:
 
     with running_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+def dbs(postgres: Any) -> Any:
+    """Two fresh databases, staging and production, holding schema v1 (tests/postgres.py)."""
+    from postgres import SCHEMA_V1, Databases
+
+    found = Databases(
+        postgres, postgres.create_database("staging"), postgres.create_database("production")
+    )
+    for env in ("staging", "production"):
+        found.sql(env, SCHEMA_V1)
+    return found

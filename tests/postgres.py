@@ -28,7 +28,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wave_sdk.testing import free_port, missing
 
@@ -272,3 +274,70 @@ def running_cluster() -> Iterator[PostgresCluster]:
             cluster.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# -- the schema the migration tests and the pipeline tests share ----------------------
+
+SCHEMA_V1 = """
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL, total numeric NOT NULL);
+INSERT INTO users (name) VALUES ('ada'), ('grace'), ('linus');
+INSERT INTO orders (user_id, total) VALUES (1, 10.50), (2, 20), (3, 30.25);
+"""
+
+
+@dataclass
+class Databases:
+    """The cluster, and the two environments' databases (schema v1)."""
+
+    cluster: Any
+    staging: str
+    production: str
+
+    def url(self, env: str) -> str:
+        return self.cluster.url(getattr(self, env))
+
+    def sql(self, env: str, sql: str) -> str:
+        return self.cluster.sql(getattr(self, env), sql)
+
+    def columns(self, env: str, table: str) -> list[str]:
+        return self.sql(
+            env,
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position;",
+        ).split()
+
+    def tables(self, env: str) -> set[str]:
+        return set(
+            self.sql(env, "SELECT tablename FROM pg_tables WHERE schemaname = 'public';").split()
+        )
+
+    def rows(self, env: str) -> list[str]:
+        return self.sql(
+            env,
+            "SELECT u.id, u.name, o.total FROM users u JOIN orders o ON o.user_id = u.id "
+            "ORDER BY u.id;",
+        ).splitlines()
+
+    def dump(self, env: str) -> str:
+        """Schema and data as SQL text, to compare a database with itself at another time."""
+        done = subprocess.run(
+            [
+                *("pg_dump", "-h", "127.0.0.1", "-p", str(self.cluster.port)),
+                *("-U", self.cluster.role, getattr(self, env)),
+            ],
+            env={**os.environ, "PGPASSWORD": self.cluster.password},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        # \restrict lines carry a random key per dump; everything else must be identical.
+        return "\n".join(
+            line
+            for line in done.stdout.splitlines()
+            if not line.startswith(("\\restrict", "\\unrestrict"))
+        )
+
+
+V1_ROWS = ["1|ada|10.50", "2|grace|20", "3|linus|30.25"]

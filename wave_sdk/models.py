@@ -208,3 +208,6 @@ class HistoryRecord(_Model):
     rolled_back_to: str | None = None
     reason: str | None = None
     verification: dict[str, Any] = Field(default_factory=dict)
+    migration: dict[str, Any] | None = None
+    """The migration record of a release that carried migrations: environments migrated in
+    order, backup files, what was rolled back (see :mod:`wave_sdk.migrations`)."""

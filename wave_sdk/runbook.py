@@ -20,14 +20,13 @@ from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wave_sdk import approvals as approval_mod
 from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import WaveConfig, load_config
-from wave_sdk.decisions import Decision
 from wave_sdk.errors import (
     AdapterError,
     ApprovalRequired,
@@ -40,8 +39,6 @@ from wave_sdk.errors import (
     VerificationFailed,
     WaveError,
 )
-from wave_sdk.health import BakeOutcome
-from wave_sdk.health import Verification as HealthVerification
 from wave_sdk.models import (
     Approval,
     CheckResult,
@@ -58,6 +55,12 @@ from wave_sdk.plugins import PluginManager, get_plugin_manager
 from wave_sdk.reporting import Event, NullReporter, Reporter
 from wave_sdk.signals import Changes, Signal, Verification, write_signal
 from wave_sdk.state import CurrentRelease, StateStore, open_state_store
+
+if TYPE_CHECKING:
+    from wave_sdk.decisions import Decision
+    from wave_sdk.health import BakeOutcome
+    from wave_sdk.health import Verification as HealthVerification
+    from wave_sdk.migrations import MigrationRun
 
 
 class PlanStep(BaseModel):
@@ -453,8 +456,12 @@ class Wave:
         dry_run: bool = False,
         lock_wait: float = 0.0,
         allow_no_rollback: bool = False,
+        migrations: bool | None = None,
     ) -> DeployReport:
         """Run the whole pipeline for ``environment``.
+
+        ``migrations`` says whether the release carries database migrations; ``None``
+        detects it (``[migrations] detect`` paths changed since the environment's release).
 
         Returns the :class:`DeployReport` of a verified deploy (or of the plan, with
         ``dry_run``). Raises :class:`~wave_sdk.errors.GateError`,
@@ -468,6 +475,11 @@ class Wave:
             release = self.release(release, source=source)
         if not release.stories:
             release = release.model_copy(update={"stories": self._stories(environment, release)})
+        carries = (
+            self._carries_migrations(environment, release) if migrations is None else migrations
+        )
+        if carries != release.has_migrations:
+            release = release.model_copy(update={"has_migrations": carries})
         plan = self.plan(environment, release=release)
         report = DeployReport(
             deploy_id=new_deploy_id(),
@@ -518,6 +530,9 @@ class Wave:
         try:
             self._emit("step", "approve", "checking approvals")
             report.approval = self._require_approval(environment, "deploy", release)
+            if release.has_migrations:
+                # Asked before the lock and the backup: a run without it stops at once.
+                self._require_approval(environment, "migration", release)
             self._emit("step", "lock", f"locking {environment}")
             lock = self.store.acquire_lock(
                 environment,
@@ -552,6 +567,7 @@ class Wave:
                 t: stack.enter_context(self.open_target(t, environment)) for t in env.targets
             }
             self._check_rollback_targets(adapters, last, allow_no_rollback)
+            migration = self._migrate(environment, release, report, started)
             self._signal(
                 self._make_signal(
                     "deployment-starting", "in_progress", environment, release, report
@@ -566,7 +582,16 @@ class Wave:
             if failure is not None:
                 report.reason = f"deploy failed: {failure}"
             self._after_failure(
-                environment, release, report, started, adapters, deployed, last, share, failure
+                environment,
+                release,
+                report,
+                started,
+                adapters,
+                deployed,
+                last,
+                share,
+                failure,
+                migration,
             )
 
     def _deploy_targets(
@@ -746,6 +771,7 @@ class Wave:
         last: CurrentRelease | None,
         share: float | None,
         failure: WaveError | None,
+        migration: MigrationRun | None = None,
     ) -> None:
         """Act on the decision tree where the environment allows it; report it otherwise."""
         from wave_sdk.decisions import Action
@@ -768,8 +794,8 @@ class Wave:
                 report=report,
                 hint=advice,
             )
-        if decision.action is Action.ROLLBACK_DATABASE_THEN_CODE:
-            self._roll_back_database(environment, report)
+        if decision.action is Action.ROLLBACK_DATABASE_THEN_CODE and migration is not None:
+            self._roll_back_database(report, migration, started)
         self._roll_back_run(environment, release, report, started, adapters, deployed, last)
         summary = self._rollback_summary(report)
         if failure is not None:
@@ -785,11 +811,75 @@ class Wave:
             report=report,
         )
 
-    def _roll_back_database(self, environment: str, report: DeployReport) -> None:
-        """Undo this run's migrations before the code (the runbook's order)."""
-        # Wired to wave_sdk.migrations once a release carries migrations; until then a
-        # run never sets report.migrated and the tree never takes this branch.
-        self._emit("info", "rollback", "rolling back the database first")
+    def _carries_migrations(self, environment: str, release: Release) -> bool:
+        settings = self.config.migrations
+        if settings is None or release.has_migrations:
+            return release.has_migrations
+        from wave_sdk.migrations import carries_migrations
+
+        last = self.store.current(environment)
+        return carries_migrations(
+            self.config.root, last.commit if last else None, release.commit, settings.detect
+        )
+
+    def _migrate(
+        self, environment: str, release: Release, report: DeployReport, started: Any
+    ) -> MigrationRun | None:
+        """Back up, then migrate (staging first for production), before the code deploys."""
+        if not release.has_migrations:
+            return None
+        from wave_sdk.migrations import MigrationRun
+
+        run = MigrationRun.for_deploy(self.config, environment, reporter=self.reporter)
+        self._emit("step", "migrate", run.describe())
+
+        def approve(name: str) -> None:
+            # The deployed environment's migration approval was obtained before the lock;
+            # staging's migration is a step of that same approved procedure.
+            if name != environment:
+                self._emit("info", "migrate", f"{name}: part of the approved {environment} run")
+
+        try:
+            run.execute(verify=self._verify_environment, approve=approve)
+        except WaveError as exc:
+            report.migration = run.record.model_dump(mode="json")
+            report.outcome, report.reason = "failed", f"migration failed: {exc.message}"
+            self._record(report, started)
+            raise
+        report.migrated = True
+        report.migration = run.record.model_dump(mode="json")
+        return run
+
+    def _verify_environment(self, environment: str) -> None:
+        """One health round of every target of ``environment`` (staging after migrating)."""
+        results = self.health(environment)
+        bad = [
+            f"{t} {r.source} {r.name}: {r.detail}"
+            for t, rs in results.items()
+            for r in rs
+            if not r.ok
+        ]
+        if bad:
+            raise VerificationFailed(f"{environment} failed verification: {'; '.join(bad)}")
+        self._emit("ok", "migrate", f"{environment} verified after migrating")
+
+    def _roll_back_database(
+        self, report: DeployReport, migration: MigrationRun, started: Any
+    ) -> None:
+        """Undo this run's migration before the code, as the runbook orders."""
+        self._emit("step", "rollback", "rolling back the database first")
+        try:
+            migration.roll_back()
+        except WaveError as exc:
+            report.migration = migration.record.model_dump(mode="json")
+            report.outcome = "failed"
+            self._record(report, started)
+            raise RollbackFailed(
+                f"database rollback failed, code left on {report.release}: {exc.message}"
+                + self._contacts(),
+                hint="restore the database by hand (see the backup in `wave history --json`)",
+            ) from exc
+        report.migration = migration.record.model_dump(mode="json")
 
     def _rollback_summary(self, report: DeployReport) -> str:
         if not report.rollbacks:
@@ -996,6 +1086,7 @@ class Wave:
                     "migrated": report.migrated,
                     "decision": report.decision,
                 },
+                migration=report.migration,
             )
         )
 
@@ -1037,6 +1128,7 @@ class Wave:
         )
         results: list[RollbackResult] = []
         try:
+            database = self._roll_back_recorded_migration(environment, live)
             with ExitStack() as stack:
                 for name in reversed(env.targets):
                     adapter = stack.enter_context(self.open_target(name, environment))
@@ -1065,7 +1157,9 @@ class Wave:
                     deployed_at=utcnow(),
                 )
             )
-            why = reason or "manual rollback"
+            why = (reason or "manual rollback") + (
+                f"; database rolled back first ({database})" if database else ""
+            )
             self.store.append_history(
                 HistoryRecord(
                     deploy_id=deploy_id,
@@ -1147,6 +1241,47 @@ class Wave:
             "decision": recorded,
             "advice": advice(Action(recorded["action"]), environment),
         }
+
+    def _roll_back_recorded_migration(self, environment: str, live: str | None) -> str | None:
+        """Undo the live release's migration of this environment's database, if it had one.
+
+        The runbook rolls the database back before the code. What to undo comes from the
+        history: the deploy of ``live`` recorded which databases it migrated and where their
+        backups are. Returns how it was undone (for the history), or ``None``.
+        """
+        settings = self.config.migrations
+        if settings is None or live is None:
+            return None
+        record = next(
+            (
+                r
+                for r in reversed(self.store.history(environment))
+                if r.kind == "deploy" and r.release == live and r.migration
+            ),
+            None,
+        )
+        if record is None or record.migration is None:
+            return None
+        migrated = record.migration.get("migrated", [])
+        undone = {d.get("environment") for d in record.migration.get("rolled_back", [])}
+        if environment not in migrated or environment in undone:
+            return None
+        url = self.config.environment(environment).database_url
+        if url is None:
+            raise RollbackFailed(
+                f"{live} migrated the {environment} database, and it has no database_url now",
+                hint=f"add database_url to [environments.{environment}] to roll it back",
+            )
+        from wave_sdk.migrations import roll_back
+
+        backup = record.migration.get("backups", {}).get(environment)
+        self._emit("step", "rollback", f"rolling back the {environment} database first")
+        result = roll_back(
+            settings, environment, url, self.config.root, Path(backup) if backup else None
+        )
+        how = "down command" if result.method == "down" else f"restore of {result.backup}"
+        self._emit("ok", "rollback", f"{environment} database rolled back ({how})")
+        return how
 
     def _stranded(self, environment: str) -> HistoryRecord | None:
         """The last deploy, if it failed and was left on the target (not rolled back)."""

@@ -125,6 +125,7 @@ def deploy(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             lock_wait=args.lock_wait,
             allow_no_rollback=args.allow_no_rollback,
+            migrations=args.migrations,
         )
     except WaveError as exc:
         report = getattr(exc, "report", None)

@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait this long for another deployment's lock (default: fail at once)",
     )
     p.add_argument(
+        "--migrations",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the release carries database migrations (default: detect from "
+        "[migrations] detect paths changed since the environment's release)",
+    )
+    p.add_argument(
         "--allow-no-rollback",
         action="store_true",
         help="deploy even if the release to roll back to is gone from the target",

@@ -1,0 +1,134 @@
+"""A release with migrations through the whole pipeline, on real PostgreSQL and real processes.
+
+The runbook's procedure: back up first, migrate staging, verify it, require the migration
+approval, migrate production, deploy, verify — and when that verification fails, roll the
+database back first (the table change undone, the rows intact), then the code.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from conftest import HEALTH_FAST, Project, toml_value
+from postgres import V1_ROWS, Databases
+from test_migrations import DOWN, MIGRATE_PY, UP
+
+from wave_sdk.errors import ApprovalRequired, VerificationFailed
+
+
+def setup(project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAVE_TEST_STAGING_DB", dbs.url("staging"))
+    monkeypatch.setenv("WAVE_TEST_PRODUCTION_DB", dbs.url("production"))
+    (project.root / "migrate.py").write_text(MIGRATE_PY)
+    (project.root / "migrations").mkdir()
+    (project.root / "migrations/up.sql").write_text(UP)
+    (project.root / "migrations/down.sql").write_text(DOWN)
+    from wave_sdk.testing import free_port
+
+    project.write(f"""
+[environments.staging]
+target = "web-staging"
+database_url = "${{WAVE_TEST_STAGING_DB}}"
+
+[environments.production]
+target = "web-production"
+database_url = "${{WAVE_TEST_PRODUCTION_DB}}"
+
+{project.local_target("web-staging")}
+{project.local_target("web-production", port=free_port())}
+
+[approvals]
+deploy = {{ staging = "L5" }}
+
+[migrations]
+command = {toml_value([sys.executable, "migrate.py", "up"])}
+down = {toml_value([sys.executable, "migrate.py", "down"])}
+detect = ["migrations/"]
+{HEALTH_FAST}
+""")
+
+
+def test_migration_deploy_rolls_back_database_then_code(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup(project, dbs, monkeypatch)
+    wave = project.wave()
+    v1 = project.release("v1")
+    wave.deploy("staging", release="v1", source=v1, migrations=False)
+    wave.approve("production", "deploy", release="v1", approved_by="alice")
+    wave.deploy("production", release="v1", source=v1, migrations=False)
+
+    # v2 carries the migration; its code fails verification in production.
+    wave.approve("production", "deploy", release="v2", approved_by="alice")
+    with pytest.raises(ApprovalRequired) as info:
+        wave.deploy(
+            "production", release="v2", source=project.release("v2", healthy=False), migrations=True
+        )
+    assert "migration" in str(info.value) and "--action migration" in info.value.command
+    assert "email" not in dbs.columns("production", "users"), "nothing may run unapproved"
+    assert not (project.root / ".wave" / "backups").exists()
+
+    wave.approve("production", "migration", release="v2", approved_by="cto")
+    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
+    with pytest.raises(VerificationFailed) as failed:
+        wave.deploy(
+            "production", release="v2", source=project.release("v2", healthy=False), migrations=True
+        )
+    assert "rolled back web-production v2 → v1" in str(failed.value)
+
+    # Backups existed before each migration ran; staging was migrated before production.
+    runs = [r for r in _log(project) if r["direction"] == "up"]
+    assert [r["environment"] for r in runs] == ["staging", "production"]
+    for run in runs:
+        assert run["backup_size"] > 0 and run["on_disk"], run
+    downs = [r["environment"] for r in _log(project) if r["direction"] == "down"]
+    assert downs == ["production"]
+
+    # The database went back first: the table change is undone and the rows are intact …
+    assert "email" not in dbs.columns("production", "users")
+    assert "audit" not in dbs.tables("production")
+    assert dbs.rows("production") == V1_ROWS
+    # … staging, verified, keeps its migration for the next attempt.
+    assert "email" in dbs.columns("staging", "users")
+    # … and then the code.
+    statuses = {s.target: s.current for s in wave.status("production")}
+    assert statuses == {"web-production": "v1"}
+
+    [record] = [
+        r for r in wave.history("production") if r.release == "v2" and r.outcome != "blocked"
+    ]
+    assert record.outcome == "rolled_back"
+    assert record.verification["decision"]["action"] == "rollback_database_then_code"
+    migration: dict[str, Any] = record.migration or {}
+    assert migration["migrated"] == ["staging", "production"]
+    assert [d["environment"] for d in migration["rolled_back"]] == ["production"]
+    assert set(migration["backups"]) == {"staging", "production"}
+
+
+def test_manual_rollback_of_a_migrated_release_undoes_the_database_first(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup(project, dbs, monkeypatch)
+    wave = project.wave()
+    v1 = project.release("v1")
+    wave.deploy("staging", release="v1", source=v1, migrations=False)
+    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
+    report = wave.deploy("staging", release="v2", source=project.release("v2"), migrations=True)
+    assert report.migrated and "email" in dbs.columns("staging", "users")
+
+    wave.approve("staging", "rollback", level=3, release="v1", approved_by="pm")
+    wave.rollback("staging")
+    assert "email" not in dbs.columns("staging", "users")
+    assert dbs.rows("staging") == V1_ROWS
+    assert wave.status("staging")[0].current == "v1"
+    last = wave.history("staging")[-1]
+    assert last.kind == "rollback" and "database rolled back first" in (last.reason or "")
+
+
+def _log(project: Project) -> list[dict[str, Any]]:
+    import json
+
+    path = project.root / "migrations.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
