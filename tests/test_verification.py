@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import HEALTH_FAST, Project, toml_value
@@ -60,11 +61,13 @@ target = "web"
 """)
 
 
-def signals(project: Project, kind: str) -> list[dict[str, object]]:
-    return [
-        json.loads(p.read_text())
-        for p in sorted((project.root / ".claude").glob(f"signal-{kind}-*.json"))
+def signals(project: Project, kind: str) -> list[dict[str, Any]]:
+    """The signals of one kind, oldest first (by their timestamp: two runs in the same
+    second have file names that sort at random)."""
+    found = [
+        json.loads(p.read_text()) for p in (project.root / ".claude").glob(f"signal-{kind}-*.json")
     ]
+    return sorted(found, key=lambda s: str(s["timestamp"]))
 
 
 def test_smoke_test_failure_rolls_back(project: Project) -> None:
@@ -88,9 +91,9 @@ def test_smoke_test_failure_rolls_back(project: Project) -> None:
     )
     assert wave.status("development")[0].current == "v1"
     [rollback] = signals(project, "rollback-complete")
-    assert rollback["verification"]["smoke_tests"] == "failed"  # type: ignore[index]
+    assert rollback["verification"]["smoke_tests"] == "failed"
     [complete] = signals(project, "deployment-complete")
-    assert complete["verification"]["smoke_tests"] == "passed"  # type: ignore[index]
+    assert complete["verification"]["smoke_tests"] == "passed"
 
 
 def test_bake_window_error_rate_breach_rolls_back(project: Project) -> None:
@@ -235,8 +238,8 @@ def test_stories_come_from_commit_messages_and_story_signals(project: Project) -
     (project.root / ".claude/signal-wave3-story-done.json").write_text('{"story": "STORY-99"}')
     wave.deploy("development")
     first, second = signals(project, "deployment-complete")
-    assert first["changes"]["stories"] == ["PROJ-1"]  # type: ignore[index]
-    assert second["changes"]["stories"] == ["PROJ-7", "WAVE-12", "STORY-99"]  # type: ignore[index]
+    assert first["changes"]["stories"] == ["PROJ-1"]
+    assert second["changes"]["stories"] == ["PROJ-7", "WAVE-12", "STORY-99"]
 
 
 def test_production_needs_l1_unless_visibly_lowered(project: Project) -> None:

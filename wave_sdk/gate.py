@@ -34,7 +34,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -461,9 +460,7 @@ def merges_cleanly(context: _Context) -> CheckResult:
         return _result(
             True, "nothing to merge: [git] merge_order (or [gate] branches) names no branch"
         )
-    return check_merges(
-        config.root, target, branches, config.git.remote, merge_tree=_has_merge_tree()
-    )
+    return check_merges(config.root, target, branches, config.git.remote)
 
 
 class _GitFailed(Exception):
@@ -493,161 +490,32 @@ def _git(
     return proc
 
 
-# Merges made only to test mergeability must not depend on the user's git identity.
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "wave gate",
-    "GIT_AUTHOR_EMAIL": "wave-gate@localhost",
-    "GIT_COMMITTER_NAME": "wave gate",
-    "GIT_COMMITTER_EMAIL": "wave-gate@localhost",
-}
+def check_merges(root: Path, target: str, branches: list[str], remote: str) -> CheckResult:
+    """Merge ``branches`` in order onto ``target`` in git's object database only.
 
-
-def git_version() -> tuple[int, ...]:
-    try:
-        out = subprocess.run(
-            ["git", "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    match = re.search(r"(\d+)\.(\d+)", out)
-    return (int(match.group(1)), int(match.group(2))) if match else ()
-
-
-def _has_merge_tree() -> bool:
-    return git_version() >= (2, 38)
-
-
-def _resolve(root: Path, name: str, remote: str) -> str:
-    """The commit of ``name``: the remote's copy first (what was pushed and reviewed)."""
-    for candidate in (f"refs/remotes/{remote}/{name}", f"refs/heads/{name}", name):
-        proc = _git(
-            root,
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{candidate}^{{commit}}",
-            check=False,
-        )
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
-    raise _GitFailed(
-        f"branch {name!r} is not in the repository at {root} (nor {remote}/{name}): "
-        "fetch it, or fix [git] merge_order"
-    )
-
-
-def check_merges(
-    root: Path, target: str, branches: list[str], remote: str, *, merge_tree: bool
-) -> CheckResult:
-    """Merge ``branches`` one after another onto ``target``; fail at the first conflict.
-
-    With ``merge_tree`` (git ≥ 2.38), ``git merge-tree --write-tree`` merges in the object
-    database only: each clean step becomes an unreferenced commit that the next branch is
-    merged onto, so conflicts between the branches show as they would in ``wave merge``.
-    Without it, the same merges happen in a throwaway worktree, removed afterwards. The
-    repository's refs, index and working tree are left as they were either way.
+    The same preview ``wave merge`` trusts (:meth:`wave_sdk.git.Repository.merge_preview`,
+    ``git merge-tree``): refs, index and work tree stay as they were, nothing is fetched.
     """
+    from wave_sdk.errors import WaveError
+    from wave_sdk.git import Repository
+
     try:
-        return _check_merges(root, target, branches, remote, merge_tree=merge_tree)
-    except _GitFailed as exc:
-        return _result(False, str(exc))
-
-
-def _check_merges(
-    root: Path, target: str, branches: list[str], remote: str, *, merge_tree: bool
-) -> CheckResult:
-    if _git(root, "rev-parse", "--git-dir", check=False).returncode != 0:
-        return _result(False, f"{root} is not a git repository: cannot test the merges")
-    head = _resolve(root, target, remote)
-    oids = [(name, _resolve(root, name, remote)) for name in branches]
-    how = "git merge-tree" if merge_tree else "a throwaway worktree"
-    if merge_tree:
-        conflict = _merge_in_objects(root, head, oids)
-    else:
-        conflict = _merge_in_worktree(root, head, oids)
-    if conflict is None:
-        return _result(
-            True, f"{', '.join(branches)} merge cleanly into {target}, in that order ({how})"
+        conflicts = Repository(root, remote=remote).merge_preview(
+            target=target, branches=branches, fetch=False
         )
-    index, files = conflict
-    after = f" after {', '.join(branches[:index])}" if index else ""
+    except WaveError as exc:
+        return _result(False, f"cannot test the merges: {exc}")
+    if not conflicts:
+        return _result(True, f"{', '.join(branches)} merge cleanly into {target}, in that order")
+    branch, files = next(iter(conflicts.items()))
+    before = branches[: branches.index(branch)]
+    after = f" after {', '.join(before)}" if before else ""
     listed = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
     return _result(
         False,
-        f"{branches[index]} does not merge cleanly into {target}{after}: conflicts in "
-        f"{listed or 'files git did not name'} — resolve them on {branches[index]}",
+        f"{branch} does not merge cleanly into {target}{after}: conflicts in "
+        f"{listed or 'files git did not name'} — resolve them on {branch}",
     )
-
-
-def _merge_in_objects(
-    root: Path, head: str, branches: list[tuple[str, str]]
-) -> tuple[int, list[str]] | None:
-    for index, (name, oid) in enumerate(branches):
-        proc = _git(
-            root,
-            "merge-tree",
-            "--write-tree",
-            "--no-messages",
-            "--name-only",
-            head,
-            oid,
-            check=False,
-        )
-        lines = proc.stdout.splitlines()
-        if proc.returncode == 1:
-            files = []
-            for line in lines[1:]:
-                if not line:
-                    break
-                files.append(line)
-            return index, sorted(dict.fromkeys(files))
-        if proc.returncode != 0 or not lines:
-            said = proc.stderr.strip().splitlines()
-            raise _GitFailed(f"`git merge-tree` failed on {name}: {said[-1] if said else ''}")
-        head = _git(
-            root,
-            "commit-tree",
-            lines[0],
-            "-p",
-            head,
-            "-p",
-            oid,
-            "-m",
-            f"gate: merge {name}",
-            env=_IDENTITY,
-        ).stdout.strip()
-    return None
-
-
-def _merge_in_worktree(
-    root: Path, head: str, branches: list[tuple[str, str]]
-) -> tuple[int, list[str]] | None:
-    with tempfile.TemporaryDirectory(prefix="wave-gate-") as tmp:
-        tree = Path(tmp) / "worktree"
-        _git(root, "worktree", "add", "--detach", "--quiet", str(tree), head)
-        try:
-            for index, (name, oid) in enumerate(branches):
-                proc = _git(
-                    tree,
-                    "merge",
-                    "--no-ff",
-                    "--no-edit",
-                    "-m",
-                    f"gate: merge {name}",
-                    oid,
-                    check=False,
-                    env=_IDENTITY,
-                )
-                if proc.returncode != 0:
-                    files = _git(
-                        tree, "diff", "--name-only", "--diff-filter=U", check=False
-                    ).stdout.split("\n")
-                    return index, sorted(f for f in files if f)
-        finally:
-            _git(root, "worktree", "remove", "--force", str(tree), check=False)
-            _git(root, "worktree", "prune", check=False)
-    return None
 
 
 # -- documentation and communication ---------------------------------------------------

@@ -910,14 +910,16 @@ def production_environment(config: WaveConfig) -> str:
 
 
 def environment_checks(wave: Wave, environment: str) -> Callable[[], list[CheckResult]]:
-    """A validation for :meth:`Repository.merge`: the environment's pre-deploy checks.
+    """A validation for :meth:`Repository.merge`: the environment's technical checklist.
 
     The checks run in the merged work tree; any failure raises a
     :class:`~wave_sdk.errors.GateError` carrying every result, so the merge is undone.
     """
 
     def validate() -> list[CheckResult]:
-        results = wave.check(environment)
+        # The technical checklist only: Gate 7's approval and the validation report are
+        # about a release of the merged commit, which does not exist until this succeeds.
+        results = wave.check(environment, groups={"technical"})
         failed = [r for r in results if not r.ok]
         if failed:
             tail = failed[0].output_tail.strip().splitlines()[-1:]

@@ -274,7 +274,7 @@ class Wave:
             else True
         )
         steps = [
-            PlanStep(step="gate", detail=f"checks: {', '.join(env.checks) or 'none configured'}"),
+            PlanStep(step="gate", detail=self._gate_detail(environment)),
             PlanStep(
                 step="approve",
                 detail=f"deploy needs {approval_mod.level_name(level)}"
@@ -306,6 +306,15 @@ class Wave:
             checks=list(env.checks),
             steps=steps,
         )
+
+    def _gate_detail(self, environment: str) -> str:
+        from wave_sdk.gate import gate_enabled
+
+        env = self.config.environment(environment)
+        parts = [f"checks: {', '.join(env.checks) or 'none configured'}"]
+        if gate_enabled(self.config, environment):
+            parts.append(f"Gate 7: {', '.join(self.config.gate.checks)}")
+        return "; ".join(parts) + " (plus plugins' checks)"
 
     def _verify_detail(self, environment: str) -> str:
         health = self.config.health_for(environment)
