@@ -281,3 +281,42 @@ def test_rollback_to_the_current_release_is_refused(project: Project) -> None:
     with pytest.raises(UsageError, match="already the current release"):
         wave.rollback("development", to="v1")
     assert [h.kind for h in wave.history("development")] == ["deploy"]
+
+
+def test_second_target_failing_rolls_back_the_first_too(project: Project) -> None:
+    """Backend then frontend; the frontend fails verification; both go back, in reverse."""
+    api_src, front_src = project.root / "src" / "api", project.root / "src" / "front"
+    project.write(f"""
+[environments.development]
+target = ["api", "front"]
+{project.local_target("api", source="src/api")}
+{project.local_target("front", port=free_port(), source="src/front")}
+{HEALTH_FAST}
+""")
+    from wave_sdk.testing.healthapp import write_app
+
+    write_app(api_src, "v1")
+    write_app(front_src, "v1")
+    wave = project.wave()
+    wave.deploy("development", release="v1")
+    write_app(api_src, "v2")
+    write_app(front_src, "v2", failing=["/api/health/external"])
+    with pytest.raises(VerificationFailed) as info:
+        wave.deploy("development", release="v2")
+    report = info.value.report
+    assert [r.target for r in report.deployed] == ["api", "front"]
+    assert set(report.health) == {"api", "front"}, "api passed, front was verified and failed"
+    assert "verification of front failed" in str(info.value)
+    assert [(r.target, r.from_release, r.to_release) for r in report.rollbacks] == [
+        ("front", "v2", "v1"),
+        ("api", "v2", "v1"),
+    ]
+    assert {s.target: s.current for s in wave.status("development")} == {"api": "v1", "front": "v1"}
+    last = wave.history("development")[-1]
+    assert (last.release, last.outcome, last.targets) == ("v2", "rolled_back", ("api", "front"))
+    [signal] = [
+        json.loads(p.read_text())
+        for p in (project.root / ".claude").glob("signal-rollback-complete-*.json")
+    ]
+    assert signal["targets"] == ["api", "front"] and signal["rolled_back_to"] == "v1"
+    assert signal["rolled_back_targets"] == ["front", "api"]

@@ -1021,6 +1021,7 @@ class Wave:
                     rolled_back_from=release.id,
                     rolled_back_to=last.release,
                     reason=report.reason,
+                    rolled_back_targets=[r.target for r in report.rollbacks],
                 ),
                 report,
             )
@@ -1197,6 +1198,7 @@ class Wave:
                     release=first.to_release,
                     deploy_id=deploy_id,
                     targets=[r.target for r in results],
+                    rolled_back_targets=[r.target for r in results],
                     contacts=self.config.project.contacts,
                 )
             )

@@ -67,6 +67,10 @@ class Signal(BaseModel):
     release: str | None = None
     deploy_id: str = ""
     targets: list[str] = Field(default_factory=list)
+    rolled_back_targets: list[str] = Field(
+        default_factory=list,
+        description="rollback-complete: the targets rolled back, in the order it happened",
+    )
     contacts: list[str] = Field(default_factory=list)
 
     @property
