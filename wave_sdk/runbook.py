@@ -531,7 +531,9 @@ class Wave:
             self._record(report, started)
             tail = failed[0].output_tail.splitlines()[-3:]
             raise GateError(
-                f"{report.reason}" + (f"; {failed[0].name}: {' | '.join(tail)}" if tail else ""),
+                f"{report.reason}"
+                + (f"; {failed[0].name}: {' | '.join(tail)}" if tail else "")
+                + self._contacts(),
                 results=report.checks,
                 hint="fix them and deploy again",
             )
