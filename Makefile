@@ -31,6 +31,7 @@ docs: setup
 
 bench: setup
 	$(PY) bench/startup.py
+	$(PY) bench/docker_deploy.py
 
 clean:
 	rm -rf $(VENV) .wave examples/demo/.wave examples/demo/.claude

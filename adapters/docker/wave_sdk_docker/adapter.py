@@ -1,0 +1,902 @@
+"""Releases as containers on a Docker engine: build, push, recreate, roll back.
+
+Every kept release is one container, labelled with the project, target, environment,
+release, deploy id and a hash of its configuration. The live one carries the target's
+container name; the others are stopped and named ``<name>--<release>``::
+
+    web          v3   running   ← the live release
+    web--v2      v2   exited    kept: `wave rollback` starts it again as it was
+    web--v1      v1   exited
+
+so a rollback is a stop, two renames and a start: no build, no pull, no registry, and the
+exact configuration (environment, command, limits) the release ran with.
+
+A deploy (the ``recreate`` strategy) first makes the release's image present — built from
+the context and tagged ``<image>:<release>``, pushed; or pulled — and creates the new
+container. Only then does it stop the live one, swap the names and start the new one, and
+wait until it is ready: Docker reports it ``healthy`` when it has a health check, else its
+port accepts connections. A container that exits at start (or never gets ready) is removed,
+the previous one is renamed back and started again, and the error quotes the exit code and
+the last lines of its log. Retention removes the oldest stopped releases beyond ``keep`` —
+never the live one or the one before it — and untags their images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shlex
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from wave_sdk.adapter import Adapter, TargetContext
+from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
+from wave_sdk.models import (
+    DeployResult,
+    HealthResult,
+    Release,
+    RollbackResult,
+    StatusReport,
+    new_deploy_id,
+    utcnow,
+)
+from wave_sdk.reporting import Event
+from wave_sdk_docker import engine
+from wave_sdk_docker.config import DockerTarget
+from wave_sdk_docker.errors import (
+    BuildFailed,
+    ContainerExited,
+    DaemonUnreachable,
+    PortTaken,
+    docker_errors,
+    stream_error,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from docker import APIClient
+
+LOG_LINES = 10
+"""Lines of a failed container's log quoted in the error."""
+POLL = 0.02
+"""Seconds between looks at a starting container (an inspect costs ~2 ms on a socket)."""
+STEADY = 1.0
+"""A container with neither a health check nor a port must stay up this long to count as started."""
+
+# Label keys (config.LABEL_PREFIX is reserved for them).
+PROJECT, TARGET, ENVIRONMENT = "wave.project", "wave.target", "wave.environment"
+IMAGE_OF, IMAGE_RELEASE = "wave.image-of", "wave.image-release"
+RELEASE, DEPLOY_ID, DEPLOYED_AT, CONFIG = (
+    "wave.release",
+    "wave.deploy-id",
+    "wave.deployed-at",
+    "wave.config",
+)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One container of this target, as the engine's container list describes it."""
+
+    id: str
+    name: str
+    release: str
+    state: str
+    image_id: str
+    labels: dict[str, str] = field(repr=False)
+    created: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "restarting")
+
+    @property
+    def config_hash(self) -> str:
+        return self.labels.get(CONFIG, "")
+
+    @property
+    def order(self) -> tuple[str, int]:
+        return (self.labels.get(DEPLOYED_AT, ""), self.created)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every container of this target: the live one and the kept ones, newest first."""
+
+    live: Kept | None
+    kept: list[Kept]
+    stray: list[Kept]
+
+    def find(self, release: str) -> Kept | None:
+        return next((k for k in self.kept if k.release == release), None)
+
+    @property
+    def releases(self) -> list[str]:
+        return [k.release for k in self.kept]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What ``create_container`` receives for a release, and the hash that identifies it."""
+
+    kwargs: dict[str, Any]
+    digest: str
+
+
+class DockerAdapter(Adapter):
+    """Deploys to a Docker engine; see the module docstring."""
+
+    name = "docker"
+    config: DockerTarget
+
+    def __init__(self, *, config: DockerTarget, context: TargetContext) -> None:
+        super().__init__(config=config, context=context)
+        self.container = config.name or _container_name(f"{context.project}-{context.target}")
+        self._api: APIClient | None = None
+        self._deploy_id = new_deploy_id()
+        # The release a deploy of this command tried: when it failed before replacing the
+        # live one, the rollback the pipeline then asks for has nothing left to do, and
+        # reports where it came from.
+        self._attempted: str | None = None
+
+    # -- the engine --------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """Where the engine is, as the user would write it."""
+        return engine.endpoint(self.config)
+
+    @property
+    def api(self) -> APIClient:
+        """The engine's API client, connected on first use (never in ``__init__``)."""
+        if self._api is None:
+            self._api = engine.connect(self.config)
+        return self._api
+
+    def _errors(self, action: str, **image: str | None) -> contextlib.AbstractContextManager[None]:
+        return docker_errors(action, endpoint=self.endpoint, **image)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    # -- what is there -----------------------------------------------------------------
+
+    def _labels_filter(self) -> dict[str, list[str]]:
+        return {"label": [f"{PROJECT}={self.context.project}", f"{TARGET}={self.context.target}"]}
+
+    def inventory(self) -> Inventory:
+        """The target's containers, from one list call."""
+        with self._errors("list containers"):
+            rows: list[dict[str, Any]] = self.api.containers(
+                all=True, filters=self._labels_filter()
+            )
+        live: Kept | None = None
+        kept: list[Kept] = []
+        stray: list[Kept] = []
+        for row in rows:
+            labels = dict(row.get("Labels") or {})
+            names = [n.lstrip("/") for n in row.get("Names") or ()]
+            item = Kept(
+                id=row["Id"],
+                name=names[0] if names else row["Id"][:12],
+                release=labels.get(RELEASE, "?"),
+                state=row.get("State", "unknown"),
+                image_id=row.get("ImageID", ""),
+                labels=labels,
+                created=int(row.get("Created", 0)),
+            )
+            if item.name == self.container:
+                live = item
+            elif item.name == self._kept_name(item.release):
+                kept.append(item)
+            else:
+                stray.append(item)  # left by an interrupted deploy
+        if live is not None:
+            kept.append(live)
+        kept.sort(key=lambda k: k.order, reverse=True)
+        return Inventory(live=live, kept=kept, stray=stray)
+
+    def _kept_name(self, release: str) -> str:
+        return f"{self.container}--{release}"
+
+    def releases(self) -> list[str]:
+        return self.inventory().releases
+
+    # -- images ------------------------------------------------------------------------
+
+    def _image(self, reference: str) -> dict[str, Any] | None:
+        with self._errors(f"inspect image {reference}"):
+            try:
+                info: dict[str, Any] = self.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                if engine.is_not_found(exc):
+                    return None
+                raise
+        return info
+
+    def _context_dir(self, release: Release) -> Path | None:
+        if release.source is not None:
+            return Path(release.source)
+        if self.config.build:
+            build = Path(self.config.build)
+            return build if build.is_absolute() else self.context.root / build
+        return None
+
+    def ensure_image(self, release: Release) -> dict[str, Any]:
+        """Make ``<image>:<release>`` present on the engine (build, push, or pull); inspect it."""
+        reference = self.config.reference(release.id)
+        context = self._context_dir(release)
+        info = None if self.config.pull == "always" and context is None else self._image(reference)
+        built = False
+        if info is None and context is not None:
+            self._build(release, reference, context)
+            built = True
+            info = self._image(reference)
+        elif info is None:
+            if self.config.pull == "never":
+                from wave_sdk_docker.errors import ImageNotFound
+
+                raise ImageNotFound(
+                    f"image {reference} is not on the engine at {self.endpoint} and pull = 'never'",
+                    hint="build it (set `build` or pass --source), or allow pulling",
+                )
+            self._pull(release, reference)
+            info = self._image(reference)
+        elif context is not None:
+            self._emit(f"image {reference} is already built; not building it again")
+        if info is None:  # built or pulled, yet gone: someone removed it meanwhile
+            raise AdapterError(f"image {reference} vanished from the engine after it was made")
+        push = self.config.push if self.config.push is not None else bool(self.config.registry)
+        repository = f"{self.config.image}@"
+        if push and (
+            built or not any(d.startswith(repository) for d in info.get("RepoDigests") or ())
+        ):
+            self._push(release, reference)
+            info = self._image(reference) or info
+        return info
+
+    def _auth(self) -> dict[str, str] | None:
+        auth = self.config.registry_auth
+        if auth is None:
+            return None
+        config = {"username": auth.username, "password": auth.password.get_secret_value()}
+        server = auth.server or self.config.registry
+        if server:
+            config["serveraddress"] = server
+        return config
+
+    def _build(self, release: Release, reference: str, context: Path) -> None:
+        if not context.is_dir():
+            raise AdapterError(
+                f"build context {context} of release {release.id} is not a directory",
+                hint="set `build` to the directory with the Dockerfile, or pass --source DIR",
+            )
+        dockerfile = self.config.dockerfile or "Dockerfile"
+        if not (context / dockerfile).is_file():
+            raise BuildFailed(
+                f"no {dockerfile} in the build context {context}",
+                hint="add one, or set `dockerfile` (relative to the context)",
+            )
+        self._emit(f"building {reference} from {context}")
+        started = time.monotonic()
+        output: list[str] = []
+        args = {k: _plain(v) for k, v in self.config.build_args.items()}
+        with self._errors(f"build {reference}"):
+            for chunk in self.api.build(
+                path=str(context),
+                dockerfile=dockerfile,
+                tag=reference,
+                buildargs=args or None,
+                # Not the containers' label keys: a container inherits its image's labels,
+                # and one started by hand from this image is no release of the target.
+                labels={
+                    **self.config.labels,
+                    IMAGE_OF: f"{self.context.project}/{self.context.target}",
+                    IMAGE_RELEASE: release.id,
+                },
+                rm=True,
+                forcerm=True,
+                decode=True,
+            ):
+                if "stream" in chunk:
+                    output.extend(
+                        line for line in str(chunk["stream"]).splitlines() if line.strip()
+                    )
+                if "error" in chunk:
+                    output.append(str(chunk["error"]).strip())
+                    raise BuildFailed(
+                        f"building {reference} failed: " + " | ".join(output[-LOG_LINES:]),
+                        hint=f"fix the Dockerfile or the context ({context})",
+                    )
+        self._emit(f"built {reference} in {time.monotonic() - started:.1f}s")
+
+    def _push(self, release: Release, reference: str) -> None:
+        self._emit(f"pushing {reference}")
+        registry = self.config.registry
+        with self._errors(f"push {reference}", reference=reference, registry=registry):
+            for chunk in self.api.push(
+                self.config.image,
+                tag=release.id,
+                stream=True,
+                decode=True,
+                auth_config=self._auth(),
+            ):
+                if "error" in chunk:
+                    raise stream_error(
+                        str(chunk["error"]), action="push", reference=reference, registry=registry
+                    )
+
+    def _pull(self, release: Release, reference: str) -> None:
+        self._emit(f"pulling {reference}")
+        registry = self.config.registry
+        with self._errors(f"pull {reference}", reference=reference, registry=registry):
+            for chunk in self.api.pull(
+                self.config.image,
+                tag=release.id,
+                stream=True,
+                decode=True,
+                auth_config=self._auth(),
+            ):
+                if "error" in chunk:
+                    raise stream_error(
+                        str(chunk["error"]), action="pull", reference=reference, registry=registry
+                    )
+
+    # -- containers --------------------------------------------------------------------
+
+    def _labels(self, release: str) -> dict[str, str]:
+        return {
+            PROJECT: self.context.project,
+            TARGET: self.context.target,
+            ENVIRONMENT: self.context.environment,
+            RELEASE: release,
+        }
+
+    def spec(self, release: Release, image_id: str) -> Spec:
+        """The container ``release`` runs as; its digest changes with any setting."""
+        config = self.config
+        env: dict[str, str] = {}
+        inside = _container_port(config) or config.port  # where the app listens
+        if inside is not None:
+            env["PORT"] = str(inside)
+        env.update({k: _plain(v) for k, v in config.env.items()})
+        command = shlex.split(config.command) if isinstance(config.command, str) else config.command
+        bindings: dict[str, Any] = {}
+        for container_port, host in config.ports.items():
+            ip, _, host_port = str(host).rpartition(":")
+            bindings[container_port] = (ip.strip("[]"), int(host_port)) if ip else int(host_port)
+        restart = (
+            None
+            if config.restart == "no"
+            else {
+                "Name": config.restart,
+                **(
+                    {"MaximumRetryCount": config.max_restarts}
+                    if config.restart == "on-failure"
+                    else {}
+                ),
+            }
+        )
+        host_config = {
+            "network_mode": config.network,
+            "port_bindings": bindings or None,
+            "binds": [self._volume(v) for v in config.volumes] or None,
+            "restart_policy": restart,
+            "mem_limit": config.memory,
+            "nano_cpus": int(config.cpus * 1e9) if config.cpus else None,
+            "init": config.init or None,
+        }
+        healthcheck = None
+        if config.healthcheck is not None:
+            check = config.healthcheck
+            healthcheck = {
+                "test": ["CMD", *check.test],
+                "interval": int(check.interval * 1e9),
+                "timeout": int(check.timeout * 1e9),
+                "retries": check.retries,
+                "start_period": int(check.start_period * 1e9),
+            }
+        kwargs: dict[str, Any] = {
+            "image": config.reference(release.id),
+            "command": command,
+            "entrypoint": config.entrypoint,
+            "environment": env,
+            "user": config.user,
+            "ports": list(bindings) or None,
+            "host_config": host_config,
+            "healthcheck": healthcheck,
+            "labels": {**config.labels, **self._labels(release.id)},
+        }
+        # Secrets take part as they are: `docker inspect` shows the environment anyway.
+        digest = hashlib.sha256(
+            json.dumps([kwargs, image_id], sort_keys=True).encode()
+        ).hexdigest()[:16]
+        return Spec(kwargs=kwargs, digest=digest)
+
+    def _volume(self, volume: str) -> str:
+        source, _, rest = volume.partition(":")
+        if source.startswith("."):
+            source = str((self.context.root / source).resolve())
+        return f"{source}:{rest}"
+
+    def _create(self, release: Release, spec: Spec) -> Kept:
+        options = dict(spec.kwargs)
+        host = self.api.create_host_config(**options.pop("host_config"))
+        labels = {
+            **options.pop("labels"),
+            DEPLOY_ID: str(release.metadata.get("deploy_id") or self._deploy_id),
+            DEPLOYED_AT: utcnow().isoformat(timespec="milliseconds"),
+            CONFIG: spec.digest,
+        }
+        check = options.pop("healthcheck")
+        name = self._kept_name(release.id)
+        with self._errors(f"create the container {name}"):
+            created = self.api.create_container(
+                name=name,
+                host_config=host,
+                labels=labels,
+                healthcheck=check,
+                detach=True,
+                **options,
+            )
+        return Kept(
+            id=created["Id"],
+            name=name,
+            release=release.id,
+            state="created",
+            image_id="",
+            labels=labels,
+        )
+
+    def _inspect(self, container: str) -> dict[str, Any] | None:
+        with self._errors(f"inspect the container {container}"):
+            try:
+                info: dict[str, Any] = self.api.inspect_container(container)
+            except Exception as exc:
+                if engine.is_not_found(exc):
+                    return None
+                raise
+        return info
+
+    def _stop(self, kept: Kept) -> None:
+        with self._errors(f"stop the container {kept.name}"):
+            self.api.stop(kept.id, timeout=self.config.stop_timeout)
+
+    def _rename(self, kept: Kept, name: str) -> None:
+        with self._errors(f"rename the container {kept.name} to {name}"):
+            self.api.rename(kept.id, name)
+
+    def _remove(self, kept: Kept) -> None:
+        with self._errors(f"remove the container {kept.name}"):
+            try:
+                self.api.remove_container(kept.id, force=True)
+            except Exception as exc:
+                if not engine.is_not_found(exc):  # already gone is as good as removed
+                    raise
+
+    def _logs(self, container: str) -> list[str]:
+        try:
+            with self._errors(f"read the log of {container}"):
+                raw: bytes = self.api.logs(container, stdout=True, stderr=True, tail=LOG_LINES)
+        except DaemonUnreachable:
+            raise  # the engine went away: that, not the container, is the news
+        except AdapterError:
+            return ["(log unavailable)"]
+        lines = [
+            line.rstrip() for line in raw.decode(errors="replace").splitlines() if line.strip()
+        ]
+        return lines[-LOG_LINES:] or ["(empty log)"]
+
+    # -- making a container live -------------------------------------------------------
+
+    def _activate(
+        self, new: Kept, live: Kept | None, *, created: bool, replace: bool, step: str = "deploy"
+    ) -> None:
+        """Make ``new`` the live container; on failure, put ``live`` back and raise.
+
+        ``live`` is stopped and parked under its kept name, or — with ``replace`` (a
+        rollback away from it, or the same release with another configuration) — removed
+        once ``new`` is ready. ``created``: ``new`` was made for this deploy and is removed
+        if it fails; a kept container that fails stays kept.
+        """
+        was_running = live is not None and live.running
+        parked = None
+        if live is not None:
+            parked = (
+                f"{self._kept_name(live.release)}--{live.id[:12]}"
+                if replace
+                else self._kept_name(live.release)
+            )
+            self._emit(f"stopping {live.release} ({live.name})", step=step)
+            self._stop(live)
+            self._rename(live, parked)
+        renamed = False
+        try:
+            self._check_port_free()
+            self._rename(new, self.container)
+            renamed = True
+            self._start(new, step=step)
+        except DaemonUnreachable as exc:
+            if live is not None:  # nothing can be undone without the engine
+                exc.message += (
+                    f"; {new.release} was being started and {live.release} is stopped "
+                    f"(as {parked}): once the engine is back, `wave rollback` restarts it"
+                )
+            raise
+        except AdapterError as exc:
+            restored = self._undo(new, live, created=created, renamed=renamed, restart=was_running)
+            if restored:  # same error, same class; the message says what state it left
+                exc.message = f"{exc.message}; {restored}"
+            raise
+        if live is not None and replace:
+            self._remove(live)
+
+    def _undo(
+        self, new: Kept, live: Kept | None, *, created: bool, renamed: bool, restart: bool
+    ) -> str:
+        """Put the previous release back after a failed start; say what was done."""
+        problems: list[str] = []
+        try:
+            if created:
+                self._remove(new)  # its log is quoted in the error already
+            else:
+                self._stop(new)  # a kept release that failed to start stays kept
+                if renamed:
+                    self._rename(new, self._kept_name(new.release))
+        except AdapterError as exc:
+            problems.append(str(exc))
+        if live is None:
+            return "; ".join(problems)
+        try:
+            self._rename(live, self.container)
+            if restart:
+                with self._errors(f"start the container {self.container}"):
+                    self.api.start(live.id)
+        except AdapterError as exc:
+            return f"and putting {live.release} back failed: {exc}"
+        state = "left running" if restart else "left in place (it was not running)"
+        return f"previous release {live.release} {state}" + (
+            f" ({'; '.join(problems)})" if problems else ""
+        )
+
+    def _check_port_free(self) -> None:
+        port = self.config.release_port
+        if self.config.network != "host" or port is None:
+            return  # published ports: the engine itself refuses a taken one
+        if _port_open(self.config.url_host, port):
+            raise PortTaken(
+                f"port {port} on {self.config.url_host} is already taken by a process that is "
+                f"not a release of target {self.context.target}",
+                hint="stop it, or choose another `port` for the target",
+            )
+
+    def _start(self, kept: Kept, *, step: str = "deploy") -> None:
+        """Start a container and wait until it is ready (see :meth:`_wait_ready`)."""
+        # A kept container remembers the restarts of its earlier life; only new ones count.
+        baseline = 0
+        if kept.state != "created":
+            baseline = int((self._inspect(kept.id) or {}).get("RestartCount") or 0)
+        self._emit(f"starting {kept.release} as {self.container}", step=step)
+        with self._errors(f"start the container {self.container}"):
+            self.api.start(kept.id)
+        self._wait_ready(kept, baseline)
+
+    def _wait_ready(self, kept: Kept, baseline: int) -> None:
+        """Until the container is healthy (or listening, or steady); raise if it exits."""
+        config = self.config
+        port = config.release_port
+        started = time.monotonic()
+        deadline = started + config.start_timeout
+        while True:
+            info = self._inspect(kept.id)
+            if info is None:
+                raise AdapterError(f"the container of release {kept.release} disappeared at start")
+            state: dict[str, Any] = info.get("State") or {}
+            status = state.get("Status")
+            restarts = int(info.get("RestartCount") or 0) - baseline
+            if status in ("exited", "dead") or state.get("Restarting") or restarts > 0:
+                code = state.get("ExitCode")
+                lines = self._logs(kept.id)
+                raise ContainerExited(
+                    f"release {kept.release} exited at start with code {_exit_code(code)}; "
+                    f"last log lines: {' | '.join(lines)}",
+                    exit_status=code,
+                    hint="run it by hand to see more: docker run --rm "
+                    + config.reference(kept.release),
+                )
+            health = state.get("Health")
+            if status == "running":
+                if health and config.wait_healthy:
+                    if health.get("Status") == "healthy":
+                        return
+                    if health.get("Status") == "unhealthy":
+                        raise AdapterError(
+                            f"release {kept.release} is unhealthy: {_health_output(health)}",
+                            hint="see the image's HEALTHCHECK (or `healthcheck`) and the app's log",
+                        )
+                elif port is not None:
+                    if _port_open(config.url_host, port):
+                        return
+                elif time.monotonic() - started >= STEADY:
+                    return
+            if time.monotonic() > deadline:
+                what = (
+                    "healthy"
+                    if health and config.wait_healthy
+                    else f"listening on {config.url_host}:{port}"
+                    if port
+                    else "steady"
+                )
+                raise AdapterError(
+                    f"release {kept.release} was not {what} within {config.start_timeout:g}s; "
+                    f"last log lines: {' | '.join(self._logs(kept.id))}",
+                    hint="raise start_timeout, or check that the app listens on $PORT",
+                )
+            time.sleep(POLL)
+
+    def _prune(self, protect: Iterable[str | None]) -> list[str]:
+        """Remove kept releases beyond ``keep`` (never a protected one); return them."""
+        protected = {p for p in protect if p}
+        inventory = self.inventory()
+        for stray in inventory.stray:
+            if not stray.running:
+                self._remove(stray)
+        removed: list[str] = []
+        for kept in inventory.kept[self.config.keep :]:
+            if kept is inventory.live or kept.release in protected:
+                continue
+            self._remove(kept)
+            removed.append(kept.release)
+            if self.config.prune_images:
+                # Best effort: an image still in use elsewhere stays, and that is fine.
+                reference = self.config.reference(kept.release)
+                with contextlib.suppress(Exception):
+                    self.api.remove_image(reference)
+        if removed:
+            self._emit(f"retention: removed {', '.join(removed)} (keep = {self.config.keep})")
+        return removed
+
+    # -- the Adapter interface ---------------------------------------------------------
+
+    @property
+    def url(self) -> str | None:
+        if self.config.url:
+            return self.config.url
+        port = self.config.release_port
+        return f"http://{self.config.url_host}:{port}" if port else None
+
+    def deploy(self, release: Release) -> DeployResult:
+        self._attempted = release.id
+        inventory = self.inventory()
+        live = inventory.live
+        previous = live.release if live else None
+        if live is None:
+            self._check_name_free()
+        info = self.ensure_image(release)
+        spec = self.spec(release, str(info["Id"]))
+        if live is not None and live.release == release.id and live.config_hash == spec.digest:
+            if live.running:
+                return self._result(release, previous, "already live; nothing to do")
+            self._emit(f"{release.id} is live but stopped: starting it again")
+            self._start(live)
+            return self._result(release, previous, f"{release.id} started again")
+        reuse = inventory.find(release.id)
+        if reuse is live or (reuse is not None and reuse.config_hash != spec.digest):
+            if reuse is not live and reuse is not None:
+                self._remove(reuse)  # same release, other settings: make it anew
+            reuse = None
+        created = reuse is None
+        new = reuse or self._create(release, spec)
+        self._activate(new, live, created=created, replace=previous == release.id)
+        pruned = self._prune(protect=(release.id, previous))
+        return self._result(
+            release,
+            previous,
+            f"{release.id} running as {self.container} ({new.id[:12]})",
+            details={"container": new.id[:12], "image": info["Id"], "pruned": pruned},
+        )
+
+    def _result(
+        self,
+        release: Release,
+        previous: str | None,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> DeployResult:
+        return DeployResult(
+            target=self.context.target,
+            release=release.id,
+            url=self.url,
+            previous=previous,
+            message=message,
+            details=details or {},
+        )
+
+    def _check_name_free(self) -> None:
+        info = self._inspect(self.container)
+        if info is not None:
+            labels = (info.get("Config") or {}).get("Labels") or {}
+            owner = f"{labels.get(PROJECT)}/{labels.get(TARGET)}" if RELEASE in labels else None
+            whose = f"a release of {owner}" if owner else "not made by wave"
+            raise AdapterError(
+                f"a container named {self.container} already exists ({whose})",
+                hint="remove or rename it, or set `name` for the target",
+            )
+
+    def rollback(self, to: str | None = None) -> RollbackResult:
+        inventory = self.inventory()
+        live = inventory.live
+        current = live.release if live else None
+        if to is not None and to == current and live is not None:
+            came_from = self._attempted or current
+            if not live.running:
+                self._start(live, step="rollback")
+            return RollbackResult(
+                target=self.context.target,
+                from_release=came_from,
+                to_release=to,
+                message=f"{to} is live"
+                + (f" ({came_from} never replaced it)" if came_from != to else ""),
+            )
+        if to is None:
+            candidates = [k for k in inventory.kept if k is not live]
+            if not candidates:
+                raise RollbackUnavailable(
+                    f"target {self.context.target} keeps no release besides {current or 'none'}",
+                    hint="deploy an earlier release by id instead: wave deploy --release ID",
+                )
+            goal = candidates[0]
+        else:
+            found = inventory.find(to)
+            if found is None:
+                raise ReleaseNotFound(
+                    f"release {to} is not kept on target {self.context.target} "
+                    f"(engine {self.endpoint})",
+                    hint=f"kept: {', '.join(inventory.releases) or 'none'}; or deploy it "
+                    f"again: wave deploy --release {to}",
+                )
+            goal = found
+        self._activate(goal, live, created=False, replace=True, step="rollback")
+        return RollbackResult(
+            target=self.context.target,
+            from_release=current,
+            to_release=goal.release,
+            message=f"{goal.release} running as {self.container} ({goal.id[:12]})",
+        )
+
+    def status(self) -> StatusReport:
+        inventory = self.inventory()
+        live = inventory.live
+        details: dict[str, Any] = {
+            "engine": self.endpoint,
+            "container_name": self.container,
+            "kept": [
+                {"release": k.release, "container": k.id[:12], "name": k.name, "state": k.state}
+                for k in inventory.kept
+            ],
+        }
+        state = "absent"
+        if live is not None:
+            info = self._inspect(live.id) or {}
+            st: dict[str, Any] = info.get("State") or {}
+            health = (st.get("Health") or {}).get("Status")
+            image = self._image(live.image_id) if live.image_id else None
+            digests = (image or {}).get("RepoDigests") or []
+            details.update(
+                {
+                    "container": live.id[:12],
+                    "release": live.release,
+                    "image": (info.get("Config") or {}).get("Image"),
+                    "image_id": live.image_id,
+                    "digest": next(
+                        (d for d in digests if d.startswith(f"{self.config.image}@")),
+                        digests[0] if digests else None,
+                    ),
+                    "health": health,
+                    "started_at": st.get("StartedAt"),
+                    "restart_count": info.get("RestartCount", 0),
+                    "deploy_id": live.labels.get(DEPLOY_ID),
+                    "environment": live.labels.get(ENVIRONMENT),
+                }
+            )
+            if st.get("Running") and not st.get("Restarting"):
+                state = "degraded" if health == "unhealthy" else "running"
+            elif st.get("Restarting"):
+                state = "degraded"
+            else:
+                state = "stopped"
+        return StatusReport(
+            target=self.context.target,
+            adapter=self.name,
+            current=live.release if live else None,
+            state=state,
+            url=self.url,
+            releases=tuple(inventory.releases),
+            details=details,
+        )
+
+    def health(self) -> list[HealthResult]:
+        info = self._inspect(self.container)
+        labels = ((info or {}).get("Config") or {}).get("Labels") or {}
+        if info is None or labels.get(TARGET) != self.context.target:
+            return [
+                HealthResult(
+                    source=self.name,
+                    name="container",
+                    ok=False,
+                    detail=f"no container {self.container} of this target",
+                )
+            ]
+        state: dict[str, Any] = info.get("State") or {}
+        health = (state.get("Health") or {}).get("Status")
+        running = bool(state.get("Running")) and not state.get("Restarting")
+        ok = running and health in (None, "healthy")
+        words = [
+            "running" if running else str(state.get("Status", "unknown")),
+            *([f"health {health}"] if health else []),
+            f"{info.get('RestartCount', 0)} restarts",
+        ]
+        if health == "unhealthy":
+            words.append(_health_output(state["Health"]))
+        return [
+            HealthResult(
+                source=self.name,
+                name="container",
+                ok=ok,
+                detail=f"{self.container} ({labels.get(RELEASE)}): " + ", ".join(words),
+            )
+        ]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _emit(self, message: str, *, step: str = "deploy") -> None:
+        self.context.reporter.emit(Event("info", step, message))
+
+
+def _plain(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _container_name(text: str) -> str:
+    name = re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-_.")
+    return name or "wave"
+
+
+def _container_port(config: DockerTarget) -> int | None:
+    for key in config.ports:
+        return int(key.split("/")[0])
+    return None
+
+
+def _exit_code(code: Any) -> str:
+    """``137 (SIGKILL)``: a code above 128 is the signal that ended the process."""
+    if isinstance(code, int) and 128 < code < 128 + 65:
+        with contextlib.suppress(ValueError):
+            return f"{code} ({signal.Signals(code - 128).name})"
+    return str(code)
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _health_output(health: dict[str, Any]) -> str:
+    log: list[dict[str, Any]] = health.get("Log") or []
+    if not log:
+        return "no health check result yet"
+    last = log[-1]
+    output = " ".join(str(last.get("Output", "")).split())
+    return f"last check exited {last.get('ExitCode')}" + (f": {output[:200]}" if output else "")
