@@ -15,9 +15,10 @@ by :func:`~wave_sdk.models.check_release_id` before they touch a path.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,10 +56,11 @@ class ReleaseLayout:
     def stage(
         self,
         release_id: str,
-        source: Path,
+        source: Path | Callable[[str], None],
         *,
         linked: Iterable[str] = (),
         exclude: Iterable[str] = EXCLUDE,
+        build: Callable[[str], None] | None = None,
     ) -> str:
         """Copy ``source`` into ``releases/<id>`` and link ``shared/`` files into it.
 
@@ -67,11 +69,23 @@ class ReleaseLayout:
         Names in ``exclude`` (at any depth) are not copied: by default version control and
         wave's own state, which is what keeps ``source = "."`` from copying releases into
         releases.
+
+        ``source`` is a local directory, copied by the transport's ``put_tree``, or a
+        callable that fills the temporary directory it is given on the machine itself (the
+        SSH adapter's ``git archive`` on the host). ``build``, when given, is called with
+        the release's final path once the release is there (``npm ci``, a framework build:
+        tools that may record absolute paths), and ``REVISION`` is written only after it
+        returns; a failed build removes the release. ``has()`` is therefore true only for
+        a complete release either way.
         """
         final = self.path(release_id)
         staging = f"{final}.tmp-{secrets.token_hex(4)}"
+        moved = False
         try:
-            self.transport.put_tree(source, staging, exclude=tuple(exclude))
+            if callable(source):
+                source(staging)
+            else:
+                self.transport.put_tree(source, staging, exclude=tuple(exclude))
             for name in linked:
                 relative = _safe_relative(name)
                 self.transport.run(
@@ -91,13 +105,24 @@ class ReleaseLayout:
                         posixpath.join(staging, relative),
                     ]
                 )
-            self.transport.write_text(posixpath.join(staging, "REVISION"), release_id + "\n")
+            if build is None:
+                self.transport.write_text(posixpath.join(staging, "REVISION"), release_id + "\n")
             self.transport.run(["rm", "-rf", "--", final])
             self.transport.run(["mv", "-T", "--", staging, final])
+            moved = True
+            if build is not None:
+                build(final)
+                self.transport.write_text(posixpath.join(final, "REVISION"), release_id + "\n")
             # The copy keeps the source's mtime; the layout orders releases by staging time.
             self.transport.run(["touch", "--", final])
         except BaseException:
-            self.transport.run(["rm", "-rf", "--", staging], check=False)
+            # Best effort: over a connection that just dropped, the clean-up fails too, and
+            # the error worth reporting is the first one. A leftover temporary directory is
+            # never listed as a release.
+            with contextlib.suppress(AdapterError):
+                self.transport.run(["rm", "-rf", "--", staging], check=False)
+                if moved and build is not None:
+                    self.transport.run(["rm", "-rf", "--", final], check=False)
             raise
         return final
 
@@ -122,10 +147,35 @@ class ReleaseLayout:
         self.transport.write_text(self.log, f"{previous}{stamp} {release_id} {action}\n")
 
     def releases(self) -> list[str]:
-        """Release ids present, newest staged first."""
-        result = self.transport.run(["ls", "-1t", "--", self.releases_dir], check=False)
-        names = [n for n in result.stdout.split() if ".tmp-" not in n] if result.ok else []
-        return [n for n in names if _valid(n)]
+        """Complete release ids (those with their ``REVISION``), newest staged first.
+
+        A directory without ``REVISION`` is a stage that never finished (a build whose
+        connection dropped): it is not a release, and nothing may roll back to it.
+        """
+        result = self.transport.run(
+            [
+                "find",
+                self.releases_dir,
+                "-mindepth",
+                "2",
+                "-maxdepth",
+                "2",
+                "-name",
+                "REVISION",
+                "-type",
+                "f",
+                "-printf",
+                "%T@ %h\n",
+            ],
+            check=False,
+        )
+        found = []
+        for line in result.stdout.splitlines() if result.ok else []:
+            stamp, _, directory = line.partition(" ")
+            name = posixpath.basename(directory)
+            if ".tmp-" not in name and _valid(name):
+                found.append((-float(stamp), name))
+        return [name for _, name in sorted(found)]
 
     def previous(self) -> str:
         """The release that was live before the current one and is still present."""

@@ -1,0 +1,153 @@
+"""Fixtures of the SSH adapter's tests: real sshd hosts, real pm2, the test app.
+
+Without sshd (Debian's openssh-server), pm2 (npm) or node the tests skip with the reason —
+and fail under ``WAVE_REQUIRE_REAL=1``, as CI runs them. ``scripts/install-test-deps``
+installs all three; the ``pm2`` fixture also installs pm2 itself when npm is here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sshd_farm as kit
+
+from wave_sdk import Release
+from wave_sdk.reporting import ListReporter
+from wave_sdk.runbook import Wave
+from wave_sdk.testing import missing, require_binary
+
+
+@pytest.fixture(scope="session")
+def pm2() -> str:
+    """The pm2 program the hosts run (installed from npm into a cache if need be)."""
+    require_binary("node")
+    found = kit.find_pm2() or kit.install_pm2()
+    if found is None:
+        missing("pm2", f"not on PATH nor in {kit.PM2_PREFIX}, and npm could not install it")
+    return found
+
+
+@pytest.fixture(scope="session")
+def farm(pm2: str) -> Iterator[kit.Farm]:
+    """Throwaway keys and login user; hosts are started per test by ``start_hosts``."""
+    if kit.find_sshd() is None:
+        missing("sshd", "install Debian's openssh-server (scripts/install-test-deps)")
+    require_binary("ssh-keygen")
+    require_binary("curl")
+    if os.geteuid() != 0 and Path.home() == Path("/"):
+        missing("sshd", "the current user has no home directory to log in to")
+    farm = kit.Farm(Path("/tmp"), pm2=pm2)
+    try:
+        yield farm
+    finally:
+        farm.stop()
+
+
+StartHosts = Callable[..., list[kit.SSHHost]]
+
+
+@pytest.fixture
+def start_hosts(farm: kit.Farm) -> Iterator[StartHosts]:
+    """``start_hosts(n, known=True)``: n sshd hosts, stopped (sshd, pm2, apps) after the test."""
+    mine: list[kit.SSHHost] = []
+
+    def start(count: int, **kwargs: Any) -> list[kit.SSHHost]:
+        kwargs.setdefault("first", len(mine) + 1)
+        hosts = farm.start(count, **kwargs)
+        mine.extend(hosts)
+        return hosts
+
+    yield start
+    for host in mine:
+        host.stop_pm2()
+        host.kill_sshd()
+
+
+MakeApp = Callable[..., Release]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> MakeApp:
+    """``make_app("v1", failing=(), requires=())``: a release of the test app."""
+
+    def make(version: str, *, failing: Any = (), requires: Any = (), **release: Any) -> Release:
+        source = kit.write_app(
+            tmp_path / "src" / version, version, failing=failing, requires=requires
+        )
+        return Release(id=version, source=source, **release)
+
+    return make
+
+
+WAVE = str(Path(sys.executable).parent / "wave")
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for the values test configurations use."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)  # strings, numbers and booleans are spelt alike
+
+
+class Project:
+    """A project directory whose environment ``fleet`` deploys to an ssh target ``web``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, target: dict[str, Any], *, endpoints: list[str] | None = None) -> None:
+        lines = [
+            "[project]",
+            'name = "fleet-app"',
+            "[environments.fleet]",
+            'target = "web"',
+            "[targets.web]",
+            'adapter = "ssh"',
+            *(f"{k} = {toml_value(v)}" for k, v in target.items()),
+            "[health]",
+            "interval = 0.1",
+            "consecutive = 2",
+            "retries = 3",
+            "deadline = 30",
+            "timeout = 2",
+            f"endpoints = {toml_value([{'path': p} for p in (endpoints or [])])}",
+            "[approvals.deploy]",
+            'fleet = "L5"',
+            "[approvals.rollback]",
+            'fleet = "L5"',
+            "",
+        ]
+        (self.root / "wave.toml").write_text("\n".join(lines))
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [WAVE, *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "CI": "1", **(env or {})},
+            stdin=subprocess.DEVNULL,
+        )
+
+    def wave(self, **kwargs: Any) -> Wave:
+        kwargs.setdefault("reporter", ListReporter())
+        kwargs.setdefault("deployer", "tester")
+        return Wave(self.root / "wave.toml", **kwargs)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path / "project")

@@ -1,0 +1,363 @@
+"""What runs the app on a host: pm2 or systemd, behind one small interface.
+
+A manager *activates* the release that ``current`` points at (reload the app so it runs
+from the new directory), reports the app's *processes* (for status and for the check that
+the new release is what runs), and *stops* the app (when a first deploy is undone and no
+earlier release exists). The environment reaches the app through a file written with
+mode 600 — pm2's ecosystem file, systemd's ``EnvironmentFile`` — never a command line.
+
+Also here: the two probes every host gets whatever the manager, the health URL as seen
+from the host (``curl``, the runbook's own check) and the disk space of the deploy path.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import SecretStr
+
+from wave_sdk_ssh.transport import MISSING
+
+if TYPE_CHECKING:
+    from wave_sdk_ssh.config import Host, Pm2Config, SystemdConfig
+    from wave_sdk_ssh.transport import SSHTransport
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process of the app as the manager sees it."""
+
+    pid: int | None
+    status: str
+    """``online``, ``stopped``, ``errored`` … (pm2) or ``active``, ``failed`` … (systemd)."""
+    restarts: int | None = None
+    memory: int | None = None
+    """Resident memory in bytes."""
+    uptime_s: float | None = None
+    cpu: float | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.status in ("online", "active")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "status": self.status,
+            "restarts": self.restarts,
+            "memory": self.memory,
+            "uptime_s": None if self.uptime_s is None else round(self.uptime_s, 1),
+            "cpu": self.cpu,
+        }
+
+
+@dataclass(frozen=True)
+class AppState:
+    """The app on one host: its processes, or why they could not be read."""
+
+    manager: str
+    processes: tuple[Process, ...] = ()
+    note: str = ""
+    """Why there are no processes: ``pm2 is not running``, the error of the query."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def online(self) -> bool:
+        return bool(self.processes) and all(p.up for p in self.processes)
+
+    def summary(self) -> str:
+        if not self.processes:
+            return self.note or "not running"
+        up = sum(p.up for p in self.processes)
+        return f"{up}/{len(self.processes)} {self.manager} processes online"
+
+
+class ProcessManager(Protocol):
+    name: str
+
+    def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
+        """Make the app run the release ``current`` points at (start, reload or restart)."""
+        ...
+
+    def state(self, t: SSHTransport, host: Host) -> AppState:
+        """The app's processes now; changes nothing on the host."""
+        ...
+
+    def stop(self, t: SSHTransport, host: Host) -> None:
+        """Stop the app and forget it (a first deploy undone)."""
+        ...
+
+    @property
+    def checks_cwd(self) -> bool:
+        """Whether each process's working directory is the release (pm2 script, systemd)."""
+        ...
+
+
+def _env(host: Host, release_id: str) -> dict[str, str]:
+    env = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in host.env.items()}
+    if host.app_port is not None:
+        env.setdefault("PORT", str(host.app_port))
+    env["WAVE_RELEASE"] = release_id
+    return env
+
+
+class Pm2:
+    """pm2: ``startOrReload`` an ecosystem file, ``jlist`` for the processes.
+
+    With ``script``, wave writes ``<deploy_path>/.wave-pm2-<app>.json`` (mode 600, holding
+    the environment) whose ``script`` and ``cwd`` go through ``current``: a reload picks up
+    the new release, and in cluster mode it does so without dropping a request. With
+    ``ecosystem``, your file inside the release is used with ``--only <app>``, and the
+    environment is given to pm2 on stdin with ``--update-env``.
+    """
+
+    name = "pm2"
+
+    def __init__(self, config: Pm2Config) -> None:
+        self.config = config
+
+    @property
+    def checks_cwd(self) -> bool:
+        return self.config.script is not None
+
+    def ecosystem_path(self, root: str) -> str:
+        return posixpath.join(root, f".wave-pm2-{self.config.app}.json")
+
+    def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
+        c = self.config
+        current = posixpath.join(root, "current")
+        action = "startOrReload" if c.reload == "reload" else "startOrRestart"
+        env = _env(host, release_id)
+        if c.script is not None:
+            app: dict[str, Any] = {
+                "name": c.app,
+                "script": posixpath.join(current, c.script),
+                "cwd": current,
+                "args": list(c.args),
+                "instances": c.instances if c.instances != "max" else 0,
+                "exec_mode": c.mode,
+                "env": env,
+                "merge_logs": True,
+            }
+            if c.interpreter:
+                app["interpreter"] = c.interpreter
+            path = self.ecosystem_path(root)
+            t.write_text(path, json.dumps({"apps": [app]}, indent=2), mode="600")
+            t.run([c.command, action, path, "--update-env"], cwd=current)
+        else:
+            assert c.ecosystem is not None
+            t.run(
+                [
+                    c.command,
+                    action,
+                    posixpath.join(current, c.ecosystem),
+                    "--only",
+                    c.app,
+                    "--update-env",
+                ],
+                cwd=current,
+                env=env,
+            )
+
+    def state(self, t: SSHTransport, host: Host) -> AppState:
+        # `pm2 jlist` would start a daemon where none runs: look for its socket first.
+        script = 'h="${PM2_HOME:-$HOME/.pm2}"; [ -S "$h/rpc.sock" ] || exit 44; exec "$1" jlist'
+        result = t.run(["sh", "-c", script, "sh", self.config.command], check=False)
+        if result.returncode == MISSING:
+            return AppState("pm2", note="pm2 is not running")
+        if not result.ok:
+            return AppState("pm2", note=f"pm2 jlist failed: {_tail(result.stderr)}")
+        try:
+            listing = _json_array(result.stdout)
+        except ValueError:
+            return AppState("pm2", note="pm2 jlist printed no JSON")
+        now = time.time()
+        processes = []
+        # Only these fields are read: the listing also holds each process's environment.
+        for entry in listing:
+            if not isinstance(entry, dict) or entry.get("name") != self.config.app:
+                continue
+            env = entry.get("pm2_env") or {}
+            monit = entry.get("monit") or {}
+            started = env.get("pm_uptime")
+            processes.append(
+                Process(
+                    pid=entry.get("pid") or None,
+                    status=str(env.get("status", "unknown")),
+                    restarts=_int(env.get("restart_time")),
+                    memory=_int(monit.get("memory")),
+                    uptime_s=max(0.0, now - started / 1000) if isinstance(started, int) else None,
+                    cpu=monit.get("cpu"),
+                )
+            )
+        return AppState(
+            "pm2",
+            tuple(processes),
+            note="" if processes else f"no pm2 process named {self.config.app}",
+        )
+
+    def stop(self, t: SSHTransport, host: Host) -> None:
+        if self.state(t, host).processes:
+            t.run([self.config.command, "delete", self.config.app], check=False)
+
+
+class Systemd:
+    """systemd: restart the unit; ``systemctl show`` for its main process.
+
+    The unit is yours (installed once, by hand or by configuration management), with
+    ``WorkingDirectory=<deploy_path>/current`` and ``EnvironmentFile=-<deploy_path>/app.env``;
+    wave writes ``app.env`` (mode 600) and restarts the unit on every activation.
+    """
+
+    name = "systemd"
+    checks_cwd = True
+
+    def __init__(self, config: SystemdConfig) -> None:
+        self.config = config
+
+    def _systemctl(self, *args: str) -> list[str]:
+        prefix = ["sudo", "-n"] if self.config.sudo else []
+        scope = ["--user"] if self.config.scope == "user" else []
+        return [*prefix, "systemctl", *scope, *args]
+
+    def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
+        lines = "".join(f"{k}={_systemd_quote(v)}\n" for k, v in _env(host, release_id).items())
+        t.write_text(posixpath.join(root, "app.env"), lines, mode="600")
+        t.run(self._systemctl("restart", self.config.unit))
+
+    def state(self, t: SSHTransport, host: Host) -> AppState:
+        fields = "MainPID,ActiveState,SubState,NRestarts,MemoryCurrent,ActiveEnterTimestamp"
+        result = t.run(
+            self._systemctl("show", self.config.unit, "--timestamp=unix", "-p", fields),
+            check=False,
+        )
+        if not result.ok:
+            return AppState("systemd", note=f"systemctl show failed: {_tail(result.stderr)}")
+        values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+        pid = _int(values.get("MainPID")) or None
+        since = values.get("ActiveEnterTimestamp", "").lstrip("@")
+        status = values.get("ActiveState", "unknown")
+        if status == "inactive" and pid is None:
+            return AppState("systemd", note=f"{self.config.unit} is inactive")
+        return AppState(
+            "systemd",
+            (
+                Process(
+                    pid=pid,
+                    status=status,
+                    restarts=_int(values.get("NRestarts")),
+                    memory=_int(values.get("MemoryCurrent")),
+                    uptime_s=time.time() - float(since) if since.isdigit() else None,
+                ),
+            ),
+            details={"sub_state": values.get("SubState")},
+        )
+
+    def stop(self, t: SSHTransport, host: Host) -> None:
+        t.run(self._systemctl("stop", self.config.unit), check=False)
+
+
+# -- probes every host gets ------------------------------------------------------------
+
+_HEALTH = """
+command -v curl >/dev/null 2>&1 || { echo "curl is not installed on the host" >&2; exit 45; }
+end=$(( $(date +%s) + $2 ))
+while :; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time "$3" -- "$1")
+  case "$code" in 2??|3??) echo "$code"; exit 0 ;; esac
+  if [ "$(date +%s)" -ge "$end" ]; then echo "$code"; exit 1; fi
+  sleep 0.2
+done
+"""
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    ok: bool
+    status: int | None
+    detail: str
+    elapsed_ms: float
+
+
+def probe_health(t: SSHTransport, url: str, *, wait: float, timeout: float = 5.0) -> HealthProbe:
+    """``curl`` the URL on the host until it answers 2xx/3xx or ``wait`` seconds pass."""
+    started = time.monotonic()
+    result = t.run(
+        ["sh", "-c", _HEALTH, "sh", url, str(int(wait)), f"{timeout:g}"],
+        check=False,
+        timeout=wait + timeout + 30,
+    )
+    elapsed = (time.monotonic() - started) * 1000
+    if result.returncode == 45:
+        return HealthProbe(False, None, "curl is not installed on the host", elapsed)
+    code = _int(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else None)
+    if result.ok:
+        return HealthProbe(True, code, f"{url} answered {code}", elapsed)
+    if not code:
+        detail = f"{url} did not answer (connection refused or timed out)"
+    else:
+        detail = f"{url} answered {code}"
+    if wait:
+        detail += f" after {wait:g}s"
+    return HealthProbe(False, code or None, detail, elapsed)
+
+
+def disk_space(t: SSHTransport, path: str) -> dict[str, Any] | None:
+    """Free and used space of the file system holding ``path`` (``df -P``), in bytes."""
+    result = t.run(["df", "-Pk", "--", path], check=False)
+    lines = result.stdout.strip().splitlines()
+    if not result.ok or len(lines) < 2:
+        return None
+    parts = lines[-1].split()
+    try:
+        size, used, free = (int(parts[i]) * 1024 for i in (1, 2, 3))
+    except (IndexError, ValueError):
+        return None
+    return {"size": size, "used": used, "free": free, "used_pct": parts[4], "mount": parts[-1]}
+
+
+def process_dirs(t: SSHTransport, pids: list[int]) -> dict[int, str | None]:
+    """Each process's working directory, symlinks resolved (``/proc/<pid>/cwd``)."""
+    if not pids:
+        return {}
+    result = t.run(["readlink", "--", *(f"/proc/{p}/cwd" for p in pids)], check=False)
+    found = result.stdout.splitlines()
+    # readlink prints one line per link it could read, in order; a missing one is skipped.
+    if len(found) == len(pids):
+        return dict(zip(pids, found, strict=True))
+    return {p: None for p in pids}
+
+
+def _systemd_quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _json_array(text: str) -> list[Any]:
+    # pm2 may print a warning line before the JSON (an outdated in-memory pm2, say).
+    start = text.find("[")
+    while start != -1:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, start)
+        except ValueError:
+            start = text.find("[", start + 1)
+            continue
+        if isinstance(value, list):
+            return value
+        start = text.find("[", start + 1)
+    raise ValueError("no JSON array")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tail(text: str) -> str:
+    return " | ".join(text.strip().splitlines()[-3:]) or "no output"
