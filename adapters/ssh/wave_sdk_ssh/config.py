@@ -25,6 +25,7 @@ _USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]{1,256}$")
+_PROGRAM = re.compile(r"^[A-Za-z0-9._/+-]+$")
 _GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 EnvMap = dict[str, str | SecretStr]
@@ -195,6 +196,13 @@ class Pm2Config(Settings):
         for name, value in (("script", self.script), ("ecosystem", self.ecosystem)):
             if value is not None and (posixpath.isabs(value) or value.startswith("..")):
                 raise ValueError(f"{name} {value!r} must be a path inside the release")
+        # pm2 runs a script whose name has a space through `bash -c`: refuse, never quote.
+        for name, value in (("script", self.script), ("interpreter", self.interpreter)):
+            if value is not None and not _PROGRAM.match(value):
+                raise ValueError(
+                    f"{name} {value!r}: use letters, digits and . _ / + - only "
+                    "(pm2 would hand anything else to a shell)"
+                )
         if isinstance(self.instances, int) and self.instances < 1:
             raise ValueError('instances must be at least 1 (or "max")')
         return self

@@ -74,11 +74,11 @@ def map_ssh_error(exc: BaseException, host: Host, *, known_hosts: str | None) ->
     """The adapter's error for an exception raised while connecting to ``host``."""
     import asyncssh
 
-    where = f"{host.name}: {_known_hosts_name(host)}"
+    who, name = host.name, _known_hosts_name(host)
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         if known_hosts is not None and _has_recorded_key(known_hosts, host):
             return HostKeyRejected(
-                f"{where}: the host key differs from the one recorded in {known_hosts}: "
+                f"{who}: the host key of {name} differs from the one recorded in {known_hosts}: "
                 "refusing to connect (the server was reinstalled, or someone is in the middle)",
                 host=host.name,
                 hint="verify the new key's fingerprint with the server's owner, then replace "
@@ -86,39 +86,39 @@ def map_ssh_error(exc: BaseException, host: Host, *, known_hosts: str | None) ->
                 "and ssh-keyscan",
             )
         return HostKeyRejected(
-            f"{where}: unknown host key (not in {known_hosts}): refusing to connect",
+            f"{who}: unknown host key for {name} (not in {known_hosts}): refusing to connect",
             host=host.name,
             hint=f"check the fingerprint, then add it: ssh-keyscan -p {host.port} "
             f"{host.address} >> {known_hosts} (or point known_hosts at the right file)",
         )
     if isinstance(exc, asyncssh.PermissionDenied):
         return HostUnreachable(
-            f"{where}: login refused for user {host.user or '(local user)'}: {exc.reason}",
+            f"{who}: login to {name} refused for user {host.user or '(local)'}: {exc.reason}",
             host=host.name,
             hint="check user and identity_file, and that the public key is in the "
             "user's authorized_keys on the host",
         )
     if isinstance(exc, asyncssh.DisconnectError | asyncssh.ChannelOpenError):
         return ConnectionLost(
-            f"{where}: connection lost: {exc.reason or type(exc).__name__}", host=host.name
+            f"{who}: connection to {name} lost: {exc.reason or type(exc).__name__}", host=who
         )
     if isinstance(exc, TimeoutError):
         return HostUnreachable(
-            f"{where}: no answer within the connect timeout",
+            f"{who}: {name} did not answer within the connect timeout",
             host=host.name,
             hint="check the address, port and firewall, or raise connect_timeout",
         )
     if isinstance(exc, FileNotFoundError) and known_hosts and exc.filename:
         return HostUnreachable(
-            f"{where}: cannot read {exc.filename}: no such file",
+            f"{who}: cannot read {exc.filename}: no such file",
             host=host.name,
             hint="create the known_hosts file with the hosts' keys (ssh-keyscan), or set "
             "known_hosts to the file you use",
         )
     if isinstance(exc, OSError | asyncssh.Error):
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
-        return HostUnreachable(f"{where}: cannot connect: {reason}", host=host.name)
-    return HostError(f"{where}: {type(exc).__name__}: {exc}", host=host.name)
+        return HostUnreachable(f"{who}: cannot connect to {name}: {reason}", host=who)
+    return HostError(f"{who}: {name}: {type(exc).__name__}: {exc}", host=who)
 
 
 def _known_hosts_name(host: Host) -> str:

@@ -135,7 +135,9 @@ class Pm2:
         if c.script is not None:
             app: dict[str, Any] = {
                 "name": c.app,
-                "script": posixpath.join(current, c.script),
+                # Relative, resolved by pm2 against cwd: pm2 runs a `script` that contains a
+                # space through `bash -c`, and the deploy path may well contain one.
+                "script": c.script,
                 "cwd": current,
                 "args": list(c.args),
                 "instances": c.instances if c.instances != "max" else 0,
