@@ -15,10 +15,12 @@ import docker_testkit as kit
 import pytest
 from docker import APIClient
 from wave_sdk_docker.errors import (
+    BuildFailed,
     DaemonUnreachable,
     ImageNotFound,
     PortTaken,
     RegistryAuthFailed,
+    RegistryError,
 )
 
 from wave_sdk import Release
@@ -258,3 +260,32 @@ start_timeout = 60
     # From Python: the adapter's own exception class, a WaveError like every other.
     with pytest.raises(DaemonUnreachable):
         kit.wave_for(tmp_path / "api", {"image": "x", "docker_host": own_daemon.host}).status()
+
+
+def test_build_failure_quotes_the_build_output(
+    tmp_path: Path, target: dict[str, Any], docker_api: APIClient, cleanup: str
+) -> None:
+    context = tmp_path / "broken-context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY app /app\n")
+    with pytest.raises(BuildFailed) as info:
+        _deploy_direct(tmp_path / "p", target, Release(id="v1", source=context))
+    message = str(info.value)
+    assert f"building {target['image']}:v1 failed: " in message
+    assert "COPY app /app | COPY failed" in message
+    assert "--->" not in message
+    assert f"fix the Dockerfile or the context ({context})" in message
+    assert _mine(docker_api, cleanup) == []
+
+
+def test_registry_down_is_a_registry_error(
+    tmp_path: Path, target: dict[str, Any], context: Callable[..., Path]
+) -> None:
+    down = f"127.0.0.1:{free_port()}"  # nothing listens there
+    target = {**target, "image": f"{down}/wave-test/app"}
+    with pytest.raises(RegistryError) as info:
+        _deploy_direct(tmp_path, target, Release(id="v1", source=context("v1")))
+    message = str(info.value)
+    assert f"registry {down} unreachable during push of {target['image']}:v1" in message
+    assert "connection refused" in message
+    assert "start the registry" in message

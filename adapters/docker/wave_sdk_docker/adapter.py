@@ -26,13 +26,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import shlex
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -49,16 +47,28 @@ from wave_sdk.models import (
     utcnow,
 )
 from wave_sdk.reporting import Event
-from wave_sdk_docker import engine
+from wave_sdk_docker import containers, engine
 from wave_sdk_docker.config import DockerTarget
+from wave_sdk_docker.containers import (
+    CONFIG,
+    DEPLOY_ID,
+    DEPLOYED_AT,
+    ENVIRONMENT,
+    PROJECT,
+    RELEASE,
+    TARGET,
+    Inventory,
+    Kept,
+    default_name,
+    kept_name,
+)
 from wave_sdk_docker.errors import (
-    BuildFailed,
     ContainerExited,
     DaemonUnreachable,
     PortTaken,
     docker_errors,
-    stream_error,
 )
+from wave_sdk_docker.images import Images
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -71,57 +81,6 @@ POLL = 0.02
 """Seconds between looks at a starting container (an inspect costs ~2 ms on a socket)."""
 STEADY = 1.0
 """A container with neither a health check nor a port must stay up this long to count as started."""
-
-# Label keys (config.LABEL_PREFIX is reserved for them).
-PROJECT, TARGET, ENVIRONMENT = "wave.project", "wave.target", "wave.environment"
-IMAGE_OF, IMAGE_RELEASE = "wave.image-of", "wave.image-release"
-RELEASE, DEPLOY_ID, DEPLOYED_AT, CONFIG = (
-    "wave.release",
-    "wave.deploy-id",
-    "wave.deployed-at",
-    "wave.config",
-)
-
-
-@dataclass(frozen=True)
-class Kept:
-    """One container of this target, as the engine's container list describes it."""
-
-    id: str
-    name: str
-    release: str
-    state: str
-    image_id: str
-    labels: dict[str, str] = field(repr=False)
-    created: int = 0
-
-    @property
-    def running(self) -> bool:
-        return self.state in ("running", "restarting")
-
-    @property
-    def config_hash(self) -> str:
-        return self.labels.get(CONFIG, "")
-
-    @property
-    def order(self) -> tuple[str, int]:
-        return (self.labels.get(DEPLOYED_AT, ""), self.created)
-
-
-@dataclass(frozen=True)
-class Inventory:
-    """Every container of this target: the live one and the kept ones, newest first."""
-
-    live: Kept | None
-    kept: list[Kept]
-    stray: list[Kept]
-
-    def find(self, release: str) -> Kept | None:
-        return next((k for k in self.kept if k.release == release), None)
-
-    @property
-    def releases(self) -> list[str]:
-        return [k.release for k in self.kept]
 
 
 @dataclass(frozen=True)
@@ -140,7 +99,7 @@ class DockerAdapter(Adapter):
 
     def __init__(self, *, config: DockerTarget, context: TargetContext) -> None:
         super().__init__(config=config, context=context)
-        self.container = config.name or _container_name(f"{context.project}-{context.target}")
+        self.container = config.name or default_name(context.project, context.target)
         self._api: APIClient | None = None
         self._deploy_id = new_deploy_id()
         # The release a deploy of this command tried: when it failed before replacing the
@@ -172,186 +131,25 @@ class DockerAdapter(Adapter):
 
     # -- what is there -----------------------------------------------------------------
 
-    def _labels_filter(self) -> dict[str, list[str]]:
-        return {"label": [f"{PROJECT}={self.context.project}", f"{TARGET}={self.context.target}"]}
-
     def inventory(self) -> Inventory:
-        """The target's containers, from one list call."""
+        """The target's containers (one list call)."""
         with self._errors("list containers"):
-            rows: list[dict[str, Any]] = self.api.containers(
-                all=True, filters=self._labels_filter()
+            return containers.inventory(
+                self.api,
+                project=self.context.project,
+                target=self.context.target,
+                container=self.container,
             )
-        live: Kept | None = None
-        kept: list[Kept] = []
-        stray: list[Kept] = []
-        for row in rows:
-            labels = dict(row.get("Labels") or {})
-            names = [n.lstrip("/") for n in row.get("Names") or ()]
-            item = Kept(
-                id=row["Id"],
-                name=names[0] if names else row["Id"][:12],
-                release=labels.get(RELEASE, "?"),
-                state=row.get("State", "unknown"),
-                image_id=row.get("ImageID", ""),
-                labels=labels,
-                created=int(row.get("Created", 0)),
-            )
-            if item.name == self.container:
-                live = item
-            elif item.name == self._kept_name(item.release):
-                kept.append(item)
-            else:
-                stray.append(item)  # left by an interrupted deploy
-        if live is not None:
-            kept.append(live)
-        kept.sort(key=lambda k: k.order, reverse=True)
-        return Inventory(live=live, kept=kept, stray=stray)
+
+    @property
+    def images(self) -> Images:
+        return Images(self.api, config=self.config, context=self.context, emit=self._emit)
 
     def _kept_name(self, release: str) -> str:
-        return f"{self.container}--{release}"
+        return kept_name(self.container, release)
 
     def releases(self) -> list[str]:
         return self.inventory().releases
-
-    # -- images ------------------------------------------------------------------------
-
-    def _image(self, reference: str) -> dict[str, Any] | None:
-        with self._errors(f"inspect image {reference}"):
-            try:
-                info: dict[str, Any] = self.api.inspect_image(reference)  # type: ignore[no-untyped-call]
-            except Exception as exc:
-                if engine.is_not_found(exc):
-                    return None
-                raise
-        return info
-
-    def _context_dir(self, release: Release) -> Path | None:
-        if release.source is not None:
-            return Path(release.source)
-        if self.config.build:
-            build = Path(self.config.build)
-            return build if build.is_absolute() else self.context.root / build
-        return None
-
-    def ensure_image(self, release: Release) -> dict[str, Any]:
-        """Make ``<image>:<release>`` present on the engine (build, push, or pull); inspect it."""
-        reference = self.config.reference(release.id)
-        context = self._context_dir(release)
-        info = None if self.config.pull == "always" and context is None else self._image(reference)
-        built = False
-        if info is None and context is not None:
-            self._build(release, reference, context)
-            built = True
-            info = self._image(reference)
-        elif info is None:
-            if self.config.pull == "never":
-                from wave_sdk_docker.errors import ImageNotFound
-
-                raise ImageNotFound(
-                    f"image {reference} is not on the engine at {self.endpoint} and pull = 'never'",
-                    hint="build it (set `build` or pass --source), or allow pulling",
-                )
-            self._pull(release, reference)
-            info = self._image(reference)
-        elif context is not None:
-            self._emit(f"image {reference} is already built; not building it again")
-        if info is None:  # built or pulled, yet gone: someone removed it meanwhile
-            raise AdapterError(f"image {reference} vanished from the engine after it was made")
-        push = self.config.push if self.config.push is not None else bool(self.config.registry)
-        repository = f"{self.config.image}@"
-        if push and (
-            built or not any(d.startswith(repository) for d in info.get("RepoDigests") or ())
-        ):
-            self._push(release, reference)
-            info = self._image(reference) or info
-        return info
-
-    def _auth(self) -> dict[str, str] | None:
-        auth = self.config.registry_auth
-        if auth is None:
-            return None
-        config = {"username": auth.username, "password": auth.password.get_secret_value()}
-        server = auth.server or self.config.registry
-        if server:
-            config["serveraddress"] = server
-        return config
-
-    def _build(self, release: Release, reference: str, context: Path) -> None:
-        if not context.is_dir():
-            raise AdapterError(
-                f"build context {context} of release {release.id} is not a directory",
-                hint="set `build` to the directory with the Dockerfile, or pass --source DIR",
-            )
-        dockerfile = self.config.dockerfile or "Dockerfile"
-        if not (context / dockerfile).is_file():
-            raise BuildFailed(
-                f"no {dockerfile} in the build context {context}",
-                hint="add one, or set `dockerfile` (relative to the context)",
-            )
-        self._emit(f"building {reference} from {context}")
-        started = time.monotonic()
-        output: list[str] = []
-        args = {k: _plain(v) for k, v in self.config.build_args.items()}
-        with self._errors(f"build {reference}"):
-            for chunk in self.api.build(
-                path=str(context),
-                dockerfile=dockerfile,
-                tag=reference,
-                buildargs=args or None,
-                # Not the containers' label keys: a container inherits its image's labels,
-                # and one started by hand from this image is no release of the target.
-                labels={
-                    **self.config.labels,
-                    IMAGE_OF: f"{self.context.project}/{self.context.target}",
-                    IMAGE_RELEASE: release.id,
-                },
-                rm=True,
-                forcerm=True,
-                decode=True,
-            ):
-                if "stream" in chunk:
-                    output.extend(
-                        line for line in str(chunk["stream"]).splitlines() if line.strip()
-                    )
-                if "error" in chunk:
-                    output.append(str(chunk["error"]).strip())
-                    raise BuildFailed(
-                        f"building {reference} failed: " + " | ".join(output[-LOG_LINES:]),
-                        hint=f"fix the Dockerfile or the context ({context})",
-                    )
-        self._emit(f"built {reference} in {time.monotonic() - started:.1f}s")
-
-    def _push(self, release: Release, reference: str) -> None:
-        self._emit(f"pushing {reference}")
-        registry = self.config.registry
-        with self._errors(f"push {reference}", reference=reference, registry=registry):
-            for chunk in self.api.push(
-                self.config.image,
-                tag=release.id,
-                stream=True,
-                decode=True,
-                auth_config=self._auth(),
-            ):
-                if "error" in chunk:
-                    raise stream_error(
-                        str(chunk["error"]), action="push", reference=reference, registry=registry
-                    )
-
-    def _pull(self, release: Release, reference: str) -> None:
-        self._emit(f"pulling {reference}")
-        registry = self.config.registry
-        with self._errors(f"pull {reference}", reference=reference, registry=registry):
-            for chunk in self.api.pull(
-                self.config.image,
-                tag=release.id,
-                stream=True,
-                decode=True,
-                auth_config=self._auth(),
-            ):
-                if "error" in chunk:
-                    raise stream_error(
-                        str(chunk["error"]), action="pull", reference=reference, registry=registry
-                    )
 
     # -- containers --------------------------------------------------------------------
 
@@ -530,8 +328,8 @@ class DockerAdapter(Adapter):
         except DaemonUnreachable as exc:
             if live is not None:  # nothing can be undone without the engine
                 exc.message += (
-                    f"; {new.release} was being started and {live.release} is stopped "
-                    f"(as {parked}): once the engine is back, `wave rollback` restarts it"
+                    f"; {new.release} was being started and {live.release} was stopped "
+                    "(see `wave status` once the engine is back)"
                 )
             raise
         except AdapterError as exc:
@@ -659,10 +457,7 @@ class DockerAdapter(Adapter):
             self._remove(kept)
             removed.append(kept.release)
             if self.config.prune_images:
-                # Best effort: an image still in use elsewhere stays, and that is fine.
-                reference = self.config.reference(kept.release)
-                with contextlib.suppress(Exception):
-                    self.api.remove_image(reference)
+                self.images.untag(kept.release)
         if removed:
             self._emit(f"retention: removed {', '.join(removed)} (keep = {self.config.keep})")
         return removed
@@ -683,7 +478,7 @@ class DockerAdapter(Adapter):
         previous = live.release if live else None
         if live is None:
             self._check_name_free()
-        info = self.ensure_image(release)
+        info = self.images.ensure(release)
         spec = self.spec(release, str(info["Id"]))
         if live is not None and live.release == release.id and live.config_hash == spec.digest:
             if live.running:
@@ -791,18 +586,13 @@ class DockerAdapter(Adapter):
             info = self._inspect(live.id) or {}
             st: dict[str, Any] = info.get("State") or {}
             health = (st.get("Health") or {}).get("Status")
-            image = self._image(live.image_id) if live.image_id else None
-            digests = (image or {}).get("RepoDigests") or []
             details.update(
                 {
                     "container": live.id[:12],
                     "release": live.release,
                     "image": (info.get("Config") or {}).get("Image"),
                     "image_id": live.image_id,
-                    "digest": next(
-                        (d for d in digests if d.startswith(f"{self.config.image}@")),
-                        digests[0] if digests else None,
-                    ),
+                    "digest": self.images.digest(live.image_id) if live.image_id else None,
                     "health": health,
                     "started_at": st.get("StartedAt"),
                     "restart_count": info.get("RestartCount", 0),
@@ -866,11 +656,6 @@ class DockerAdapter(Adapter):
 
 def _plain(value: str | SecretStr) -> str:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def _container_name(text: str) -> str:
-    name = re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-_.")
-    return name or "wave"
 
 
 def _container_port(config: DockerTarget) -> int | None:

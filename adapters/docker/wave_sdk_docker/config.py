@@ -113,8 +113,9 @@ class DockerTarget(Settings):
     )
     env: dict[str, str | SecretStr] = Field(
         default_factory=dict,
-        description="Environment of the container; ${VAR} values stay secret. $PORT is set "
-        "to `port` unless given here.",
+        description="Environment of the container; ${VAR} values stay secret. Unless given "
+        "here, $PORT is the port the app listens on: the container side of the first "
+        "published port, else `port`.",
     )
     user: str | None = Field(None, description="User (and group) to run as, e.g. '1000:1000'.")
     network: str | None = Field(

@@ -67,13 +67,13 @@ DAEMON_HINT = (
 
 _AUTH = re.compile(
     r"unauthorized|authentication required|no basic auth credentials|"
-    r"requested access to the resource is denied|incorrect username or password|401",
+    r"requested access to the resource is denied|incorrect username or password|\b401\b",
     re.IGNORECASE,
 )
 _NOT_FOUND = re.compile(r"manifest unknown|not found|does not exist|repository .* not found", re.I)
 _UNREACHABLE = re.compile(
     r"connection refused|no such host|dial tcp|i/o timeout|server gave HTTP response to "
-    r"HTTPS|connection reset|EOF",
+    r"HTTPS|connection reset|\bEOF\b",
     re.IGNORECASE,
 )
 _PORT = re.compile(r"port is already allocated|address already in use", re.IGNORECASE)
@@ -90,7 +90,7 @@ def daemon_reason(exc: BaseException) -> str:
         (r"PermissionError|Permission denied", "permission denied on the socket"),
         (r"Timeout|timed out", "no answer in time"),
         (r"SSL|TLS|certificate", "TLS handshake failed"),
-        (r"SSHException|ssh", "SSH connection failed"),
+        (r"SSHException|paramiko|ssh:", "SSH connection failed"),
         (r"Name or service not known|nodename nor servname|getaddrinfo", "unknown host"),
     ):
         if re.search(pattern, text, re.IGNORECASE):
