@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wave_sdk import approvals as approval_mod
+from wave_sdk import ledger
 from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import WaveConfig, load_config
 from wave_sdk.errors import (
@@ -1120,14 +1121,14 @@ class Wave:
         """
         env = self.config.environment(environment)
         last = self.store.current(environment)
-        stranded = self._stranded(environment)
-        live = stranded.release if stranded else (last.release if last else None)
+        records = self.store.history(environment)
+        live = ledger.live_release(records, last.release if last else None)
         if to is not None and to == live:
             raise UsageError(
                 f"{to} is already the current release of {environment}",
                 hint="name an earlier release with --to (see `wave status`)",
             )
-        goal = to or self._rollback_goal(environment, last)[0]
+        goal = to or ledger.rollback_goal(records, environment, last.release if last else None)[0]
         self._require_approval(environment, "rollback", Release(id=goal or "previous"))
         deploy_id = new_deploy_id()
         started = utcnow()
@@ -1240,7 +1241,9 @@ class Wave:
             )
             recorded = decision.to_dict()
         try:
-            target, why = self._rollback_goal(environment, last)
+            target, why = ledger.rollback_goal(
+                self.store.history(environment), environment, last.release if last else None
+            )
         except RollbackUnavailable as exc:
             target, why = None, exc.message
         from wave_sdk.decisions import Action, advice
@@ -1263,21 +1266,8 @@ class Wave:
         backups are. Returns how it was undone (for the history), or ``None``.
         """
         settings = self.config.migrations
-        if settings is None or live is None:
-            return None
-        record = next(
-            (
-                r
-                for r in reversed(self.store.history(environment))
-                if r.kind == "deploy" and r.release == live and r.migration
-            ),
-            None,
-        )
-        if record is None or record.migration is None:
-            return None
-        migrated = record.migration.get("migrated", [])
-        undone = {d.get("environment") for d in record.migration.get("rolled_back", [])}
-        if environment not in migrated or environment in undone:
+        migration = ledger.migration_to_undo(self.store.history(environment), environment, live)
+        if settings is None or migration is None:
             return None
         url = self.config.environment(environment).database_url
         if url is None:
@@ -1287,7 +1277,7 @@ class Wave:
             )
         from wave_sdk.migrations import roll_back
 
-        backup = record.migration.get("backups", {}).get(environment)
+        backup = migration.get("backups", {}).get(environment)
         self._emit("step", "rollback", f"rolling back the {environment} database first")
         result = roll_back(
             settings, environment, url, self.config.root, Path(backup) if backup else None
@@ -1295,51 +1285,6 @@ class Wave:
         how = "down command" if result.method == "down" else f"restore of {result.backup}"
         self._emit("ok", "rollback", f"{environment} database rolled back ({how})")
         return how
-
-    def _stranded(self, environment: str) -> HistoryRecord | None:
-        """The last deploy, if it failed and was left on the target (not rolled back)."""
-        for record in reversed(self.store.history(environment)):
-            if record.kind == "rollback":
-                return None
-            if record.kind == "deploy" and record.outcome != "blocked":
-                return record if record.outcome == "failed" and not record.rolled_back_to else None
-        return None
-
-    def _rollback_goal(
-        self, environment: str, last: CurrentRelease | None
-    ) -> tuple[str | None, str]:
-        """Where ``wave rollback`` without ``--to`` goes, and why."""
-        stranded = self._stranded(environment)
-        if stranded is not None and last is not None and stranded.release != last.release:
-            return last.release, f"the last good release ({stranded.release} failed and is live)"
-        goal = self._good_before(environment, last)
-        if goal:
-            return goal, "the release deployed before the current one"
-        return None, "the adapter's previous release (history has no earlier deploy)"
-
-    def _good_before(self, environment: str, last: CurrentRelease | None) -> str | None:
-        """The release deployed successfully before the current one, from history.
-
-        ``None`` when history cannot tell (nothing current, or the current release has no
-        deploy record): the adapter then picks its own previous release.
-        """
-        if last is None:
-            return None
-        deploys = [
-            r
-            for r in self.store.history(environment)
-            if r.kind == "deploy" and r.outcome == "succeeded"
-        ]
-        positions = [i for i, r in enumerate(deploys) if r.release == last.release]
-        if not positions:
-            return None
-        for record in reversed(deploys[: positions[-1]]):
-            if record.release and record.release != last.release:
-                return record.release
-        raise RollbackUnavailable(
-            f"no release passed verification in {environment} before {last.release}",
-            hint="name one with --to (see `wave history`)",
-        )
 
     def status(self, environment: str | None = None) -> list[StatusReport]:
         """Status of every target of ``environment`` (or of every environment), once each."""
