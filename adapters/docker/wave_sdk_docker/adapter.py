@@ -233,6 +233,7 @@ class DockerAdapter(Adapter):
         host = self.api.create_host_config(**options.pop("host_config"))
         labels = {
             **options.pop("labels"),
+            # The pipeline's run id when the release carries one, else this command's.
             DEPLOY_ID: str(release.metadata.get("deploy_id") or self._deploy_id),
             DEPLOYED_AT: utcnow().isoformat(timespec="milliseconds"),
             CONFIG: spec.digest,
@@ -304,36 +305,40 @@ class DockerAdapter(Adapter):
         """Make ``new`` the live container; on failure, put ``live`` back and raise.
 
         ``live`` is stopped and parked under its kept name, or — with ``replace`` (a
-        rollback away from it, or the same release with another configuration) — removed
-        once ``new`` is ready. ``created``: ``new`` was made for this deploy and is removed
-        if it fails; a kept container that fails stays kept.
+        rollback away from it, or the same release with another configuration) — under a
+        temporary one, and removed once ``new`` is ready. ``created``: ``new`` was made for
+        this deploy and is removed if it fails; a kept container that fails stays kept.
         """
         was_running = live is not None and live.running
-        parked = None
-        if live is not None:
-            parked = (
-                f"{self._kept_name(live.release)}--{live.id[:12]}"
-                if replace
-                else self._kept_name(live.release)
-            )
-            self._emit(f"stopping {live.release} ({live.name})", step=step)
-            self._stop(live)
-            self._rename(live, parked)
-        renamed = False
+        stopped = parked = renamed = False
         try:
+            if live is not None:
+                self._emit(f"stopping {live.release} ({live.name})", step=step)
+                self._stop(live)
+                stopped = True
+                suffix = f"--{live.id[:12]}" if replace else ""
+                self._rename(live, self._kept_name(live.release) + suffix)
+                parked = True
             self._check_port_free()
             self._rename(new, self.container)
             renamed = True
             self._start(new, step=step)
         except DaemonUnreachable as exc:
-            if live is not None:  # nothing can be undone without the engine
+            if stopped and live is not None:  # nothing can be undone without the engine
                 exc.message += (
                     f"; {new.release} was being started and {live.release} was stopped "
                     "(see `wave status` once the engine is back)"
                 )
             raise
         except AdapterError as exc:
-            restored = self._undo(new, live, created=created, renamed=renamed, restart=was_running)
+            restored = self._undo(
+                new,
+                live if stopped else None,
+                created=created,
+                renamed=renamed,
+                parked=parked,
+                restart=was_running,
+            )
             if restored:  # same error, same class; the message says what state it left
                 exc.message = f"{exc.message}; {restored}"
             raise
@@ -341,7 +346,14 @@ class DockerAdapter(Adapter):
             self._remove(live)
 
     def _undo(
-        self, new: Kept, live: Kept | None, *, created: bool, renamed: bool, restart: bool
+        self,
+        new: Kept,
+        live: Kept | None,
+        *,
+        created: bool,
+        renamed: bool,
+        parked: bool,
+        restart: bool,
     ) -> str:
         """Put the previous release back after a failed start; say what was done."""
         problems: list[str] = []
@@ -357,7 +369,8 @@ class DockerAdapter(Adapter):
         if live is None:
             return "; ".join(problems)
         try:
-            self._rename(live, self.container)
+            if parked:
+                self._rename(live, self.container)
             if restart:
                 with self._errors(f"start the container {self.container}"):
                     self.api.start(live.id)
@@ -619,7 +632,11 @@ class DockerAdapter(Adapter):
     def health(self) -> list[HealthResult]:
         info = self._inspect(self.container)
         labels = ((info or {}).get("Config") or {}).get("Labels") or {}
-        if info is None or labels.get(TARGET) != self.context.target:
+        ours = (labels.get(PROJECT), labels.get(TARGET)) == (
+            self.context.project,
+            self.context.target,
+        )
+        if info is None or not ours:
             return [
                 HealthResult(
                     source=self.name,
