@@ -156,19 +156,23 @@ class SSHHost:
         finally:
             conn.close()
 
-    def pm2_list(self, pm2: str, user: str) -> list[dict[str, Any]]:
-        """`pm2 jlist` of this host, as its login user (an independent look)."""
-        cmd = [pm2, "jlist"]
+    def pm2_run(self, pm2: str, user: str, *args: str, **env: str) -> str:
+        """Run pm2 on this host as its login user (an independent look, or a tamper)."""
+        cmd = [pm2, *args]
         if os.geteuid() == 0 and user != "root":
             cmd = ["runuser", "-u", user, "--", *cmd]
-        out = subprocess.run(
+        return subprocess.run(
             cmd,
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "PM2_HOME": str(self.pm2_home)},
+            env={**os.environ, "PM2_HOME": str(self.pm2_home), **env},
             check=True,
         ).stdout
+
+    def pm2_list(self, pm2: str, user: str) -> list[dict[str, Any]]:
+        """`pm2 jlist` of this host."""
+        out = self.pm2_run(pm2, user, "jlist")
         return json.loads(out[out.index("[") :])
 
     def kill_sshd(self) -> None:

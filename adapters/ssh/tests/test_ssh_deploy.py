@@ -245,3 +245,39 @@ def test_status_names_an_unreachable_host(
     down = report.details["hosts"]["web-2"]
     assert down["reachable"] is False and "cannot connect" in down["error"]
     assert report.details["hosts"]["web-1"]["processes"][0]["status"] == "online"
+
+
+def test_a_reload_that_keeps_running_the_old_code_is_caught(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+) -> None:
+    """A reload that leaves the old code running is refused and rolled back.
+
+    pm2 reloads an app by name and keeps its script path: started by hand elsewhere, the
+    app would go on running the old code — healthy, and wrong. The adapter checks which
+    directory each process runs in.
+    """
+    [host] = start_hosts(1)
+    project.write(farm.target([host]))
+    project.wave().deploy("fleet", release=make_app("v1"))
+    elsewhere = kit.write_app(host.directory / "by-hand", "v1")
+    farm.chown(elsewhere)
+    assert farm.pm2 is not None
+    user = farm.user.pw_name
+    host.pm2_run(farm.pm2, user, "delete", "web")
+    host.pm2_run(
+        farm.pm2,
+        user,
+        "start",
+        str(elsewhere / "server.js"),
+        "--name",
+        "web",
+        "--cwd",
+        str(elsewhere),
+        PORT=str(host.app_port),
+    )
+    with pytest.raises(AdapterError) as info:
+        project.wave().deploy("fleet", release=make_app("v2"))
+    message = str(info.value)
+    assert f"still runs {elsewhere}, not {host.deploy_path / 'releases' / 'v2'}" in message
+    assert "rolled back to v1" in message
+    assert host.current() == "v1"

@@ -291,20 +291,24 @@ class SSHAdapter(Adapter):
         if not probe.ok:
             raise HostError(f"{run.name}: health check failed: {probe.detail}", host=run.name)
         with run.timed("processes"):
-            app = self.manager.state(run.transport, run.host)
-        run.app = app
-        if not app.online:
-            raise HostError(f"{run.name}: {app.summary()}", host=run.name)
-        if self.manager.checks_cwd:
-            expected = run.layout.path(release_id)
-            pids = [p.pid for p in app.processes if p.pid]
-            for pid, directory in process_dirs(run.transport, pids).items():
-                if directory is not None and directory != expected:
-                    raise HostError(
-                        f"{run.name}: process {pid} still runs {directory}, not {expected}",
-                        host=run.name,
-                        hint=f"check `{self.manager.name}` on the host",
-                    )
+            app = self.manager.running(run.transport, run.host)
+            run.app = app
+            if not app.online:
+                raise HostError(f"{run.name}: {app.summary()}", host=run.name)
+            if self.manager.checks_cwd:
+                expected = run.layout.path(release_id)
+                dirs: dict[int, str | None] = {
+                    p.pid: p.cwd for p in app.processes if p.pid and p.cwd
+                }
+                unread = [p.pid for p in app.processes if p.pid and not p.cwd]
+                dirs |= process_dirs(run.transport, unread)
+                for pid, directory in dirs.items():
+                    if directory is not None and directory != expected:
+                        raise HostError(
+                            f"{run.name}: process {pid} still runs {directory}, not {expected}",
+                            host=run.name,
+                            hint=f"check `{self.manager.name}` on the host",
+                        )
 
     def _failed(self, run: HostRun, exc: WaveError) -> None:
         run.error = _short(exc, run.name)
