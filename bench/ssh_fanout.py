@@ -75,6 +75,8 @@ class NoManager:
     def state(self, *args: Any) -> AppState:
         return AppState("none", (Process(pid=None, status="online"),))
 
+    running = state
+
     def stop(self, *args: Any) -> None:
         pass
 
@@ -169,6 +171,7 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="wave-bench-ssh-"))
     farm = kit.Farm(Path("/tmp"), pm2=pm2)
     samples: dict[str, list[dict[str, Any]]] = {}
+    load_before = os.getloadavg()
     try:
         hosts = farm.start(max(SIZES))
         source = kit.write_app(base / "app", "bench")
@@ -257,6 +260,9 @@ def main() -> int:
             "sequential_sizes": SEQUENTIAL,
         },
         "machine": {
+            # Other work on this shared machine slows every case; the load says how much.
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": cores,
             "python": platform.python_version(),
             "platform": platform.platform(),

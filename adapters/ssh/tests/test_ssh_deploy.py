@@ -15,7 +15,7 @@ import pytest
 import sshd_farm as kit
 from conftest import MakeApp, Project, StartHosts
 
-from wave_sdk.errors import AdapterError
+from wave_sdk.errors import AdapterError, RollbackFailed
 from wave_sdk.reporting import Event
 
 pytest_plugins = ["wave_sdk.testing.plugin"]
@@ -281,3 +281,33 @@ def test_a_reload_that_keeps_running_the_old_code_is_caught(
     assert f"still runs {elsewhere}, not {host.deploy_path / 'releases' / 'v2'}" in message
     assert "rolled back to v1" in message
     assert host.current() == "v1"
+
+
+def test_a_failed_first_deploy_is_undone(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+) -> None:
+    hosts = start_hosts(2)
+    project.write(farm.target(hosts, health_timeout=2))
+    with pytest.raises(AdapterError) as info:
+        project.wave().deploy("fleet", release=make_app("v1", requires=["DATABASE_URL"]))
+    assert "undone (no earlier release: app stopped, current removed)" in str(info.value)
+    assert [h.current() for h in hosts] == [None, None]
+    assert [_pm2(h, farm) for h in hosts] == [[], []]
+
+
+def test_rollback_starts_only_when_every_host_answers(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+) -> None:
+    hosts = start_hosts(2)
+    project.write(farm.target(hosts))
+    for version in ("v1", "v2"):
+        project.wave().deploy("fleet", release=make_app(version))
+    hosts[1].kill_sshd()
+    with pytest.raises(RollbackFailed) as info:  # the core's word for "a human is needed"
+        project.wave().rollback("fleet")
+    assert "rollback not started: web-2: cannot connect to" in str(info.value)
+    assert hosts[0].current() == "v2"
+    farm.restart(hosts[1])
+    [result] = project.wave().rollback("fleet")
+    assert (result.from_release, result.to_release) == ("v2", "v1")
+    assert [h.current() for h in hosts] == ["v1", "v1"]
