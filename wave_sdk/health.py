@@ -26,19 +26,25 @@ if TYPE_CHECKING:
 
     from wave_sdk.config import BakeConfig, HealthConfig, HealthEndpoint
 
-_client: httpx.Client | None = None
+_clients: dict[bool, httpx.Client] = {}
 _client_lock = threading.Lock()
 
 
-def client() -> httpx.Client:
-    """The process's shared HTTP client for health checks."""
-    global _client
+def client(*, tls: bool = True) -> httpx.Client:
+    """The process's shared HTTP client for health checks.
+
+    Two of them: loading the CA bundle for certificate checks costs more than a whole
+    verification round on loopback, so plain-``http`` URLs get a client that never loads
+    it (it never needs it), and ``https`` URLs one that verifies certificates.
+    """
     with _client_lock:
-        if _client is None:
+        if tls not in _clients:
             import httpx
 
-            _client = httpx.Client(follow_redirects=False, headers={"user-agent": "wave-sdk"})
-        return _client
+            _clients[tls] = httpx.Client(
+                follow_redirects=False, headers={"user-agent": "wave-sdk"}, verify=tls
+            )
+        return _clients[tls]
 
 
 def _lookup(data: Any, dotted: str) -> Any:
@@ -59,7 +65,7 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
     url = base_url.rstrip("/") + endpoint.path
     started = time.perf_counter()
     try:
-        response = client().get(url, timeout=timeout)
+        response = client(tls=url.startswith("https:")).get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return HealthResult(
             source="http",

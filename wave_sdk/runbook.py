@@ -498,6 +498,11 @@ class Wave:
             commit=release.commit,
             plan=plan,
         )
+        # Adapters label what they create with it, so a container or a host's revision log
+        # can be traced back to this run's history entry.
+        release = release.model_copy(
+            update={"metadata": {**release.metadata, "deploy_id": report.deploy_id}}
+        )
         self._emit(
             "step",
             "plan",
@@ -910,12 +915,9 @@ class Wave:
             return
         for name, adapter in adapters.items():
             wanted = last.targets.get(name, last.release)
-            try:
-                kept = adapter.releases()
-            except WaveError as exc:
-                kept, why = [], str(exc)
-            else:
-                why = ""
+            # A target that cannot answer (daemon down, host unreachable) stops the deploy
+            # with its own error: it says nothing about whether the release is still there.
+            kept = adapter.releases()
             if wanted in kept:
                 self._emit("ok", "deploy", f"{name}: rollback target {wanted} is on the target")
             elif allow_no_rollback:
@@ -927,8 +929,7 @@ class Wave:
                 )
             else:
                 raise RollbackUnavailable(
-                    f"{name}: the release to roll back to ({wanted}) is no longer on the target"
-                    + (f" ({why})" if why else ""),
+                    f"{name}: the release to roll back to ({wanted}) is no longer on the target",
                     hint="redeploy it first, or pass --allow-no-rollback to go without a way back",
                 )
 
