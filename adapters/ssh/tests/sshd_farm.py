@@ -186,6 +186,14 @@ class SSHHost:
         self.process.wait(timeout=10)
         self.process = None
 
+    def kill_sessions(self) -> None:
+        """Kill the sessions this host's sshd serves, not sshd: connections drop, new ones work."""
+        if self.process is None:
+            return
+        for pid in _descendants(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def stop_pm2(self) -> None:
         """Kill this host's pm2 daemon first (so it respawns nothing), then its apps."""
         pid_file = self.pm2_home / "pm2.pid"

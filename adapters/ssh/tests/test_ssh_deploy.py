@@ -311,3 +311,29 @@ def test_rollback_starts_only_when_every_host_answers(
     [result] = project.wave().rollback("fleet")
     assert (result.from_release, result.to_release) == ("v2", "v1")
     assert [h.current() for h in hosts] == ["v1", "v1"]
+
+
+def test_connection_dropped_after_the_switch_is_rolled_back_over_a_new_one(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+) -> None:
+    """A connection lost after the switch: the host is put back over a new connection.
+
+    The connection dies during web-2's reload: web-2 is on v2 already, so the adapter
+    connects again — once, to put it back — and reports it rolled back.
+    """
+    hosts = start_hosts(2)
+    project.write(farm.target(hosts))
+    project.wave().deploy("fleet", release=make_app("v1"))
+    victim = hosts[1]
+
+    class DropDuringReload:
+        def emit(self, event: Event) -> None:
+            if event.message == f"{victim.name}: reloading pm2":
+                victim.kill_sessions()
+
+    with pytest.raises(AdapterError) as info:
+        project.wave(reporter=DropDuringReload()).deploy("fleet", release=make_app("v2"))
+    message = str(info.value)
+    assert "web-2: connection lost during" in message and "rolled back to v1" in message
+    assert [h.current() for h in hosts] == ["v1", "v1"]
+    assert [h.get("/")[1]["version"] for h in hosts] == ["v1", "v1"]

@@ -141,11 +141,25 @@ def test_command_timeout(farm: kit.Farm, start_hosts: StartHosts) -> None:
     try:
         started = time.monotonic()
         with pytest.raises(RemoteCommandFailed, match=r"did not finish within 0\.5s"):
-            t.run(["sleep", "30"], timeout=0.5)
+            t.run(["sleep", "31.5"], timeout=0.5)
         assert time.monotonic() - started < 5
+        # The abandoned command was stopped on the host, not left to run.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _running("sleep 31.5"):
+            time.sleep(0.05)
+        assert not _running("sleep 31.5")
         assert t.run(["echo", "still usable"]).stdout == "still usable\n"
     finally:
         adapter.close()
+
+
+def _running(cmdline: str) -> bool:
+    wanted = cmdline.replace(" ", "\0").encode()
+    for pid in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if pid.isdigit() and Path(f"/proc/{pid}/cmdline").read_bytes().startswith(wanted):
+                return True
+    return False
 
 
 def test_hosts_work_in_parallel(farm: kit.Farm, start_hosts: StartHosts) -> None:

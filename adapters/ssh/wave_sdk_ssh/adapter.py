@@ -275,6 +275,7 @@ class SSHAdapter(Adapter):
         with run.timed("switch"):
             run.layout.switch(release_id)
         run.state = "switched"
+        self._emit("info", f"{run.name}: reloading {self.manager.name}")
         with run.timed("reload"):
             self.manager.activate(run.transport, run.host, run.host.deploy_path, release_id)
         self._verify(run, release_id)
@@ -318,6 +319,9 @@ class SSHAdapter(Adapter):
 
     def _undo(self, run: HostRun) -> None:
         t = run.transport
+        if t.lost:
+            self._emit("info", f"{run.name}: reconnecting to roll back", step="rollback")
+        t.connect(again=True)
         if run.previous is None:
             self.manager.stop(t, run.host)
             t.run(["rm", "-f", "--", run.layout.current_link])
@@ -398,7 +402,7 @@ class SSHAdapter(Adapter):
         )
 
     def _read_current(self, run: HostRun) -> None:
-        run.transport.connect()
+        run.transport.connect(again=True)
         run.previous = run.layout.current()
 
     def _previous_everywhere(self, runs: list[HostRun]) -> str:

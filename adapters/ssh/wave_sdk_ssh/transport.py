@@ -210,9 +210,17 @@ class SSHTransport:
 
     # -- the connection ----------------------------------------------------------------
 
-    def connect(self) -> None:
-        """Open the connection now (it is otherwise opened by the first command)."""
+    def connect(self, *, again: bool = False) -> None:
+        """Open the connection now (it is otherwise opened by the first command).
+
+        A connection that was lost stays lost — every later command fails at once with the
+        same error — unless ``again`` asks for a new one: the adapter does that only at the
+        start of an operation or to put a host back on its release, never silently in the
+        middle of one.
+        """
         with self._lock:
+            if self._lost is not None and again:
+                self._lost = None
             if self._lost is not None:
                 raise self._lost
             if self._conn is None:
@@ -243,6 +251,11 @@ class SSHTransport:
             )
         except (OSError, asyncssh.Error, TimeoutError) as exc:
             raise map_ssh_error(exc, self.host, known_hosts=o.known_hosts) from None
+
+    @property
+    def lost(self) -> bool:
+        """Whether the connection dropped (and no new one was asked for since)."""
+        return self._lost is not None
 
     def close(self) -> None:
         with self._lock:
@@ -367,9 +380,16 @@ async def _run(
         process.stdin.write_eof()
         done = await asyncio.wait_for(process.wait(), timeout)
     except TimeoutError:
-        process.close()
+        _abandon(process)
         raise
     return _code(done), str(done.stdout or ""), str(done.stderr or "")
+
+
+def _abandon(process: Any) -> None:
+    """Stop a remote command we gave up on: TERM it (OpenSSH 7.9+ honours the request)."""
+    with contextlib.suppress(Exception):
+        process.send_signal("TERM")
+    process.close()
 
 
 async def _upload(
@@ -385,7 +405,7 @@ async def _upload(
             process.stdin.write_eof()
             done = await process.wait()
     except TimeoutError:
-        process.close()
+        _abandon(process)
         raise
     stderr = done.stderr or b""
     return _code(done), "", bytes(stderr).decode(errors="replace")  # type: ignore[arg-type]
