@@ -56,11 +56,10 @@ from wave_sdk.plugins import PluginManager, get_plugin_manager
 from wave_sdk.reporting import Event, NullReporter, Reporter
 from wave_sdk.signals import Changes, Signal, Verification, write_signal
 from wave_sdk.state import CurrentRelease, StateStore, open_state_store
+from wave_sdk.verification import Verifier, health_round
 
 if TYPE_CHECKING:
     from wave_sdk.decisions import Decision
-    from wave_sdk.health import BakeOutcome
-    from wave_sdk.health import Verification as HealthVerification
     from wave_sdk.migrations import MigrationRun
 
 
@@ -592,7 +591,16 @@ class Wave:
                 report,
             )
             deployed, failure = self._deploy_targets(adapters, release, report)
-            share = None if failure else self._verify_all(environment, adapters, release, report)
+            share = (
+                None
+                if failure
+                else Verifier(
+                    config=self.config,
+                    plugins=self.plugins,
+                    reporter=self.reporter,
+                    environment=environment,
+                ).run(adapters, release, report)
+            )
             if failure is None and share is None:
                 self._finish(environment, release, report, started)
                 return
@@ -627,115 +635,6 @@ class Wave:
             report.deployed.append(result)
             self._emit("ok", "deploy", f"{name}: {result.message or 'deployed'}")
         return deployed, None
-
-    def _verify_all(
-        self,
-        environment: str,
-        adapters: dict[str, Adapter],
-        release: Release,
-        report: DeployReport,
-    ) -> float | None:
-        """Health of every target, then the smoke test, then the bake window.
-
-        Returns ``None`` when everything passed, else the share of checks that passed (the
-        decision tree's first question), with ``report.reason`` saying what failed.
-        """
-        env = self.config.environment(environment)
-        self._emit("step", "verify", f"verifying {', '.join(adapters)}")
-        urls = {r.target: r.url for r in report.deployed}
-        passing = total = 0
-        for name, adapter in adapters.items():
-            outcome = self._verify(environment, adapter, urls.get(name))
-            report.health[name] = outcome.last
-            passing += sum(r.ok for r in outcome.last)
-            total += len(outcome.last)
-            report.response_time_ms.update(
-                {
-                    f"{name}{k}" if len(adapters) > 1 else k: v
-                    for k, v in outcome.response_time_ms.items()
-                }
-            )
-            if not outcome.ok:
-                bad = "; ".join(f"{r.source} {r.name}: {r.detail}" for r in outcome.failures())
-                report.reason = f"verification of {name} failed: {bad or outcome.reason}"
-                self._emit("fail", "verify", report.reason)
-                return outcome.passing_share
-        if env.smoke is not None:
-            result = self._smoke(environment, release, report, urls)
-            report.smoke = "passed" if result.ok else "failed"
-            if not result.ok:
-                tail = " | ".join(result.output_tail.splitlines()[-3:])
-                report.reason = f"smoke test failed: {result.detail}" + (
-                    f": {tail}" if tail else ""
-                )
-                self._emit("fail", "verify", report.reason)
-                return passing / (total + 1)
-            self._emit("ok", "verify", f"smoke test passed ({result.duration_s:.1f}s)")
-        if env.bake is not None:
-            baked = self._bake(environment, adapters, urls)
-            report.bake = baked.to_dict()
-            if not baked.ok:
-                report.reason = f"bake window breached: {baked.breach}"
-                self._emit("fail", "verify", report.reason)
-                return baked.passing_share
-        return None
-
-    def _smoke(
-        self, environment: str, release: Release, report: DeployReport, urls: dict[str, Any]
-    ) -> CheckResult:
-        from wave_sdk.checks import command_check
-        from wave_sdk.config import CheckConfig
-
-        env = self.config.environment(environment)
-        url = self.config.health_for(environment).base_url or next(
-            (u for u in urls.values() if u), ""
-        )
-        self._emit("info", "verify", "running the smoke test")
-        assert env.smoke is not None
-        check = CheckConfig(command=env.smoke, timeout=env.smoke_timeout)
-        spec = command_check(
-            "smoke",
-            check,
-            self.config.root,
-            env={"WAVE_ENVIRONMENT": environment, "WAVE_RELEASE": release.id, "WAVE_URL": url},
-        )
-        return spec.run()
-
-    def _bake(
-        self, environment: str, adapters: dict[str, Adapter], urls: dict[str, Any]
-    ) -> BakeOutcome:
-        from wave_sdk.health import bake
-
-        config = self.config.health_for(environment)
-        window = self.config.environment(environment).bake
-        assert window is not None
-        callers = [
-            (
-                adapter,
-                self.plugins.operation("wave_health", adapter),
-                config.base_url or urls.get(name),
-            )
-            for name, adapter in adapters.items()
-        ]
-
-        def round_() -> list[HealthResult]:
-            return [
-                r
-                for adapter, caller, url in callers
-                for contribution in caller(target=adapter.context, url=url)
-                for r in (contribution or ())
-            ]
-
-        self._emit("info", "verify", f"baking for {window.duration:g}s")
-        outcome = bake(round_, window)
-        self._emit(
-            "ok" if outcome.ok else "fail",
-            "verify",
-            f"bake: {outcome.requests} probes, error rate {outcome.error_rate:.1%}, "
-            f"p95 {outcome.p95_ms if outcome.p95_ms is not None else '-'} ms",
-            bake=outcome.to_dict(),
-        )
-        return outcome
 
     def _decide(
         self,
@@ -932,32 +831,6 @@ class Wave:
                     f"{name}: the release to roll back to ({wanted}) is no longer on the target",
                     hint="redeploy it first, or pass --allow-no-rollback to go without a way back",
                 )
-
-    def _verify(
-        self, environment: str, adapter: Adapter, deployed_url: str | None
-    ) -> HealthVerification:
-        from wave_sdk.health import verify
-
-        config = self.config.health_for(environment)
-        url = config.base_url or deployed_url
-        caller = self.plugins.operation("wave_health", adapter)
-
-        def round_() -> list[HealthResult]:
-            results: list[HealthResult] = []
-            for contribution in caller(target=adapter.context, url=url):
-                results.extend(contribution or ())
-            return results
-
-        def on_round(number: int, results: list[HealthResult]) -> None:
-            passed = sum(r.ok for r in results)
-            self._emit(
-                "ok" if passed == len(results) else "info",
-                "verify",
-                f"{adapter.context.target} round {number}: {passed}/{len(results)} checks pass",
-                results=[r.model_dump(mode="json") for r in results],
-            )
-
-        return verify(round_, config, on_round)
 
     def _finish(
         self,
@@ -1309,10 +1182,7 @@ class Wave:
             with self.open_target(target, environment) as adapter:
                 status: StatusReport = self._call("wave_status", adapter)
                 url = config.base_url or status.url
-                caller = self.plugins.operation("wave_health", adapter)
-                out[target] = [
-                    r for c in caller(target=adapter.context, url=url) for r in (c or ())
-                ]
+                out[target] = health_round(self.plugins, adapter, url)
         return out
 
     def history(self, environment: str | None = None) -> list[HistoryRecord]:

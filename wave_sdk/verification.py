@@ -1,0 +1,160 @@
+"""The pipeline's verify step: is the release that was just deployed actually working.
+
+Three layers, in the runbook's order, each only if the one before passed:
+
+1. **Health**, per target: rounds of the ``wave_health`` hook — the target's adapter (its
+   platform-native view), the core's HTTP endpoint checks and any plugin's — until enough
+   consecutive rounds pass or verification gives up (:func:`wave_sdk.health.verify`).
+2. **Smoke test**: the environment's ``smoke`` command, told ``WAVE_URL``,
+   ``WAVE_RELEASE`` and ``WAVE_ENVIRONMENT``.
+3. **Bake window**: keep probing every target for ``bake.duration`` seconds and judge the
+   error rate and the 95th-percentile response time (:func:`wave_sdk.health.bake`).
+
+:meth:`Verifier.run` returns ``None`` when all passed, else the share of checks that
+passed — the decision tree's first question ("working for most users?") — and leaves the
+reason in the report. What to do about a failure is the pipeline's business.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wave_sdk.reporting import Event
+
+if TYPE_CHECKING:
+    from wave_sdk.adapter import Adapter
+    from wave_sdk.config import WaveConfig
+    from wave_sdk.health import BakeOutcome
+    from wave_sdk.health import Verification as HealthVerification
+    from wave_sdk.models import CheckResult, HealthResult, Release
+    from wave_sdk.plugins import PluginManager
+    from wave_sdk.reporting import Reporter
+    from wave_sdk.runbook import DeployReport
+
+
+def health_round(plugins: PluginManager, adapter: Adapter, url: str | None) -> list[HealthResult]:
+    """One round of every health contributor for ``adapter``'s target.
+
+    The adapter's own ``wave_health`` and every ordinary plugin's (the core's HTTP checks
+    among them), never another target's adapter.
+    """
+    caller = plugins.operation("wave_health", adapter)
+    return [r for c in caller(target=adapter.context, url=url) for r in (c or ())]
+
+
+class Verifier:
+    """Verification of one environment's targets after a deploy."""
+
+    def __init__(
+        self, *, config: WaveConfig, plugins: PluginManager, reporter: Reporter, environment: str
+    ) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.reporter = reporter
+        self.environment = environment
+        self.env = config.environment(environment)
+        self.health = config.health_for(environment)
+
+    def _emit(self, kind: str, message: str, **data: Any) -> None:
+        self.reporter.emit(Event(kind, "verify", message, data))
+
+    def run(
+        self, adapters: dict[str, Adapter], release: Release, report: DeployReport
+    ) -> float | None:
+        """Health of every target, then the smoke test, then the bake window.
+
+        Fills ``report.health``, ``response_time_ms``, ``smoke`` and ``bake``; on a failure
+        sets ``report.reason`` and returns the share of checks that passed.
+        """
+        self._emit("step", f"verifying {', '.join(adapters)}")
+        urls = {r.target: r.url for r in report.deployed}
+        passing = total = 0
+        for name, adapter in adapters.items():
+            outcome = self._health_rounds(adapter, urls.get(name))
+            report.health[name] = outcome.last
+            passing += sum(r.ok for r in outcome.last)
+            total += len(outcome.last)
+            prefix = name if len(adapters) > 1 else ""
+            report.response_time_ms.update(
+                {f"{prefix}{k}": v for k, v in outcome.response_time_ms.items()}
+            )
+            if not outcome.ok:
+                bad = "; ".join(f"{r.source} {r.name}: {r.detail}" for r in outcome.failures())
+                report.reason = f"verification of {name} failed: {bad or outcome.reason}"
+                self._emit("fail", report.reason)
+                return outcome.passing_share
+        if self.env.smoke is not None:
+            result = self._smoke(release, urls)
+            report.smoke = "passed" if result.ok else "failed"
+            if not result.ok:
+                tail = " | ".join(result.output_tail.splitlines()[-3:])
+                report.reason = f"smoke test failed: {result.detail}" + (
+                    f": {tail}" if tail else ""
+                )
+                self._emit("fail", report.reason)
+                return passing / (total + 1)  # the smoke test counts as one more check
+            self._emit("ok", f"smoke test passed ({result.duration_s:.1f}s)")
+        if self.env.bake is not None:
+            baked = self._bake(adapters, urls)
+            report.bake = baked.to_dict()
+            if not baked.ok:
+                report.reason = f"bake window breached: {baked.breach}"
+                self._emit("fail", report.reason)
+                return baked.passing_share
+        return None
+
+    def _health_rounds(self, adapter: Adapter, deployed_url: str | None) -> HealthVerification:
+        from wave_sdk.health import verify
+
+        url = self.health.base_url or deployed_url
+        target = adapter.context.target
+
+        def on_round(number: int, results: list[HealthResult]) -> None:
+            passed = sum(r.ok for r in results)
+            self._emit(
+                "ok" if passed == len(results) else "info",
+                f"{target} round {number}: {passed}/{len(results)} checks pass",
+                results=[r.model_dump(mode="json") for r in results],
+            )
+
+        return verify(lambda: health_round(self.plugins, adapter, url), self.health, on_round)
+
+    def _smoke(self, release: Release, urls: dict[str, str | None]) -> CheckResult:
+        from wave_sdk.checks import command_check
+        from wave_sdk.config import CheckConfig
+
+        assert self.env.smoke is not None
+        url = self.health.base_url or next((u for u in urls.values() if u), "")
+        self._emit("info", "running the smoke test")
+        check = CheckConfig(command=self.env.smoke, timeout=self.env.smoke_timeout)
+        spec = command_check(
+            "smoke",
+            check,
+            self.config.root,
+            env={
+                "WAVE_ENVIRONMENT": self.environment,
+                "WAVE_RELEASE": release.id,
+                "WAVE_URL": url,
+            },
+        )
+        return spec.run()
+
+    def _bake(self, adapters: dict[str, Adapter], urls: dict[str, str | None]) -> BakeOutcome:
+        from wave_sdk.health import bake
+
+        window = self.env.bake
+        assert window is not None
+        probes = [
+            (adapter, self.health.base_url or urls.get(name)) for name, adapter in adapters.items()
+        ]
+        self._emit("info", f"baking for {window.duration:g}s")
+        outcome = bake(
+            lambda: [r for a, url in probes for r in health_round(self.plugins, a, url)], window
+        )
+        p95 = "-" if outcome.p95_ms is None else f"{outcome.p95_ms:g}"
+        self._emit(
+            "ok" if outcome.ok else "fail",
+            f"bake: {outcome.requests} probes, error rate {outcome.error_rate:.1%}, p95 {p95} ms",
+            bake=outcome.to_dict(),
+        )
+        return outcome
