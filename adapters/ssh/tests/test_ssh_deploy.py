@@ -337,3 +337,19 @@ def test_connection_dropped_after_the_switch_is_rolled_back_over_a_new_one(
     assert "web-2: connection lost during" in message and "rolled back to v1" in message
     assert [h.current() for h in hosts] == ["v1", "v1"]
     assert [h.get("/")[1]["version"] for h in hosts] == ["v1", "v1"]
+
+
+def test_an_unreachable_host_stops_the_deploy_before_anything_changes(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+) -> None:
+    hosts = start_hosts(3)
+    project.write(farm.target(hosts))
+    project.wave().deploy("fleet", release=make_app("v1"))
+    hosts[2].kill_sshd()
+    result = project.cli(
+        "deploy", "--env", "fleet", "--release", "v2", "--source", str(make_app("v2").source)
+    )
+    assert result.returncode == 6, result.stderr
+    assert "web-3: cannot connect to" in result.stderr
+    assert [h.current() for h in hosts[:2]] == ["v1", "v1"]
+    assert not any((h.deploy_path / "releases" / "v2").exists() for h in hosts)

@@ -517,7 +517,10 @@ class SSHAdapter(Adapter):
         )
         down = [r for r in runs if r.error]
         if down:
-            raise AdapterError("; ".join(r.error or "" for r in down))
+            raise AdapterError(
+                "; ".join(f"{r.name}: {r.error}" for r in down),
+                hint="every host must answer before a deploy or rollback changes any",
+            )
         return _common(r.extra["releases"] for r in runs)
 
 
