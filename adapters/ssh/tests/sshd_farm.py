@@ -274,7 +274,7 @@ class Farm:
             self.hosts.append(host)
             started.append(host)
         for host in started:
-            _wait_port(host.address, host.port)
+            _wait_port(host)
         return started
 
     def trust(self, host: SSHHost, key: Path | None = None) -> None:
@@ -320,7 +320,7 @@ class Farm:
     def restart(self, host: SSHHost) -> None:
         """Start a killed host's sshd again (same port, same key)."""
         self._launch(host)
-        _wait_port(host.address, host.port)
+        _wait_port(host)
 
     def chown(self, path: Path) -> None:
         """Give ``path`` (recursively) to the login user."""
@@ -380,15 +380,18 @@ def _keygen(path: Path) -> None:
     )
 
 
-def _wait_port(address: str, port: int, timeout: float = 10.0) -> None:
+def _wait_port(host: SSHHost, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if host.process is not None and host.process.poll() is not None:
+            log = host.log.read_text(errors="replace") if host.log.exists() else ""
+            raise RuntimeError(f"sshd of {host.name} exited: {log.strip()[-500:]}")
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex((address, port)) == 0:
+            if sock.connect_ex((host.address, host.port)) == 0:
                 return
         time.sleep(0.02)
-    raise RuntimeError(f"sshd did not listen on {address}:{port}")
+    raise RuntimeError(f"sshd did not listen on {host.address}:{host.port}")
 
 
 def _children() -> dict[int, list[int]]:
