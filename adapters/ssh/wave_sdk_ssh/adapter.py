@@ -24,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,7 @@ class SSHAdapter(Adapter):
         if t is None:
             options = self.options
             if host.identity_file and host.identity_file != self.config.identity_file:
-                options = ConnectOptions(
-                    **{**vars(options), "client_keys": (self._local_path(host.identity_file),)}
-                )
+                options = replace(options, client_keys=(self._local_path(host.identity_file),))
             t = self._transports[host.name] = SSHTransport(host, options, self._session)
         return t
 
@@ -394,8 +393,12 @@ class SSHAdapter(Adapter):
             target=self.context.target,
             from_release=before[0][0] if before else goal,
             to_release=goal,
-            message=f"{goal} live on {len(runs)} host{'s' * (len(runs) != 1)}"
-            + (f" ({len(runs) - len(acting)} already there)" if len(acting) < len(runs) else ""),
+            message=f"{goal} live on {len(self.hosts)} host{'s' * (len(self.hosts) != 1)}"
+            + (
+                f" ({len(self.hosts) - len(acting)} already on it)"
+                if len(acting) < len(self.hosts)
+                else ""
+            ),
             details={
                 "hosts": {r.name: {"from": r.previous, "to": goal, "state": r.state} for r in runs}
             },

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wave_sdk.errors import WaveError
+from wave_sdk.errors import AdapterError, WaveError
 
 if TYPE_CHECKING:
     from wave_sdk.releases import ReleaseLayout
@@ -119,7 +119,7 @@ def each(
     parallel: int,
     on_error: Callable[[HostRun, WaveError], None],
 ) -> None:
-    """Run ``work`` for every host, ``parallel`` at a time; a WaveError goes to ``on_error``.
+    """Run ``work`` for every host, ``parallel`` at a time; any failure goes to ``on_error``.
 
     Threads, not tasks: the release layout is synchronous code. Each thread spends its
     time waiting for the one event loop that carries every host's SSH traffic.
@@ -134,6 +134,10 @@ def each(
             work(run)
         except WaveError as exc:
             on_error(run, exc)
+        except Exception as exc:
+            # A bug, or a library error nobody mapped: still this host's failure, so the
+            # other hosts are rolled back as for any other.
+            on_error(run, AdapterError(f"{run.name}: {type(exc).__name__}: {exc}"))
         finally:
             run.seconds += time.monotonic() - started
 
