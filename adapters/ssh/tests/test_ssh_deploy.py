@@ -353,3 +353,16 @@ def test_an_unreachable_host_stops_the_deploy_before_anything_changes(
     assert "web-3: cannot connect to" in result.stderr
     assert [h.current() for h in hosts[:2]] == ["v1", "v1"]
     assert not any((h.deploy_path / "releases" / "v2").exists() for h in hosts)
+
+
+def test_status_of_a_fresh_host_changes_nothing(
+    farm: kit.Farm, start_hosts: StartHosts, project: Project
+) -> None:
+    [host] = start_hosts(1)
+    project.write(farm.target([host]))
+    [report] = project.wave().status("fleet")
+    assert (report.state, report.current, report.releases) == ("absent", None, ())
+    seen = report.details["hosts"]["web-1"]
+    assert seen["app"] == "pm2 is not running" and seen["processes"] == []
+    assert not (host.pm2_home / "pm2.pid").exists(), "status started no pm2 daemon"
+    assert list(host.deploy_path.iterdir()) == []
