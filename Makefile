@@ -32,6 +32,7 @@ docs: setup
 bench: setup
 	$(PY) bench/startup.py
 	$(PY) bench/docker_deploy.py
+	$(PY) bench/ssh_fanout.py
 
 clean:
 	rm -rf $(VENV) .wave examples/demo/.wave examples/demo/.claude
