@@ -7,11 +7,8 @@ installs all three; the ``pm2`` fixture also installs pm2 itself when npm is her
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +16,6 @@ import pytest
 import sshd_farm as kit
 
 from wave_sdk import Release
-from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import missing, require_binary
 
 
@@ -50,11 +45,8 @@ def farm(pm2: str) -> Iterator[kit.Farm]:
         farm.stop()
 
 
-StartHosts = Callable[..., list[kit.SSHHost]]
-
-
 @pytest.fixture
-def start_hosts(farm: kit.Farm) -> Iterator[StartHosts]:
+def start_hosts(farm: kit.Farm) -> Iterator[kit.StartHosts]:
     """``start_hosts(n, known=True)``: n sshd hosts, stopped (sshd, pm2, apps) after the test."""
     mine: list[kit.SSHHost] = []
 
@@ -70,11 +62,8 @@ def start_hosts(farm: kit.Farm) -> Iterator[StartHosts]:
         host.kill_sshd()
 
 
-MakeApp = Callable[..., Release]
-
-
 @pytest.fixture
-def make_app(tmp_path: Path) -> MakeApp:
+def make_app(tmp_path: Path) -> kit.MakeApp:
     """``make_app("v1", failing=(), requires=())``: a release of the test app."""
 
     def make(version: str, *, failing: Any = (), requires: Any = (), **release: Any) -> Release:
@@ -86,68 +75,6 @@ def make_app(tmp_path: Path) -> MakeApp:
     return make
 
 
-WAVE = str(Path(sys.executable).parent / "wave")
-
-
-def toml_value(value: Any) -> str:
-    """A TOML literal for the values test configurations use."""
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)  # strings, numbers and booleans are spelt alike
-
-
-class Project:
-    """A project directory whose environment ``fleet`` deploys to an ssh target ``web``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def write(self, target: dict[str, Any], *, endpoints: list[str] | None = None) -> None:
-        lines = [
-            "[project]",
-            'name = "fleet-app"',
-            "[environments.fleet]",
-            'target = "web"',
-            "[targets.web]",
-            'adapter = "ssh"',
-            *(f"{k} = {toml_value(v)}" for k, v in target.items()),
-            "[health]",
-            "interval = 0.1",
-            "consecutive = 2",
-            "retries = 3",
-            "deadline = 30",
-            "timeout = 2",
-            f"endpoints = {toml_value([{'path': p} for p in (endpoints or [])])}",
-            "[approvals.deploy]",
-            'fleet = "L5"',
-            "[approvals.rollback]",
-            'fleet = "L5"',
-            "",
-        ]
-        (self.root / "wave.toml").write_text("\n".join(lines))
-
-    def cli(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [WAVE, *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "CI": "1", **(env or {})},
-            stdin=subprocess.DEVNULL,
-        )
-
-    def wave(self, **kwargs: Any) -> Wave:
-        kwargs.setdefault("reporter", ListReporter())
-        kwargs.setdefault("deployer", "tester")
-        return Wave(self.root / "wave.toml", **kwargs)
-
-
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    return Project(tmp_path / "project")
+def project(tmp_path: Path) -> kit.Project:
+    return kit.Project(tmp_path / "project")

@@ -23,12 +23,17 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wave_sdk import Release
+from wave_sdk.reporting import ListReporter
+from wave_sdk.runbook import Wave
 
 TEST_USER = "wave-ssh-test"
 PM2_VERSION = "6.0.14"
@@ -437,3 +442,72 @@ def _wait_gone(pids: list[int], timeout: float = 5.0) -> None:
             if state == "Z":
                 break
             time.sleep(0.02)
+
+
+WAVE = str(Path(sys.executable).parent / "wave")
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for the values test configurations use."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)  # strings, numbers and booleans are spelt alike
+
+
+class Project:
+    """A project directory whose environment ``fleet`` deploys to an ssh target ``web``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def write(self, target: dict[str, Any], *, endpoints: list[str] | None = None) -> None:
+        lines = [
+            "[project]",
+            'name = "fleet-app"',
+            "[environments.fleet]",
+            'target = "web"',
+            "[targets.web]",
+            'adapter = "ssh"',
+            *(f"{k} = {toml_value(v)}" for k, v in target.items()),
+            "[health]",
+            "interval = 0.1",
+            "consecutive = 2",
+            "retries = 3",
+            "deadline = 30",
+            "timeout = 2",
+            f"endpoints = {toml_value([{'path': p} for p in (endpoints or [])])}",
+            "[approvals.deploy]",
+            'fleet = "L5"',
+            "[approvals.rollback]",
+            'fleet = "L5"',
+            "",
+        ]
+        (self.root / "wave.toml").write_text("\n".join(lines))
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [WAVE, *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "CI": "1", **(env or {})},
+            stdin=subprocess.DEVNULL,
+        )
+
+    def wave(self, **kwargs: Any) -> Wave:
+        kwargs.setdefault("reporter", ListReporter())
+        kwargs.setdefault("deployer", "tester")
+        return Wave(self.root / "wave.toml", **kwargs)
+
+
+StartHosts = Callable[..., list[SSHHost]]
+"""The ``start_hosts`` fixture: ``start_hosts(n, known=True)``."""
+
+MakeApp = Callable[..., Release]
+"""The ``make_app`` fixture: ``make_app("v1", failing=(), requires=())``."""

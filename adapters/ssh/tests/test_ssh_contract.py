@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import sshd_farm as kit
-from conftest import StartHosts
 
 from wave_sdk import Release
 from wave_sdk.testing import AdapterContract, MakeRelease
@@ -19,7 +18,7 @@ class TestSSHContract(AdapterContract):
     adapter = "ssh"
 
     @pytest.fixture
-    def host(self, start_hosts: StartHosts) -> kit.SSHHost:
+    def host(self, start_hosts: kit.StartHosts) -> kit.SSHHost:
         [host] = start_hosts(1)
         return host
 

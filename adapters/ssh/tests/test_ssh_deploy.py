@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import sshd_farm as kit
-from conftest import MakeApp, Project, StartHosts
 
 from wave_sdk.errors import AdapterError, RollbackFailed
 from wave_sdk.reporting import Event
@@ -31,7 +30,7 @@ def _pm2(host: kit.SSHHost, farm: kit.Farm) -> list[dict[str, Any]]:
 
 
 def test_v1_then_v2_to_three_hosts_then_rollback(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, tmp_path: Path
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, tmp_path: Path
 ) -> None:
     hosts = start_hosts(3)
     for version in ("v1", "v2"):
@@ -110,7 +109,7 @@ def test_v1_then_v2_to_three_hosts_then_rollback(
 
 
 def test_rolling_batches_stop_at_a_failed_host_and_roll_back(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, tmp_path: Path
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, tmp_path: Path
 ) -> None:
     hosts = start_hosts(5)
     kit.write_app(tmp_path / "v1", "v1")
@@ -164,7 +163,7 @@ def test_rolling_batches_stop_at_a_failed_host_and_roll_back(
 
 
 def test_connection_killed_mid_deploy_leaves_the_host_on_its_release(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     hosts = start_hosts(3)
     project.write(farm.target(hosts, build=["sleep 2"]))
@@ -205,7 +204,7 @@ def test_connection_killed_mid_deploy_leaves_the_host_on_its_release(
 
 
 def test_git_source_fetched_on_the_hosts(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, tmp_path: Path
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, tmp_path: Path
 ) -> None:
     import subprocess
 
@@ -234,7 +233,7 @@ def test_git_source_fetched_on_the_hosts(
 
 
 def test_status_names_an_unreachable_host(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     hosts = start_hosts(2)
     project.write(farm.target(hosts))
@@ -248,7 +247,7 @@ def test_status_names_an_unreachable_host(
 
 
 def test_a_reload_that_keeps_running_the_old_code_is_caught(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     """A reload that leaves the old code running is refused and rolled back.
 
@@ -284,7 +283,7 @@ def test_a_reload_that_keeps_running_the_old_code_is_caught(
 
 
 def test_a_failed_first_deploy_is_undone(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     hosts = start_hosts(2)
     project.write(farm.target(hosts, health_timeout=2))
@@ -296,7 +295,7 @@ def test_a_failed_first_deploy_is_undone(
 
 
 def test_rollback_starts_only_when_every_host_answers(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     hosts = start_hosts(2)
     project.write(farm.target(hosts))
@@ -314,7 +313,7 @@ def test_rollback_starts_only_when_every_host_answers(
 
 
 def test_connection_dropped_after_the_switch_is_rolled_back_over_a_new_one(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     """A connection lost after the switch: the host is put back over a new connection.
 
@@ -340,7 +339,7 @@ def test_connection_dropped_after_the_switch_is_rolled_back_over_a_new_one(
 
 
 def test_an_unreachable_host_stops_the_deploy_before_anything_changes(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     hosts = start_hosts(3)
     project.write(farm.target(hosts))
@@ -356,7 +355,7 @@ def test_an_unreachable_host_stops_the_deploy_before_anything_changes(
 
 
 def test_status_of_a_fresh_host_changes_nothing(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project
 ) -> None:
     [host] = start_hosts(1)
     project.write(farm.target([host]))

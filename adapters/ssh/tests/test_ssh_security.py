@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import sshd_farm as kit
-from conftest import MakeApp, Project, StartHosts
 from wave_sdk_ssh.adapter import SSHAdapter
 from wave_sdk_ssh.transport import SSHTransport
 
@@ -31,12 +30,12 @@ def _pwned(*places: Path) -> list[Path]:
     return [p for place in places if place.exists() for p in place.rglob("*pwned*")]
 
 
-def _places(farm: kit.Farm, project: Project) -> list[Path]:
+def _places(farm: kit.Farm, project: kit.Project) -> list[Path]:
     return [farm.base, project.root, Path(farm.user.pw_dir)]
 
 
 def test_unknown_host_key_is_refused(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     [stranger] = start_hosts(1, known=False)
     project.write(farm.target([stranger]))
@@ -51,7 +50,11 @@ def test_unknown_host_key_is_refused(
 
 
 def test_changed_host_key_is_refused_as_such(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp, tmp_path: Path
+    farm: kit.Farm,
+    start_hosts: kit.StartHosts,
+    project: kit.Project,
+    make_app: kit.MakeApp,
+    tmp_path: Path,
 ) -> None:
     [host] = start_hosts(1, known=False)
     impostor = tmp_path / "other"
@@ -67,7 +70,7 @@ def test_changed_host_key_is_refused_as_such(
 
 
 def test_host_key_checking_is_off_only_when_configured(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     [stranger] = start_hosts(1, known=False)
     project.write(farm.target([stranger], verify_host_keys=False))
@@ -89,7 +92,7 @@ def test_host_key_checking_is_off_only_when_configured(
     ],
 )
 def test_a_host_entry_with_shell_syntax_runs_nothing(
-    farm: kit.Farm, project: Project, address: str
+    farm: kit.Farm, project: kit.Project, address: str
 ) -> None:
     target = farm.target([])
     target["hosts"] = [{"address": address, "deploy_path": "/srv/app"}]
@@ -104,7 +107,7 @@ def test_a_host_entry_with_shell_syntax_runs_nothing(
 
 
 def test_a_release_id_with_shell_syntax_runs_nothing(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, tmp_path: Path
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, tmp_path: Path
 ) -> None:
     [host] = start_hosts(1)
     kit.write_app(tmp_path / "v1", "v1")
@@ -122,7 +125,7 @@ def test_a_release_id_with_shell_syntax_runs_nothing(
 
 
 def test_every_value_reaches_the_host_quoted(
-    farm: kit.Farm, start_hosts: StartHosts, project: Project, make_app: MakeApp
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
 ) -> None:
     """A deploy path, a shared path, an environment value full of shell syntax: all literal."""
     [host] = start_hosts(1)
@@ -141,7 +144,7 @@ def test_every_value_reaches_the_host_quoted(
     assert not [p for p in _pwned(*_places(farm, project)) if p.name == "pwned"]
 
 
-def test_transport_arguments_are_never_shell(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_transport_arguments_are_never_shell(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     [host] = start_hosts(1)
     adapter = _adapter(farm, host)
     t = adapter.transport(adapter.hosts[0])
@@ -159,9 +162,9 @@ def test_transport_arguments_are_never_shell(farm: kit.Farm, start_hosts: StartH
 
 def test_secrets_never_on_a_remote_command_line(
     farm: kit.Farm,
-    start_hosts: StartHosts,
-    project: Project,
-    make_app: MakeApp,
+    start_hosts: kit.StartHosts,
+    project: kit.Project,
+    make_app: kit.MakeApp,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Not in what the adapter sends, not in any process's argv on the host, not in output."""

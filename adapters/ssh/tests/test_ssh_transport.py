@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sshd_farm as kit
-from conftest import StartHosts
 from wave_sdk_ssh.adapter import SSHAdapter
 from wave_sdk_ssh.config import SSHTarget
 from wave_sdk_ssh.errors import ConnectionLost, HostUnreachable, RemoteCommandFailed
@@ -41,7 +40,7 @@ def _adapter(farm: kit.Farm, hosts: list[kit.SSHHost], **extra: Any) -> SSHAdapt
     return SSHAdapter(config=config, context=context)
 
 
-def test_one_connection_carries_every_command(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_one_connection_carries_every_command(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     [host] = start_hosts(1)
     adapter = _adapter(farm, [host])
     t = adapter.transport(adapter.hosts[0])
@@ -57,7 +56,7 @@ def test_one_connection_carries_every_command(farm: kit.Farm, start_hosts: Start
 
 
 def test_put_tree_uploads_one_archive_with_exclusions(
-    farm: kit.Farm, start_hosts: StartHosts, tmp_path: Path
+    farm: kit.Farm, start_hosts: kit.StartHosts, tmp_path: Path
 ) -> None:
     [host] = start_hosts(1)
     source = tmp_path / "site"
@@ -109,7 +108,7 @@ def test_connect_timeout_on_a_silent_server(farm: kit.Farm) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_keepalive_notices_a_frozen_host(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_keepalive_notices_a_frozen_host(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     """SIGSTOP the host's session processes: the next command fails in seconds, not never."""
     [host] = start_hosts(1)
     adapter = _adapter(farm, [host], keepalive_interval=0.5, keepalive_count_max=2)
@@ -134,7 +133,7 @@ def test_keepalive_notices_a_frozen_host(farm: kit.Farm, start_hosts: StartHosts
         adapter.close()
 
 
-def test_command_timeout(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_command_timeout(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     [host] = start_hosts(1)
     adapter = _adapter(farm, [host])
     t = adapter.transport(adapter.hosts[0])
@@ -162,7 +161,7 @@ def _running(cmdline: str) -> bool:
     return False
 
 
-def test_hosts_work_in_parallel(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_hosts_work_in_parallel(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     """Ten hosts each sleeping 1 s take about 1 s, not 10: the fan-out is real."""
     hosts = start_hosts(10)
     adapter = _adapter(farm, hosts)
@@ -237,7 +236,7 @@ def test_systemd_commands() -> None:
     assert user._systemctl("restart", "x") == ["systemctl", "--user", "restart", "x"]
 
 
-def test_threads_share_one_loop(farm: kit.Farm, start_hosts: StartHosts) -> None:
+def test_threads_share_one_loop(farm: kit.Farm, start_hosts: kit.StartHosts) -> None:
     hosts = start_hosts(2)
     adapter = _adapter(farm, hosts)
     try:
