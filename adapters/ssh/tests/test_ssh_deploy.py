@@ -154,7 +154,7 @@ def test_rolling_batches_stop_at_a_failed_host_and_roll_back(
     # The batches went in order: host 3 and 4 only after hosts 1 and 2 were live.
     events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     messages = [e.get("message", "") for e in events]
-    assert any("batch 3/3" in m for m in messages) is False
+    assert not any("batch 3/3" in m for m in messages), "the third batch never started"
     assert next(i for i, m in enumerate(messages) if "web-2: v1 → v2, healthy" in m) < next(
         i for i, m in enumerate(messages) if "web-3: staging v2" in m
     )
