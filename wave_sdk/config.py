@@ -162,7 +162,7 @@ class BakeConfig(Settings):
     """``[environments.<name>.bake]``: keep probing after verification passed.
 
     A breach of either threshold over the window counts as a failed verification and goes
-    to the decision tree with ``1 - error rate`` as the share of checks passing.
+    to the decision tree with the share of probes that answered well within ``max_p95_ms``.
     """
 
     duration: float = Field(gt=0, description="Seconds to keep probing the health endpoints.")

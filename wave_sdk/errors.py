@@ -17,7 +17,7 @@
     │   └── RollbackUnavailable    exit 6   there is no release to roll back to
     ├── MigrationError             exit 6   a database migration failed (its database was restored)
     │   └── BackupFailed           exit 6   pg_dump failed or is missing; nothing was migrated
-    ├── VerificationFailed         exit 7   verification failed; the release was rolled back
+    ├── VerificationFailed         exit 7   verification failed; rolled back, or left as advised
     ├── RollbackFailed             exit 8   a rollback failed: the target needs a human
     └── GitError                   exit 1   a git command failed (git's own words are quoted)
         ├── DirtyWorkTree          exit 2   uncommitted changes (or a merge, rebase …) in the way
@@ -177,10 +177,12 @@ class BackupFailed(MigrationError):
 
 
 class VerificationFailed(WaveError):
-    """Verification failed after a deploy; the release was rolled back.
+    """Verification failed after a deploy.
 
-    ``rollback`` is the result of the automatic rollback (``None`` when there was nothing to
-    roll back to), ``report`` the pipeline's record of the run.
+    The release was rolled back, or — where the decision tree advised fixing the
+    configuration, or ``auto_rollback`` is off — left in place with the advice in ``hint``.
+    ``rollback`` is the result of the automatic rollback (``None`` when there was none),
+    ``report`` the pipeline's record of the run (its ``decision`` says which branch).
     """
 
     exit_code = 7
@@ -269,7 +271,7 @@ EXIT_CODES: dict[int, str] = {
     4: "a required approval is missing",
     5: "the environment is locked by another deployment",
     6: "the target failed the operation",
-    7: "verification failed and the release was rolled back",
+    7: "verification failed: rolled back, or left in place as the decision tree advised",
     8: "rollback failed: the target needs a human",
     130: "interrupted",
 }

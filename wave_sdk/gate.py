@@ -602,7 +602,11 @@ def deployment_starting(context: _Context) -> CheckResult:
     last = None
     if context.store is not None:
         for record in context.store.history(context.environment):
-            if record.kind == "deploy" and record.outcome in ("succeeded", "rolled_back"):
+            if record.kind == "deploy" and record.outcome in (
+                "succeeded",
+                "degraded",
+                "rolled_back",
+            ):
                 last = record
     directory = context.config.signals.dir
     signals = Path(directory) if Path(directory).is_absolute() else context.config.root / directory

@@ -41,12 +41,14 @@ def good_before(records: Sequence[HistoryRecord], environment: str, current: str
         RollbackUnavailable: ``current`` is the first release that ever passed.
 
     """
-    deploys = [r for r in records if r.kind == "deploy" and r.outcome == "succeeded"]
+    # A degraded release (kept live: "working for most users") is current like a succeeded
+    # one; only a release that passed verification cleanly is a place to go back to.
+    deploys = [r for r in records if r.kind == "deploy" and r.outcome in ("succeeded", "degraded")]
     positions = [i for i, r in enumerate(deploys) if r.release == current]
     if not positions:
         return None
     for record in reversed(deploys[: positions[-1]]):
-        if record.release and record.release != current:
+        if record.outcome == "succeeded" and record.release and record.release != current:
             return record.release
     raise RollbackUnavailable(
         f"no release passed verification in {environment} before {current}",

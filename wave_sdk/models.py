@@ -188,9 +188,11 @@ class HistoryRecord(_Model):
     """One line of the history ledger: a deploy, a rollback, or a lock override.
 
     ``kind`` is ``deploy``, ``rollback`` or ``unlock``; ``outcome`` is ``succeeded``,
-    ``rolled_back`` (verification failed, the previous release is back), ``failed`` (and
-    could not be rolled back), ``blocked`` (refused before anything changed: a check, a
-    missing approval, a held lock) or ``recorded`` (an unlock).
+    ``rolled_back`` (verification failed, the previous release is back), ``degraded``
+    (verification failed but most users are served: kept live, to watch), ``failed`` (not
+    rolled back: left in place as advised, or the rollback failed), ``blocked`` (refused
+    before anything changed: a check, a missing approval, a held lock) or ``recorded`` (an
+    unlock).
     """
 
     deploy_id: str
