@@ -77,6 +77,9 @@ class NoManager:
 
     running = state
 
+    def reconcile(self, t: Any, host: Any, state: AppState) -> AppState:
+        return state
+
     def stop(self, *args: Any) -> None:
         pass
 

@@ -365,3 +365,19 @@ def test_status_of_a_fresh_host_changes_nothing(
     assert seen["app"] == "pm2 is not running" and seen["processes"] == []
     assert not (host.pm2_home / "pm2.pid").exists(), "status started no pm2 daemon"
     assert list(host.deploy_path.iterdir()) == []
+
+
+def test_a_changed_instance_count_is_applied(
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
+) -> None:
+    """`pm2 reload` keeps the number of processes it had; the adapter scales to the new one."""
+    [host] = start_hosts(1)
+    cluster = {"app": "web", "script": "server.js", "exec_mode": "cluster"}
+    project.write(farm.target([host], pm2={**cluster, "instances": 2}))
+    project.wave().deploy("fleet", release=make_app("v1"))
+    assert len(_pm2(host, farm)) == 2
+    project.write(farm.target([host], pm2={**cluster, "instances": 3}))
+    project.wave().deploy("fleet", release=make_app("v2"))
+    processes = _pm2(host, farm)
+    assert [p["pm2_env"]["status"] for p in processes] == ["online"] * 3
+    assert {host.get("/")[1]["version"] for _ in range(6)} == {"v2"}

@@ -291,7 +291,15 @@ class SSHAdapter(Adapter):
         if not probe.ok:
             raise HostError(f"{run.name}: health check failed: {probe.detail}", host=run.name)
         with run.timed("processes"):
-            app = self.manager.running(run.transport, run.host)
+            # The app answered; its other processes may still be starting: give them the
+            # same time the health check had.
+            deadline = time.monotonic() + self.config.health_timeout
+            while True:
+                app = self.manager.running(run.transport, run.host)
+                app = self.manager.reconcile(run.transport, run.host, app)
+                if app.online or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
             run.app = app
             if not app.online:
                 raise HostError(f"{run.name}: {app.summary()}", host=run.name)

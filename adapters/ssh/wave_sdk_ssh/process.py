@@ -97,6 +97,10 @@ class ProcessManager(Protocol):
         """Stop the app and forget it (a first deploy undone)."""
         ...
 
+    def reconcile(self, t: SSHTransport, host: Host, state: AppState) -> AppState:
+        """Bring what runs in line with the configuration, if a reload could not."""
+        ...
+
     @property
     def checks_cwd(self) -> bool:
         """Whether each process's working directory is the release (pm2 script, systemd)."""
@@ -238,6 +242,20 @@ class Pm2:
         if self.state(t, host).processes:
             t.run([self.config.command, "delete", self.config.app], check=False)
 
+    def reconcile(self, t: SSHTransport, host: Host, state: AppState) -> AppState:
+        """``pm2 scale`` when ``instances`` changed: a reload keeps the old count."""
+        wanted = self.config.instances
+        if self.config.script is None or not isinstance(wanted, int) or not state.processes:
+            return state
+        if len(state.processes) == wanted:
+            return state
+        # The pid files may lag behind a worker that is still starting: ask pm2 itself.
+        listed = self.state(t, host)
+        if len(listed.processes) == wanted:
+            return listed
+        t.run([self.config.command, "scale", self.config.app, str(wanted)])
+        return self.state(t, host)
+
 
 class Systemd:
     """systemd: restart the unit; ``systemctl show`` for its main process.
@@ -293,6 +311,9 @@ class Systemd:
 
     def running(self, t: SSHTransport, host: Host) -> AppState:
         return self.state(t, host)  # `systemctl show` is cheap already
+
+    def reconcile(self, t: SSHTransport, host: Host, state: AppState) -> AppState:
+        return state  # the unit file says how the service runs
 
     def stop(self, t: SSHTransport, host: Host) -> None:
         t.run(self._systemctl("stop", self.config.unit), check=False)
