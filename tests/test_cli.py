@@ -281,3 +281,26 @@ def test_unlock_needs_force_and_reason(project: Project) -> None:
     assert proc.returncode == 2
     assert "--force" in proc.stderr
     assert not (project.root / ".wave" / "state" / "history.jsonl").exists()
+
+
+def test_status_text_shows_each_host_of_a_multi_host_target() -> None:
+    from wave_sdk.cli.commands import _host_lines
+
+    hosts = {
+        "web-1": {
+            "reachable": True,
+            "current": "v2",
+            "app": "1/1 pm2 processes online",
+            "processes": [
+                {"pid": 41, "status": "online", "restarts": 0, "memory": 52428800, "uptime_s": 9.5}
+            ],
+            "disk": {"free": "9.1G", "used_pct": "42%"},
+        },
+        "web-2": {"reachable": False, "error": "connection refused"},
+    }
+    assert _host_lines(hosts) == [
+        "    web-1: release v2; 1/1 pm2 processes online; pid 41 online (0 restarts, 50 MiB,"
+        " up 10s); disk 42% used, 9.1G free",
+        "    web-2: unreachable — connection refused",
+    ]
+    assert _host_lines(None) == []

@@ -201,8 +201,43 @@ def status(args: argparse.Namespace) -> int:
                 + (f" at {r.url}" if r.url else "")
             )
             lines.append(f"    releases available: {', '.join(r.releases) or 'none'}")
+            lines += _host_lines(r.details.get("hosts"))
     _out(args, data, "\n".join(lines))
     return 0
+
+
+def _host_lines(hosts: Any) -> list[str]:
+    """Per-host lines for adapters that deploy to several machines (``details["hosts"]``).
+
+    The shape is the adapter's; what is shown is what a person scans for: the release, the
+    processes (status, restarts, memory, uptime), free disk, or why the host is unreachable.
+    """
+    if not isinstance(hosts, dict):
+        return []
+    lines = []
+    for name, info in hosts.items():
+        if not isinstance(info, dict):
+            continue
+        if info.get("reachable") is False:
+            lines.append(f"    {name}: unreachable — {info.get('error', '')}")
+            continue
+        parts = [f"release {info.get('current') or '-'}"]
+        if info.get("app"):
+            parts.append(str(info["app"]))
+        for p in info.get("processes") or []:
+            if isinstance(p, dict):
+                memory = p.get("memory")
+                mib = f", {memory / 2**20:.0f} MiB" if isinstance(memory, int | float) else ""
+                uptime = p.get("uptime_s")
+                up = f", up {uptime:.0f}s" if isinstance(uptime, int | float) else ""
+                parts.append(
+                    f"pid {p.get('pid')} {p.get('status')} ({p.get('restarts')} restarts{mib}{up})"
+                )
+        disk = info.get("disk")
+        if isinstance(disk, dict) and disk.get("free"):
+            parts.append(f"disk {disk.get('used_pct', '?')} used, {disk['free']} free")
+        lines.append(f"    {name}: " + "; ".join(parts))
+    return lines
 
 
 def health(args: argparse.Namespace) -> int:
