@@ -8,7 +8,6 @@ valid JSON; ``lock`` shows an unheld lock; ``unlock`` is recorded in history.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import wave_sdk
 from wave_sdk.cli.parser import build_parser
 from wave_sdk.errors import EXIT_CODES
 from wave_sdk.runbook import Wave
+from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
 
 WAVE = Path(sys.executable).parent / "wave"
@@ -46,15 +46,7 @@ COMMANDS = (
 
 
 def wave(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(WAVE), *args],
-        cwd=cwd,
-        env={**os.environ, "CI": "1", "WAVE_DEPLOYER": "cli-test"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_wave(*args, cwd=cwd, env={"WAVE_DEPLOYER": "cli-test"})
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -11,13 +11,14 @@ Schema of ``wave config schema`` (installed adapters included), and ``wave init`
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from wave_sdk.testing import run_wave
 
 WAVE = Path(sys.executable).parent / "wave"
 UNSET = "WAVE_TEST_SURELY_UNSET_VARIABLE"
@@ -38,17 +39,7 @@ VALID = ENV + TARGET
 
 
 def wave(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != UNSET}
-    env[PLANTED] = PLANTED_VALUE
-    return subprocess.run(
-        [str(WAVE), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_wave(*args, cwd=cwd, env={PLANTED: PLANTED_VALUE}, unset=[UNSET], timeout=60)
 
 
 @dataclass(frozen=True)

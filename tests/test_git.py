@@ -10,7 +10,6 @@ and names that look like shell syntax.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from wave_sdk.errors import (
     UsageError,
 )
 from wave_sdk.git import Repository, name_problem
+from wave_sdk.testing import run_wave
 
 WAVE = str(Path(sys.executable).parent / "wave")
 
@@ -123,16 +123,7 @@ class Repos:
         return git(self.work, "status", "--porcelain")
 
     def wave(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [WAVE, *args],
-            cwd=self.work,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "CI": "1", "WAVE_DEPLOYER": "git-test"},
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        return run_wave(*args, cwd=self.work, env={"WAVE_DEPLOYER": "git-test"})
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ import pytest
 from wave_sdk.errors import LockHeld
 from wave_sdk.models import HistoryRecord, utcnow
 from wave_sdk.state import LocalStateStore, LockInfo, pid_alive, process_start_time
+from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
 
 WAVE = str(Path(sys.executable).parent / "wave")
@@ -62,14 +63,12 @@ def wave_env(deployer: str, delay: float = 0.0) -> dict[str, str]:
 def wave_cli(
     project: Path, *args: str, deployer: str = "tester", delay: float = 0.0
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [WAVE, *args, "--config", str(project)],
-        capture_output=True,
-        text=True,
-        env=wave_env(deployer, delay),
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
+    return run_wave(
+        *args,
+        "--config",
+        str(project),
+        env={"WAVE_DEPLOYER": deployer, "WAVE_TEST_DELAY": str(delay)},
+        unset=["WAVE_DISABLE_PLUGINS"],
     )
 
 

@@ -39,6 +39,7 @@ from wave_sdk.plugins import PluginManager
 from wave_sdk.reporting import ListReporter
 from wave_sdk.runbook import Wave
 from wave_sdk.state import pid_alive
+from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
 
 WAVE = str(Path(sys.executable).parent / "wave")
@@ -52,19 +53,8 @@ def wave_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``wave`` console script with a clean plugin environment."""
-    environ = {
-        k: v for k, v in os.environ.items() if k not in ("WAVE_DISABLE_PLUGINS", "PYTHONPATH")
-    }
-    environ.update(env or {})
-    return subprocess.run(
-        [WAVE, *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-        check=False,
-    )
+    unset = ("WAVE_DISABLE_PLUGINS", "PYTHONPATH")
+    return run_wave(*args, env=env, unset=unset, timeout=timeout)
 
 
 def stop_app(root: Path) -> None:

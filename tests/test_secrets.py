@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets as random
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from wave_sdk import secrets
 from wave_sdk.cli.commands import report_error
 from wave_sdk.errors import AdapterError
 from wave_sdk.runbook import Wave
+from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
 
 WAVE = Path(sys.executable).parent / "wave"
@@ -41,21 +41,8 @@ class Project:
     v2: Path
 
     def wave(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "WAVE_TEST_TOKEN": self.secret,
-            "CI": "1",
-            "WAVE_DEPLOYER": "secret-test",
-        }
-        return subprocess.run(
-            [str(WAVE), *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        env = {"WAVE_TEST_TOKEN": self.secret, "WAVE_DEPLOYER": "secret-test"}
+        return run_wave(*args, cwd=self.root, env=env)
 
 
 @pytest.fixture

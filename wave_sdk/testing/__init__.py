@@ -39,7 +39,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import Callable, Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
@@ -75,6 +77,36 @@ def require_binary(name: str) -> str:
     if path is None:
         missing(name, "not on PATH")
     return path
+
+
+WAVE = str(Path(sys.executable).parent / "wave")
+"""The ``wave`` console script of the running interpreter's environment."""
+
+
+def run_wave(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``wave`` command as CI would: no terminal, no input, ``CI=1``.
+
+    ``env`` is added to this process's environment after the names in ``unset`` are
+    removed from it. Output is captured as text; the exit code is not checked.
+    """
+    removed = set(unset)
+    environ = {k: v for k, v in os.environ.items() if k not in removed}
+    return subprocess.run(
+        [WAVE, *args],
+        cwd=cwd,
+        env={**environ, "CI": "1", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def free_port() -> int:

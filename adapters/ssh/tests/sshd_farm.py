@@ -34,6 +34,7 @@ from typing import Any
 from wave_sdk import Release
 from wave_sdk.reporting import ListReporter
 from wave_sdk.runbook import Wave
+from wave_sdk.testing import run_wave
 
 TEST_USER = "wave-ssh-test"
 PM2_VERSION = "6.0.14"
@@ -490,15 +491,7 @@ class Project:
     def cli(
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [WAVE, *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "CI": "1", **(env or {})},
-            stdin=subprocess.DEVNULL,
-        )
+        return run_wave(*args, cwd=self.root, env=env, timeout=timeout)
 
     def wave(self, **kwargs: Any) -> Wave:
         kwargs.setdefault("reporter", ListReporter())
