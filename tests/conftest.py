@@ -1,120 +1,15 @@
-"""Shared fixtures: a throw-away project with `local` targets on free loopback ports."""
+"""Shared fixtures: a throw-away project (tests/projects.py), PostgreSQL (tests/postgres.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
-from wave_sdk.testing import free_port
-from wave_sdk.testing.healthapp import write_app
+from projects import Project
 
 pytest_plugins = ["wave_sdk.testing.plugin"]
-
-WAVE = str(Path(sys.executable).parent / "wave")
-
-
-class Project:
-    """A project directory with a wave.toml, release sources, and the `wave` command."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-
-    def write(self, toml: str) -> Path:
-        path = self.root / "wave.toml"
-        path.write_text(toml)
-        return path
-
-    def local_target(self, name: str = "web", *, port: int | None = None, **extra: Any) -> str:
-        """A `[targets.<name>]` table for the local adapter running the health app."""
-        fields = {
-            "adapter": "local",
-            "command": [sys.executable, "server.py"],
-            "port": port or self.port,
-            **extra,
-        }
-        body = "\n".join(f"{key} = {toml_value(value)}" for key, value in fields.items())
-        return f"[targets.{name}]\n{body}\n"
-
-    def release(self, version: str, *, healthy: bool = True) -> Path:
-        return write_app(
-            self.root / "src" / version, version, failing=() if healthy else ["/api/health/db"]
-        )
-
-    def wave(self, **kwargs: Any) -> Wave:
-        kwargs.setdefault("reporter", ListReporter())
-        kwargs.setdefault("deployer", "tester")
-        return Wave(self.root / "wave.toml", **kwargs)
-
-    def cli(
-        self,
-        *args: str,
-        env: dict[str, str] | None = None,
-        timeout: float = 120,
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [WAVE, *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "CI": "1", **(env or {})},
-            stdin=subprocess.DEVNULL,
-        )
-
-    def stop_all(self) -> None:
-        """Stop every app a local target of this project started, by its recorded pid."""
-        for pid_file in self.root.rglob("app.pid"):
-            try:
-                pid = json.loads(pid_file.read_text())["pid"]
-                os.killpg(pid, signal.SIGKILL)
-            except (ValueError, KeyError, ProcessLookupError, PermissionError):
-                continue
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not _gone(pid):
-                time.sleep(0.02)
-
-
-def toml_value(value: Any) -> str:
-    """A TOML literal for the simple values test configurations use."""
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)  # strings, numbers and booleans are spelt alike
-
-
-def _gone(pid: int) -> bool:
-    """Exited (reaped, or a zombie we reap now: apps started in-process are our children)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
-
-
-HEALTH_FAST = """
-[health]
-interval = 0.1
-consecutive = 2
-retries = 3
-deadline = 20
-timeout = 2
-"""
 
 
 @pytest.fixture

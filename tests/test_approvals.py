@@ -10,7 +10,7 @@ import subprocess
 import time
 from datetime import timedelta
 
-from conftest import HEALTH_FAST, WAVE, Project
+from projects import HEALTH_FAST, WAVE, Project
 
 from wave_sdk.models import Approval, utcnow
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEALTH_FAST, Project
+from projects import HEALTH_FAST, Project
 
 from wave_sdk.checks import CheckSpec, run_checks
 from wave_sdk.errors import ApprovalRequired, ConfigError, GateError

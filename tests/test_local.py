@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import HEALTH_FAST, Project
+from projects import HEALTH_FAST, Project
 
 from wave_sdk.errors import AdapterError
 

@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import HEALTH_FAST, Project, toml_value
 from postgres import V1_ROWS, Databases
+from projects import HEALTH_FAST, Project, toml_value
 from test_migrations import DOWN, MIGRATE_PY, UP
 
 from wave_sdk.errors import ApprovalRequired, VerificationFailed

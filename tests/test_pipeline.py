@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from conftest import HEALTH_FAST, Project
+from projects import HEALTH_FAST, Project
 
 from wave_sdk.errors import (
     AdapterError,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEALTH_FAST, Project, toml_value
+from projects import HEALTH_FAST, Project, toml_value
 
 from wave_sdk.errors import ConfigError, VerificationFailed
 
