@@ -76,7 +76,7 @@ SCENARIOS = {
 }
 
 IMPORTS = (
-    "import wave_sdk.runbook, wave_sdk.cli.commands, wave_sdk.health, httpx; "
+    "import wave_sdk.wave, wave_sdk.cli.commands, wave_sdk.health, httpx; "
     "from wave_sdk_docker import engine; engine.import_sdk(ssh=False)"
 )
 """What a `wave deploy` to a docker target imports, give or take: its fixed start-up cost."""
@@ -260,7 +260,7 @@ class Bench:
 
     def run_api(self, scenario: str) -> tuple[float, str | None]:
         from wave_sdk.reporting import NullReporter
-        from wave_sdk.runbook import Wave
+        from wave_sdk.wave import Wave
 
         release = self.new_release(f"api-{scenario}", scenario)
         started = time.perf_counter()

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import free_port, run_wave
 from wave_sdk.testing.healthapp import write_app
+from wave_sdk.wave import Wave
 
 WAVE = str(Path(sys.executable).parent / "wave")
 

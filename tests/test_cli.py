@@ -20,9 +20,9 @@ import pytest
 import wave_sdk
 from wave_sdk.cli.parser import build_parser
 from wave_sdk.errors import EXIT_CODES
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
+from wave_sdk.wave import Wave
 
 WAVE = Path(sys.executable).parent / "wave"
 COMMANDS = (
@@ -31,6 +31,7 @@ COMMANDS = (
     "check",
     "deploy",
     "rollback",
+    "recover",
     "status",
     "health",
     "history",

@@ -188,7 +188,8 @@ def test_lock_of_a_dead_process_is_stale_and_taken_over(
     assert store.read_lock(ENV) == taken
     [record] = store.history(ENV)
     assert (record.kind, record.outcome, record.deployer) == ("unlock", "recorded", "alice")
-    assert record.deploy_id == ghost.deploy_id
+    # The taker's id: the dead run's id belongs to the one record recovery writes for it.
+    assert record.deploy_id == taken.deploy_id and ghost.deploy_id in (record.reason or "")
     assert f"pid {pid}" in (record.reason or "") and "stale" in (record.reason or "")
 
 
@@ -307,8 +308,14 @@ def lock_file(project: Path) -> Path:
 
 
 def signals(project: Path) -> list[dict[str, object]]:
-    found = [json.loads(p.read_text()) for p in (project / "signals").glob("signal-*.json")]
-    return sorted(found, key=lambda s: str(s["timestamp"]))
+    """Each run's signals (not the runbook's fixed-name copies), in the order written."""
+    files = sorted((project / "signals").glob(f"signal-*-{ENV}-*.json"), key=_written)
+    return [json.loads(p.read_text()) for p in files]
+
+
+def _written(path: Path) -> int:
+    # Timestamps in signals are to the second (the runbook's format): order by the file.
+    return path.stat().st_mtime_ns
 
 
 def history(project: Path) -> list[HistoryRecord]:
@@ -407,8 +414,10 @@ def test_sigkill_mid_deploy_leaves_a_stale_lock_the_next_deploy_takes_over(
 
     # Only whole signals: every file that is not a temporary one parses.
     files = [p for p in (project / "signals").iterdir() if not p.name.endswith(".tmp")]
-    [signal_file] = files
-    assert signal_file.name.startswith(f"signal-deployment-starting-{ENV}-")
+    assert sorted(p.name.split(f"-{ENV}-")[0] for p in files) == [
+        "signal-deployment-starting",  # this run's own file
+        "signal-deployment-starting.json",  # the runbook's fixed name, the latest
+    ]
     for path in files:
         data = json.loads(path.read_text())
         assert data["signal_type"] == "deployment-starting" and data["deployer"] == "alice"
@@ -424,8 +433,10 @@ def test_sigkill_mid_deploy_leaves_a_stale_lock_the_next_deploy_takes_over(
     assert "deployed r2" in proc.stdout
     assert not lock_file(project).exists()
     runs = history(project)
+    # The killed run is recovered first (its one record), then bob's deploy runs.
     assert [(r.kind, r.deployer, r.outcome) for r in runs] == [
         ("unlock", "bob", "recorded"),
+        ("deploy", "alice", "interrupted"),
         ("deploy", "bob", "succeeded"),
     ]
     assert f"pid {victim.pid}" in (runs[0].reason or "")

@@ -7,6 +7,7 @@ HTTP on loopback; nothing in the pipeline is replaced.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -72,11 +73,17 @@ def test_failed_verification_rolls_back_and_writes_signals(project: Project) -> 
     }
     complete = signals["signal-deployment-complete"]
     assert complete["status"] == "success" and complete["commit"] is None
-    assert set(complete["verification"]["response_time_ms"]) == {
+    # The runbook's own fields with the runbook's types; per-endpoint figures beside them.
+    assert complete["verification"]["health_check"] == "healthy"
+    assert complete["verification"]["response_time_ms"] == max(
+        complete["verification"]["response_times_ms"].values()
+    )
+    assert set(complete["verification"]["response_times_ms"]) == {
         "/api/health",
         "/api/health/db",
         "/api/health/external",
     }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", complete["timestamp"])
     assert complete["deploy_id"] == first.deploy_id
     rollback = signals["signal-rollback-complete"]
     for field in (
@@ -93,8 +100,16 @@ def test_failed_verification_rolls_back_and_writes_signals(project: Project) -> 
         "reason",
     ):
         assert field in rollback, field
-    assert (rollback["rolled_back_from"], rollback["rolled_back_to"]) == ("v2", "v1")
-    assert rollback["verification"]["health_check"] == "failed"
+    assert (rollback["rolled_back_from_release"], rollback["rolled_back_to_release"]) == (
+        "v2",
+        "v1",
+    )
+    assert (rollback["rolled_back_from"], rollback["rolled_back_to"]) == (None, None)  # no git
+    # The verification of the release rolled back to (the runbook's "verify rollback").
+    assert rollback["verification"]["health_check"] == "healthy"
+    # The runbook's fixed names hold the latest of each signal.
+    latest = json.loads((project.root / ".claude" / "signal-rollback-complete.json").read_text())
+    assert latest == rollback
 
     history = wave.history("development")
     assert [(h.release, h.outcome) for h in history] == [("v1", "succeeded"), ("v2", "rolled_back")]
@@ -318,5 +333,5 @@ target = ["api", "front"]
         json.loads(p.read_text())
         for p in (project.root / ".claude").glob("signal-rollback-complete-*.json")
     ]
-    assert signal["targets"] == ["api", "front"] and signal["rolled_back_to"] == "v1"
+    assert signal["targets"] == ["api", "front"] and signal["rolled_back_to_release"] == "v1"
     assert signal["rolled_back_targets"] == ["front", "api"]

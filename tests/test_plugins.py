@@ -37,10 +37,10 @@ from wave_sdk import AdapterSpec, HealthResult, hookimpl
 from wave_sdk.errors import PluginError, VerificationFailed
 from wave_sdk.plugins import PluginManager
 from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
 from wave_sdk.state import pid_alive
 from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
+from wave_sdk.wave import Wave
 
 WAVE = str(Path(sys.executable).parent / "wave")
 FAST_HEALTH = "interval = 0.1\nconsecutive = 2\nretries = 1\ndeadline = 30\ntimeout = 2\n"
@@ -439,15 +439,18 @@ def test_malformed_adapter_announcement_breaks_only_that_plugin() -> None:
 
 
 class DatabaseProbe:
-    """A plugin's health contribution; flip ``healthy`` to make verification fail."""
+    """A plugin's health contribution; ``fail_rounds`` makes that many rounds fail."""
 
     def __init__(self) -> None:
         self.healthy = True
         self.rounds = 0
+        self.fail_rounds = 0
 
     @hookimpl
     def wave_health(self, target: Any, url: str | None) -> list[HealthResult]:
         self.rounds += 1
+        self.healthy = self.fail_rounds <= 0
+        self.fail_rounds -= 1
         return [
             HealthResult(
                 source="dbprobe",
@@ -491,14 +494,15 @@ def test_health_contributions_and_signal_observers(project: Path) -> None:
     assert any("slack" in w and "slack is down" in w for w in warnings), warnings
 
     write_app(project / "app", "v2")  # a healthy app: only the plugin will object
-    probe.healthy = False
+    probe.fail_rounds = 2  # the deploy's verification; the rollback's then passes
     rounds_before = probe.rounds
     with pytest.raises(VerificationFailed) as info:
         wave.deploy("development", release="r2")
     message = str(info.value)
     assert "dbprobe" in message and "replica lag 90s" in message
     assert "rolled back" in message
-    assert probe.rounds - rounds_before == 2  # retries = 1: two failed rounds, then give up
+    # retries = 1: two failed rounds, then give up; then the rollback's passing rounds.
+    assert probe.rounds - rounds_before == 2 + 2
     current = wave.store.current("development")
     assert current is not None and current.release == "r1"
     assert wave.history("development")[-1].outcome == "rolled_back"
@@ -509,10 +513,11 @@ def test_health_contributions_and_signal_observers(project: Path) -> None:
         ("deployment-starting", "r2"),
         ("rollback-complete", "r2"),
     ]
-    assert log.signals[-1].rolled_back_to == "r1"
-    # Observers see the signal only once it is on disk.
+    assert log.signals[-1].rolled_back_to_release == "r1"
+    # Observers see the signal only once it is on disk: one file per run and signal, and
+    # the runbook's fixed name for the latest of each type.
     on_disk = sorted(p.name for p in (project / "signals").glob("signal-*.json"))
-    assert len(on_disk) == 4
+    assert len(on_disk) == 4 + 3
 
 
 # -- lazy imports ----------------------------------------------------------------------
@@ -537,8 +542,8 @@ def test_top_level_names_load_on_first_use() -> None:
     modules = _modules_after(
         "import json, sys\n"
         "import wave_sdk\n"
-        "assert 'wave_sdk.runbook' not in sys.modules and 'pydantic' not in sys.modules\n"
-        "from wave_sdk.runbook import Wave\n"
+        "assert 'wave_sdk.wave' not in sys.modules and 'pydantic' not in sys.modules\n"
+        "from wave_sdk.wave import Wave\n"
         "assert wave_sdk.Wave is Wave\n"
         "try:\n"
         "    wave_sdk.NoSuchThing\n"
@@ -547,7 +552,7 @@ def test_top_level_names_load_on_first_use() -> None:
         "else:\n"
         "    raise SystemExit('missing names must raise AttributeError')\n"
     )
-    assert "wave_sdk.runbook" in modules
+    assert "wave_sdk.wave" in modules
 
 
 def test_cli_parser_imports_no_dependency() -> None:

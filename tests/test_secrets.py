@@ -25,9 +25,9 @@ import pytest
 from wave_sdk import secrets
 from wave_sdk.cli.commands import report_error
 from wave_sdk.errors import AdapterError
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import run_wave
 from wave_sdk.testing.healthapp import write_app
+from wave_sdk.wave import Wave
 
 WAVE = Path(sys.executable).parent / "wave"
 ENV = "development"

@@ -64,10 +64,8 @@ target = "web"
 def signals(project: Project, kind: str) -> list[dict[str, Any]]:
     """The signals of one kind, oldest first (by their timestamp: two runs in the same
     second have file names that sort at random)."""
-    found = [
-        json.loads(p.read_text()) for p in (project.root / ".claude").glob(f"signal-{kind}-*.json")
-    ]
-    return sorted(found, key=lambda s: str(s["timestamp"]))
+    files = (project.root / ".claude").glob(f"signal-{kind}-*.json")
+    return [json.loads(p.read_text()) for p in sorted(files, key=lambda p: p.stat().st_mtime_ns)]
 
 
 def test_smoke_test_failure_rolls_back(project: Project) -> None:
@@ -90,8 +88,11 @@ def test_smoke_test_failure_rolls_back(project: Project) -> None:
         info.value
     )
     assert wave.status("development")[0].current == "v1"
+    # The failed run keeps its evidence; the rollback's signal carries the verification of
+    # the release it returned to, smoke test included (the runbook's "verify rollback").
+    assert wave.history("development")[-1].verification["smoke_tests"] == "failed"
     [rollback] = signals(project, "rollback-complete")
-    assert rollback["verification"]["smoke_tests"] == "failed"
+    assert rollback["verification"]["smoke_tests"] == "passed"
     [complete] = signals(project, "deployment-complete")
     assert complete["verification"]["smoke_tests"] == "passed"
 

@@ -4,8 +4,9 @@ The names a user needs are importable from here; each lives in a module named fo
 holds, and is imported only when first used so that ``import wave_sdk`` (and ``wave --help``)
 stays cheap:
 
-* :class:`Wave` (:mod:`wave_sdk.runbook`) — the pipeline: plan, check, deploy, verify,
-  roll back, status, health, history.
+* :class:`Wave` (:mod:`wave_sdk.wave`) — the facade: plan, check, deploy, roll back,
+  recover, status, health, history. A deploy or a rollback is a journaled run of
+  :mod:`wave_sdk.run` (plan, deploy, rollback, journal, recovery).
 * :func:`load_config`, :class:`WaveConfig`, :class:`Settings` (:mod:`wave_sdk.config`).
 * :class:`Adapter`, :class:`AdapterSpec`, :class:`TargetContext` (:mod:`wave_sdk.adapter`)
   and :data:`hookimpl` — what a plugin author writes against; the hooks themselves are
@@ -24,9 +25,9 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Wave": "wave_sdk.runbook",
-    "Plan": "wave_sdk.runbook",
-    "DeployReport": "wave_sdk.runbook",
+    "Wave": "wave_sdk.wave",
+    "Plan": "wave_sdk.wave",
+    "DeployReport": "wave_sdk.wave",
     "load_config": "wave_sdk.config",
     "WaveConfig": "wave_sdk.config",
     "Settings": "wave_sdk.config",
@@ -111,9 +112,9 @@ if TYPE_CHECKING:
         StatusReport,
     )
     from wave_sdk.reporting import Event, Reporter
-    from wave_sdk.runbook import DeployReport, Plan, Wave
     from wave_sdk.signals import Signal
     from wave_sdk.state import StateStore, StateStoreSpec
+    from wave_sdk.wave import DeployReport, Plan, Wave
 
 
 def __getattr__(name: str) -> Any:

@@ -126,6 +126,9 @@ class TargetContext:
         state_dir: a directory private to this target, for an adapter's own bookkeeping.
         reporter: progress sink; adapters report long steps through it.
         config: the whole validated configuration (plugins read their own sections).
+        protected: releases the core may have to return to on this target — the
+            environment's last verified release and the one ``wave rollback`` would pick.
+            Retention (``keep``) must never remove them, whatever it counts.
 
     """
 
@@ -136,6 +139,7 @@ class TargetContext:
     state_dir: Path
     reporter: Reporter = field(repr=False)
     config: WaveConfig | None = field(default=None, repr=False)
+    protected: frozenset[str] = frozenset()
 
 
 class Adapter(ABC):

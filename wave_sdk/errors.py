@@ -19,6 +19,8 @@
     │   └── BackupFailed           exit 6   pg_dump failed or is missing; nothing was migrated
     ├── VerificationFailed         exit 7   verification failed; rolled back, or left as advised
     ├── RollbackFailed             exit 8   a rollback failed: the target needs a human
+    ├── Interrupted                exit 130 SIGINT (143 SIGTERM) stopped a run; what it changed
+    │                                       was rolled back, verified and recorded
     └── GitError                   exit 1   a git command failed (git's own words are quoted)
         ├── DirtyWorkTree          exit 2   uncommitted changes (or a merge, rebase …) in the way
         ├── MergeConflict          exit 3   a branch does not merge cleanly; the repository is
@@ -26,7 +28,7 @@
         └── HotfixIncomplete       exit *   the hotfix is on main but its deploy or backport did
                                             not happen (the cause's exit code; 1 for a backport)
 
-Exit code 0 means success and 130 an interrupt (Ctrl-C). The CLI prints ``str(error)``
+Exit code 0 means success; 130 and 143 an interrupt (Ctrl-C, SIGTERM). The CLI prints ``str(error)``
 (one line, secrets already redacted) and exits with ``error.exit_code``; it never shows a
 traceback for a :class:`WaveError`. Adapters map their platform's exceptions onto this tree
 in one place of their own (``errors.py`` of the adapter), so callers catch ``WaveError``
@@ -206,6 +208,23 @@ class RollbackFailed(WaveError):
     exit_code = 8
 
 
+class Interrupted(WaveError):
+    """SIGINT or SIGTERM stopped a run, which then rolled back what it had changed.
+
+    ``exit_code`` is 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM); ``report``
+    is the run's record (outcome ``interrupted``).
+    """
+
+    exit_code = 130
+
+    def __init__(
+        self, message: str, *, exit_code: int = 130, report: Any = None, hint: str | None = None
+    ) -> None:
+        self.exit_code = exit_code
+        self.report = report
+        super().__init__(message, hint=hint)
+
+
 class GitError(WaveError):
     """A git command failed, or the repository is not in a state a procedure can start from.
 
@@ -273,6 +292,7 @@ EXIT_CODES: dict[int, str] = {
     6: "the target failed the operation",
     7: "verification failed: rolled back, or left in place as the decision tree advised",
     8: "rollback failed: the target needs a human",
-    130: "interrupted",
+    130: "interrupted (SIGINT): what the run changed was rolled back and recorded",
+    143: "terminated (SIGTERM): what the run changed was rolled back and recorded",
 }
 """Exit codes of the ``wave`` command, documented in ``wave --help`` and the CLI reference."""

@@ -47,7 +47,7 @@ from wave_sdk.reporting import Event, NullReporter, Reporter
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
     from wave_sdk.models import CheckResult
-    from wave_sdk.runbook import Wave
+    from wave_sdk.wave import Wave
 
 DEFAULT_MESSAGE = "Merge {branch} into {target}"
 """The merge commit message template; ``[git] message`` replaces it."""
@@ -701,7 +701,7 @@ class Repository:
         2. main is pushed (with ``push``). From here on the fix is in production's branch
            and stays there.
         3. ``deploy(commit)`` runs with main checked out (the CLI passes a production
-           :meth:`Wave.deploy <wave_sdk.runbook.Wave.deploy>`, which needs its L1
+           :meth:`Wave.deploy <wave_sdk.wave.Wave.deploy>`, which needs its L1
            approval). If it raises, :class:`~wave_sdk.errors.HotfixIncomplete` carries the
            cause's exit code and says to run the procedure again once that is fixed.
         4. The hotfix branch is merged into develop (``--no-ff``) and develop is pushed. A

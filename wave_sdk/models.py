@@ -213,3 +213,42 @@ class HistoryRecord(_Model):
     migration: dict[str, Any] | None = None
     """The migration record of a release that carried migrations: environments migrated in
     order, backup files, what was rolled back (see :mod:`wave_sdk.migrations`)."""
+
+
+class JournalEntry(_Model):
+    """One write-ahead record of a run, stored before the step it names changes the world.
+
+    A run (a deploy or a rollback) opens its journal with ``begin`` once it holds the
+    environment's lock, writes an entry before each step that changes a target, a database
+    or the state, and is closed by its :class:`HistoryRecord`. A journal still open whose
+    holder is gone is an interrupted run: :mod:`wave_sdk.run.recovery` reads these entries
+    to learn what it was doing. ``step`` is one of the names in :data:`JOURNAL_STEPS`.
+    """
+
+    deploy_id: str
+    environment: str
+    seq: int = Field(ge=0)
+    step: str
+    at: datetime = Field(default_factory=utcnow)
+    target: str | None = None
+    release: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+JOURNAL_STEPS = (
+    "begin",  # the run holds the lock: kind, release, targets, last verified, holder
+    "migrate",  # about to back up and migrate the databases (order, backup dir)
+    "migrating",  # about to migrate one environment's database (backups taken so far)
+    "migrated",  # every database migrated (the migration record)
+    "deploy",  # about to deploy one target
+    "deployed",  # that target's deploy returned
+    "verify",  # about to verify the release
+    "verified",  # verification finished (ok, passing share)
+    "decide",  # the decision tree's answer after a failure
+    "rollback",  # about to roll one target back (to which release)
+    "rolled_back",  # that target's rollback returned
+    "verify_rollback",  # about to verify the release rolled back to
+    "commit",  # about to record the environment's new current release
+    "finish",  # about to write the history record that closes the journal
+)
+"""Every journal step, in the order a run can reach them."""

@@ -200,6 +200,17 @@ class ReleaseLayout:
         return removed
 
 
+def tree_hash(root: Path) -> str:
+    """A content hash of a directory (paths and bytes), for naming releases without git."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _valid(name: str) -> bool:
     try:
         check_release_id(name)

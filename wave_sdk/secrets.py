@@ -39,6 +39,21 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_data(data: object) -> object:
+    """``data`` (JSON-shaped: dicts, lists, strings …) with every string passed to :func:`redact`.
+
+    Masking the data before it is serialised, not the serialised text: a secret containing a
+    quote, a backslash or non-ASCII is escaped by ``json.dumps`` and would no longer match.
+    """
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact_data(k): redact_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_data(v) for v in data]
+    return data
+
+
 def clear() -> None:
     """Forget every registered secret (tests use this between cases)."""
     with _lock:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.fileio import atomic_write
-from wave_sdk.models import Approval, HistoryRecord, utcnow
+from wave_sdk.models import Approval, HistoryRecord, JournalEntry, utcnow
 from wave_sdk.secrets import redact
 
 
@@ -125,6 +125,25 @@ class StateStore(Protocol):
         """Every approval record of ``environment``, oldest first (expired ones included)."""
         ...
 
+    def journal_append(self, entry: JournalEntry) -> None:
+        """Append one write-ahead entry to the journal of run ``entry.deploy_id``.
+
+        Durable when this returns: the run changes the world only after it. Entries of one
+        run are appended by that run alone, in ``seq`` order.
+        """
+        ...
+
+    def journals(self, environment: str) -> dict[str, list[JournalEntry]]:
+        """The journals of ``environment`` not yet closed, by deploy id, entries in order.
+
+        A journal whose last entry was torn by a crash is returned without it.
+        """
+        ...
+
+    def journal_close(self, environment: str, deploy_id: str) -> None:
+        """Close (remove) a run's journal; called once its history record is written."""
+        ...
+
 
 @final
 @dataclass(frozen=True, kw_only=True)
@@ -202,22 +221,7 @@ class LocalStateStore:
     # -- history -----------------------------------------------------------------------
 
     def append_history(self, record: HistoryRecord) -> None:
-        line = redact(record.model_dump_json()) + "\n"
-        ledger = self._dir("") / "history.jsonl"
-        # One write() of one line under an exclusive lock: concurrent writers never
-        # interleave, and a crash leaves at worst a last line without newline (skipped).
-        # That torn line is closed with a newline first, or this record would be glued to
-        # it and lost with it.
-        fd = os.open(ledger, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = "\n" + line
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _append_line(self._dir("") / "history.jsonl", redact(record.model_dump_json()))
 
     def history(self, environment: str | None = None) -> list[HistoryRecord]:
         ledger = self.path / "history.jsonl"
@@ -288,7 +292,7 @@ class LocalStateStore:
                 held = self.read_lock(environment)
                 if held is None or self.is_stale(held):
                     if held is not None:
-                        self._record_takeover(held, owner)
+                        self._record_takeover(held, owner, deploy_id)
                     now = utcnow()
                     lock = LockInfo(
                         environment=environment,
@@ -315,11 +319,15 @@ class LocalStateStore:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
 
-    def _record_takeover(self, held: LockInfo, owner: str) -> None:
-        """A stale lock is an override too: leave the dead holder's trace in history."""
+    def _record_takeover(self, held: LockInfo, owner: str, deploy_id: str) -> None:
+        """A stale lock is an override too: leave the dead holder's trace in history.
+
+        The record carries the taker's deploy id: the dead run's own id belongs to the one
+        record that recovery writes for it.
+        """
         self.append_history(
             HistoryRecord(
-                deploy_id=held.deploy_id,
+                deploy_id=deploy_id,
                 kind="unlock",
                 environment=held.environment,
                 outcome="recorded",
@@ -358,6 +366,58 @@ class LocalStateStore:
             with contextlib.suppress(ValueError, OSError):
                 found.append(Approval.model_validate_json(file.read_text()))
         return [a for a in found if a.environment == environment]
+
+
+    # -- run journals ------------------------------------------------------------------
+
+    def _journal_dir(self, environment: str) -> Path:
+        return self._dir("journal") / self._safe(environment)
+
+    def journal_append(self, entry: JournalEntry) -> None:
+        directory = self._journal_dir(entry.environment)
+        directory.mkdir(exist_ok=True)
+        name = self._safe(entry.deploy_id)
+        _append_line(directory / f"{name}.jsonl", redact(entry.model_dump_json()))
+
+    def journals(self, environment: str) -> dict[str, list[JournalEntry]]:
+        directory = self.path / "journal" / self._safe(environment)
+        found: dict[str, list[JournalEntry]] = {}
+        for file in sorted(directory.glob("*.jsonl")) if directory.is_dir() else ():
+            entries = []
+            for line in file.read_text(encoding="utf-8").splitlines():
+                try:
+                    entries.append(JournalEntry.model_validate_json(line))
+                except ValueError:
+                    continue  # torn by a crash mid-write: that step never started
+            if entries:
+                found[file.stem] = entries
+            else:
+                file.unlink(missing_ok=True)  # killed while writing its first entry
+        return found
+
+    def journal_close(self, environment: str, deploy_id: str) -> None:
+        file = self.path / "journal" / self._safe(environment) / f"{self._safe(deploy_id)}.jsonl"
+        file.unlink(missing_ok=True)
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line durably, safe against concurrent writers and a crash mid-write.
+
+    One write() under an exclusive lock: concurrent writers never interleave, and a crash
+    leaves at worst a last line without newline (readers skip it). That torn line is closed
+    with a newline first, or this line would be glued to it and lost with it.
+    """
+    data = line + "\n"
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = "\n" + data
+        os.write(fd, data.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_state_store(config: Any, plugins: Any) -> StateStore:

@@ -10,26 +10,28 @@ Three layers, in the runbook's order, each only if the one before passed:
 3. **Bake window**: keep probing every target for ``bake.duration`` seconds and judge the
    error rate and the 95th-percentile response time (:func:`wave_sdk.health.bake`).
 
-:meth:`Verifier.run` returns ``None`` when all passed, else the share of checks that
-passed — the decision tree's first question ("working for most users?") — and leaves the
-reason in the report. What to do about a failure is the pipeline's business.
+:meth:`Verifier.run` returns a :class:`Outcome`: the figures, and on a failure the reason
+and the share of checks that passed — the decision tree's first question ("working for
+most users?"). What to do about a failure is the run's business. The same rounds (and the
+smoke test, without the bake window) verify the release a rollback returned to.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.reporting import Event
+from wave_sdk.signals import Verification
 
 if TYPE_CHECKING:
     from wave_sdk.adapter import Adapter
     from wave_sdk.config import WaveConfig
     from wave_sdk.health import BakeOutcome
     from wave_sdk.health import Verification as HealthVerification
-    from wave_sdk.models import CheckResult, HealthResult, Release
+    from wave_sdk.models import CheckResult, HealthResult
     from wave_sdk.plugins import PluginManager
     from wave_sdk.reporting import Reporter
-    from wave_sdk.runbook import DeployReport
 
 
 def health_round(plugins: PluginManager, adapter: Adapter, url: str | None) -> list[HealthResult]:
@@ -42,12 +44,63 @@ def health_round(plugins: PluginManager, adapter: Adapter, url: str | None) -> l
     return [r for c in caller(target=adapter.context, url=url) for r in (c or ())]
 
 
+@dataclass
+class Outcome:
+    """What one verification found.
+
+    ``reason`` is ``None`` when everything passed; otherwise it says what failed and
+    ``passing_share`` is the share (0…1) of checks that passed.
+    """
+
+    health: dict[str, list[HealthResult]] = field(default_factory=dict)
+    response_time_ms: dict[str, float] = field(default_factory=dict)
+    smoke: str = "skipped"
+    bake: dict[str, Any] | None = None
+    reason: str | None = None
+    passing_share: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def _fail(self, reason: str, share: float) -> Outcome:
+        self.reason, self.passing_share = reason, share
+        return self
+
+    def signal(self) -> Verification:
+        """The runbook signal's ``verification`` object."""
+        checked = [r for results in self.health.values() for r in results]
+        return Verification.of(
+            healthy=bool(checked) and all(r.ok for r in checked) and self.reason is None,
+            smoke=self.smoke,
+            response_times_ms=self.response_time_ms,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures a history record keeps."""
+        return {
+            "ok": self.ok,
+            "reason": self.reason,
+            "response_time_ms": self.response_time_ms,
+            "smoke_tests": self.smoke,
+            "bake": self.bake,
+            "passing_share": self.passing_share,
+        }
+
+
 class Verifier:
     """Verification of one environment's targets after a deploy."""
 
     def __init__(
-        self, *, config: WaveConfig, plugins: PluginManager, reporter: Reporter, environment: str
+        self,
+        *,
+        config: WaveConfig,
+        plugins: PluginManager,
+        reporter: Reporter,
+        environment: str,
+        step: str = "verify",
     ) -> None:
+        self.step = step
         self.config = config
         self.plugins = plugins
         self.reporter = reporter
@@ -56,52 +109,58 @@ class Verifier:
         self.health = config.health_for(environment)
 
     def _emit(self, kind: str, message: str, **data: Any) -> None:
-        self.reporter.emit(Event(kind, "verify", message, data))
+        self.reporter.emit(Event(kind, self.step, message, data))
 
     def run(
-        self, adapters: dict[str, Adapter], release: Release, report: DeployReport
-    ) -> float | None:
-        """Health of every target, then the smoke test, then the bake window.
+        self,
+        adapters: dict[str, Adapter],
+        release_id: str,
+        urls: dict[str, str | None],
+        *,
+        bake: bool = True,
+    ) -> Outcome:
+        """Health of every target, then the smoke test, then (with ``bake``) the bake window.
 
-        Fills ``report.health``, ``response_time_ms``, ``smoke`` and ``bake``; on a failure
-        sets ``report.reason`` and returns the share of checks that passed.
+        ``urls`` maps each target to where its release answers (the adapter's report);
+        ``[health] base_url`` overrides it.
         """
-        self._emit("step", f"verifying {', '.join(adapters)}")
-        urls = {r.target: r.url for r in report.deployed}
+        self._emit("step", f"verifying {release_id} on {', '.join(adapters)}")
+        outcome = Outcome()
         passing = total = 0
         for name, adapter in adapters.items():
-            outcome = self._health_rounds(adapter, urls.get(name))
-            report.health[name] = outcome.last
-            passing += sum(r.ok for r in outcome.last)
-            total += len(outcome.last)
+            rounds = self._health_rounds(adapter, urls.get(name))
+            outcome.health[name] = rounds.last
+            passing += sum(r.ok for r in rounds.last)
+            total += len(rounds.last)
             prefix = name if len(adapters) > 1 else ""
-            report.response_time_ms.update(
-                {f"{prefix}{k}": v for k, v in outcome.response_time_ms.items()}
+            outcome.response_time_ms.update(
+                {f"{prefix}{k}": v for k, v in rounds.response_time_ms.items()}
             )
-            if not outcome.ok:
-                bad = "; ".join(f"{r.source} {r.name}: {r.detail}" for r in outcome.failures())
-                report.reason = f"verification of {name} failed: {bad or outcome.reason}"
-                self._emit("fail", report.reason)
-                return outcome.passing_share
+            if not rounds.ok:
+                bad = "; ".join(f"{r.source} {r.name}: {r.detail}" for r in rounds.failures())
+                self._emit("fail", f"verification of {name} failed: {bad or rounds.reason}")
+                return outcome._fail(
+                    f"verification of {name} failed: {bad or rounds.reason}",
+                    rounds.passing_share,
+                )
         if self.env.smoke is not None:
-            result = self._smoke(release, urls)
-            report.smoke = "passed" if result.ok else "failed"
+            result = self._smoke(release_id, urls)
+            outcome.smoke = "passed" if result.ok else "failed"
             if not result.ok:
                 tail = " | ".join(result.output_tail.splitlines()[-3:])
-                report.reason = f"smoke test failed: {result.detail}" + (
-                    f": {tail}" if tail else ""
-                )
-                self._emit("fail", report.reason)
-                return passing / (total + 1)  # the smoke test counts as one more check
+                reason = f"smoke test failed: {result.detail}" + (f": {tail}" if tail else "")
+                self._emit("fail", reason)
+                # The smoke test counts as one more check.
+                return outcome._fail(reason, passing / (total + 1))
             self._emit("ok", f"smoke test passed ({result.duration_s:.1f}s)")
-        if self.env.bake is not None:
+        if bake and self.env.bake is not None:
             baked = self._bake(adapters, urls)
-            report.bake = baked.to_dict()
+            outcome.bake = baked.to_dict()
             if not baked.ok:
-                report.reason = f"bake window breached: {baked.breach}"
-                self._emit("fail", report.reason)
-                return baked.passing_share
-        return None
+                reason = f"bake window breached: {baked.breach}"
+                self._emit("fail", reason)
+                return outcome._fail(reason, baked.passing_share)
+        return outcome
 
     def _health_rounds(self, adapter: Adapter, deployed_url: str | None) -> HealthVerification:
         from wave_sdk.health import verify
@@ -119,7 +178,7 @@ class Verifier:
 
         return verify(lambda: health_round(self.plugins, adapter, url), self.health, on_round)
 
-    def _smoke(self, release: Release, urls: dict[str, str | None]) -> CheckResult:
+    def _smoke(self, release_id: str, urls: dict[str, str | None]) -> CheckResult:
         from wave_sdk.checks import command_check
         from wave_sdk.config import CheckConfig
 
@@ -133,7 +192,7 @@ class Verifier:
             self.config.root,
             env={
                 "WAVE_ENVIRONMENT": self.environment,
-                "WAVE_RELEASE": release.id,
+                "WAVE_RELEASE": release_id,
                 "WAVE_URL": url,
             },
         )

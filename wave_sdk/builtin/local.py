@@ -219,7 +219,9 @@ class LocalAdapter(Adapter):
             self.layout.stage(release.id, Path(source), linked=self.config.shared)
         self._emit(f"starting {release.id} on port {self.config.port}")
         self._activate(release.id, "deploy")
-        pruned = self.layout.prune(self.config.keep, protect=(release.id, previous))
+        pruned = self.layout.prune(
+            self.config.keep, protect=(release.id, previous, *self.context.protected)
+        )
         return DeployResult(
             target=self.context.target,
             release=release.id,

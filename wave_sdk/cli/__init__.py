@@ -37,9 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WaveError as exc:
         commands.report_error(args, exc)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # Outside a run (a run turns SIGINT/SIGTERM into a recorded, rolled-back failure).
         print("wave: interrupted", file=sys.stderr)
-        return 130
+        return int(getattr(exc, "exit_code", 130))
 
 
 def _version() -> int:

@@ -35,7 +35,7 @@ def report_error(args: argparse.Namespace, exc: WaveError) -> None:
 
 def _wave(args: argparse.Namespace) -> Any:
     from wave_sdk.reporting import ConsoleReporter, JsonLinesReporter
-    from wave_sdk.runbook import Wave
+    from wave_sdk.wave import Wave
 
     reporter = JsonLinesReporter() if args.json else ConsoleReporter()
     interactive = sys.stdin.isatty() and not args.json and not os.environ.get("CI")
@@ -166,8 +166,21 @@ def rollback(args: argparse.Namespace) -> int:
         _out(args, plan, text)
         return 0
     results = wave.rollback(args.env, to=args.to, reason=args.reason, lock_wait=args.lock_wait)
-    text = "\n".join(f"rolled back {r.target}: {r.from_release} → {r.to_release}" for r in results)
+    text = (
+        "\n".join(f"rolled back {r.target}: {r.from_release} → {r.to_release}" for r in results)
+        or "every target already runs that release (verified)"
+    )
     _out(args, [_dump(r) for r in results], text)
+    return 0
+
+
+def recover(args: argparse.Namespace) -> int:
+    wave = _wave(args)
+    done = wave.recover(args.env)
+    text = "\n".join(f"recovered {d.kind} {d.message}" for d in done) or (
+        f"{args.env}: no interrupted run to recover"
+    )
+    _out(args, {"environment": args.env, "recovered": [d.to_dict() for d in done]}, text)
     return 0
 
 
@@ -181,10 +194,21 @@ def status(args: argparse.Namespace) -> int:
         current = wave.store.current(env_name)
         lock = wave.store.read_lock(env_name)
         targets = [r for r in reports if r.target in wave.config.environment(env_name).targets]
+        # Drift: a target whose live release is not the one recorded as current (a release
+        # left in place after a failure, a change made behind wave's back, a dead run).
+        drift = {
+            r.target: {
+                "live": r.current,
+                "recorded": current.targets.get(r.target, current.release),
+            }
+            for r in targets
+            if current is not None and r.current != current.targets.get(r.target, current.release)
+        }
         data[env_name] = {
             "current": _dump(current) if current else None,
             "lock": lock.public() if lock else None,
             "targets": [_dump(r) for r in targets],
+            "drift": drift,
         }
         lines.append(
             f"{env_name}: "
@@ -200,6 +224,11 @@ def status(args: argparse.Namespace) -> int:
                 f"  {r.target} ({r.adapter}): {r.state}, current release {r.current or '-'}"
                 + (f" at {r.url}" if r.url else "")
             )
+            if r.target in drift:
+                lines.append(
+                    f"    drift: {r.current or 'nothing'} is live, the recorded current release "
+                    f"is {drift[r.target]['recorded']}"
+                )
             lines.append(f"    releases available: {', '.join(r.releases) or 'none'}")
             lines += _host_lines(r.details.get("hosts"))
     _out(args, data, "\n".join(lines))

@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the decision tree's recommendation and the rollback target; change nothing",
     )
 
+    p = command(
+        "recover",
+        "recover",
+        "finish runs that died (killed, crashed): roll their targets back to the last verified "
+        "release, verify, and write the missing history record and signal",
+    )
+    env(p)
+
     p = command("status", "status", "what runs on each target, and what it can roll back to")
     env(p, required=False)
 

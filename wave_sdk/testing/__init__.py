@@ -52,7 +52,7 @@ from wave_sdk.config import parse_config
 from wave_sdk.errors import AdapterError, ReleaseNotFound, VerificationFailed
 from wave_sdk.models import Release
 from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
+from wave_sdk.wave import Wave
 
 ENVIRONMENT = "contract"
 TARGET = "subject"

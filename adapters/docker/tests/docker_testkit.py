@@ -29,7 +29,7 @@ from docker import APIClient
 
 from wave_sdk.config import parse_config
 from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
+from wave_sdk.wave import Wave
 
 WAVE = str(Path(sys.executable).parent / "wave")
 """The `wave` command of the interpreter running the tests."""

@@ -25,8 +25,8 @@ from wave_sdk_docker.errors import (
 from wave_sdk import Release
 from wave_sdk.errors import AdapterError, RollbackFailed
 from wave_sdk.reporting import Event, ListReporter
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import free_port, missing
+from wave_sdk.wave import Wave
 
 
 def _deploy_direct(root: Path, target: dict[str, Any], release: Release) -> None:

@@ -507,7 +507,7 @@ class DockerAdapter(Adapter):
         created = reuse is None
         new = reuse or self._create(release, spec)
         self._activate(new, live, created=created, replace=previous == release.id)
-        pruned = self._prune(protect=(release.id, previous))
+        pruned = self._prune(protect=(release.id, previous, *self.context.protected))
         return self._result(
             release,
             previous,

@@ -33,8 +33,8 @@ from typing import Any
 
 from wave_sdk import Release
 from wave_sdk.reporting import ListReporter
-from wave_sdk.runbook import Wave
 from wave_sdk.testing import run_wave
+from wave_sdk.wave import Wave
 
 TEST_USER = "wave-ssh-test"
 PM2_VERSION = "6.0.14"

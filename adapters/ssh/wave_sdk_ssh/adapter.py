@@ -350,7 +350,9 @@ class SSHAdapter(Adapter):
 
     def _prune(self, run: HostRun, release_id: str) -> None:
         with run.timed("prune"):
-            removed = run.layout.prune(self.config.keep, protect=(release_id, run.previous))
+            removed = run.layout.prune(
+                self.config.keep, protect=(release_id, run.previous, *self.context.protected)
+            )
         if removed:
             run.extra["pruned"] = removed
 

@@ -1,0 +1,406 @@
+"""The facade users import: ``Wave(project).deploy("staging")``.
+
+:class:`Wave` opens a project (its configuration, plugins and state store) and hands each
+piece of work to the module that holds it: a deploy is a :class:`~wave_sdk.run.deploy.
+DeployRun`, a rollback a :class:`~wave_sdk.run.rollback.RollbackRun`, both journaled and
+recovered by :mod:`wave_sdk.run.recovery`; the plan is :func:`~wave_sdk.run.plan.make_plan`,
+the checks :func:`~wave_sdk.run.gate.run_checks`. Every method is synchronous and returns
+when the work is done; the CLI calls nothing else.
+
+Any method that opens an environment looks for runs that died first: ``deploy``,
+``rollback`` and ``recover`` reconcile them before doing anything else, ``status``,
+``health`` and ``history`` say so in one line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from wave_sdk import ledger
+from wave_sdk.adapter import Adapter
+from wave_sdk.config import WaveConfig, load_config
+from wave_sdk.errors import RollbackUnavailable, UsageError
+from wave_sdk.models import (
+    Approval,
+    CheckResult,
+    HealthResult,
+    HistoryRecord,
+    Release,
+    RollbackResult,
+    StatusReport,
+    new_deploy_id,
+    utcnow,
+)
+from wave_sdk.plugins import PluginManager, get_plugin_manager
+from wave_sdk.reporting import NullReporter, Reporter
+from wave_sdk.run import boundary, recovery
+from wave_sdk.run.context import RunContext
+from wave_sdk.run.plan import Plan, make_plan
+from wave_sdk.run.report import DeployReport
+from wave_sdk.state import StateStore
+
+__all__ = ["DeployReport", "Plan", "Wave"]
+
+
+class Wave:
+    """A project's runbook, ready to run.
+
+    Args:
+        config: a :class:`~wave_sdk.config.WaveConfig`, a path to the file or its directory,
+            or ``None`` to search from the current directory.
+        reporter: where progress goes (default: nowhere).
+        interactive: whether a person can answer prompts; only then is the approval prompt
+            offered. The CLI sets it from the terminal.
+        plugins: a plugin manager (default: the process's, with entry points loaded).
+        deployer: the name recorded as deployer (default ``$WAVE_DEPLOYER`` or the user).
+        wave: the WAVE framework's wave being deployed (``--wave N``); overrides
+            ``[gate] wave`` for the Gate 7 checks and approval signals.
+
+    """
+
+    def __init__(
+        self,
+        config: WaveConfig | str | os.PathLike[str] | None = None,
+        *,
+        reporter: Reporter | None = None,
+        interactive: bool = False,
+        plugins: PluginManager | None = None,
+        deployer: str | None = None,
+        wave: int | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, WaveConfig) else load_config(config)
+        if wave is not None:
+            gate = self.config.gate.model_copy(update={"wave": wave})
+            self.config = self.config.model_copy(update={"gate": gate})
+        self.reporter: Reporter = reporter or NullReporter()
+        self.interactive = interactive
+        self.plugins = plugins or get_plugin_manager()
+        self.deployer = deployer or os.environ.get("WAVE_DEPLOYER") or _user()
+        self.ctx = RunContext(
+            config=self.config,
+            plugins=self.plugins,
+            reporter=self.reporter,
+            deployer=self.deployer,
+            interactive=interactive,
+        )
+
+    @property
+    def store(self) -> StateStore:
+        return self.ctx.store
+
+    @contextmanager
+    def open_target(self, target: str, environment: str) -> Iterator[Adapter]:
+        """The adapter instance of ``target``, registered for the duration of the block."""
+        with self.ctx.open_target(target, environment) as adapter:
+            yield adapter
+
+    # -- releases and plans ----------------------------------------------------------------
+
+    def release(
+        self,
+        release_id: str | None = None,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        commit: str | None = None,
+    ) -> Release:
+        """Describe a release: explicit id, else the git commit, else a hash of ``source``."""
+        from wave_sdk.releases import tree_hash
+
+        commit = commit or _git_head(self.config.root)
+        src = Path(source).resolve() if source else None
+        if src is not None and not src.is_dir():
+            raise UsageError(f"--source {source}: not a directory")
+        if release_id is None:
+            if commit:
+                release_id = commit[:12]
+            elif src is not None:
+                release_id = "src-" + tree_hash(src)[:12]
+            else:
+                raise UsageError(
+                    "cannot name the release: not a git repository and no --source",
+                    hint="pass --release ID",
+                )
+        try:
+            return Release(id=release_id, commit=commit, source=src)
+        except ValidationError as exc:
+            message = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+            raise UsageError(message, hint="pass --release with a plain id") from None
+
+    def plan(self, environment: str, *, release: Release | None = None) -> Plan:
+        """What a deploy would do, with each step's approval level and whether it is met."""
+        self.config.environment(environment)
+        return make_plan(self.ctx, environment, release or self.release())
+
+    def check(
+        self,
+        environment: str,
+        *,
+        release: Release | None = None,
+        report: bool = False,
+        groups: Collection[str] | None = None,
+    ) -> list[CheckResult]:
+        """Run the gate's checks for ``environment``; see :func:`wave_sdk.run.gate.run_checks`.
+
+        ``release`` defaults to the git checkout (``None`` outside git).
+        """
+        from wave_sdk.run.gate import run_checks
+
+        self.config.environment(environment)
+        if release is None:
+            with suppress(UsageError):
+                release = self.release()
+        return run_checks(self.ctx, environment, release, report=report, groups=groups)
+
+    def approve(
+        self,
+        environment: str,
+        action: str = "deploy",
+        *,
+        level: int = 1,
+        release: str | None = None,
+        commit: str | None = None,
+        approved_by: str | None = None,
+        expires_in: float | None = None,
+    ) -> Approval:
+        """Record an approval (what ``wave approve`` does)."""
+        from datetime import timedelta
+
+        self.config.environment(environment)
+        approval = Approval(
+            environment=environment,
+            action=action,
+            level=level,
+            approved_by=approved_by or self.deployer,
+            release=release,
+            commit=commit,
+            expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+        )
+        self.store.add_approval(approval)
+        return approval
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        environment: str,
+        *,
+        release: Release | str | None = None,
+        source: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+        lock_wait: float = 0.0,
+        allow_no_rollback: bool = False,
+        migrations: bool | None = None,
+    ) -> DeployReport:
+        """Run the whole pipeline for ``environment`` (see :class:`~wave_sdk.run.deploy.DeployRun`).
+
+        ``migrations`` says whether the release carries database migrations; ``None``
+        detects it (``[migrations] detect`` paths changed since the environment's release).
+        Returns the report of a verified deploy (or of the plan, with ``dry_run``); raises
+        as :meth:`DeployRun.run <wave_sdk.run.deploy.DeployRun.run>` documents.
+        """
+        from wave_sdk.run.deploy import DeployRun
+
+        self.config.environment(environment)  # an unknown name fails before anything else
+        if not isinstance(release, Release):
+            release = self.release(release, source=source)
+        if not release.stories:
+            release = release.model_copy(update={"stories": self._stories(environment, release)})
+        carries = (
+            self._carries_migrations(environment, release) if migrations is None else migrations
+        )
+        if carries != release.has_migrations:
+            release = release.model_copy(update={"has_migrations": carries})
+        if dry_run:
+            run = DeployRun(self.ctx, make_plan(self.ctx, environment, release))
+            for step in run.plan.steps:
+                self.ctx.emit("info", "plan", f"{step.step}: {step.detail}")
+            return run.report
+        self.recover(environment)
+        run = DeployRun(
+            self.ctx,
+            make_plan(self.ctx, environment, release),
+            lock_wait=lock_wait,
+            allow_no_rollback=allow_no_rollback,
+        )
+        return run.run()
+
+    def rollback(
+        self,
+        environment: str,
+        *,
+        to: str | None = None,
+        reason: str | None = None,
+        lock_wait: float = 0.0,
+    ) -> list[RollbackResult]:
+        """Roll every target of ``environment`` back, last target first, and verify.
+
+        ``to`` names the release; without it, the last release that succeeded *before* the
+        current one (from history, so a release that failed verification and was rolled back
+        automatically is never chosen), or else the adapter's idea of "previous".
+        """
+        from wave_sdk.run.rollback import RollbackRun
+
+        self.config.environment(environment)
+        self.recover(environment)
+        return RollbackRun(self.ctx, environment, to=to, reason=reason, lock_wait=lock_wait).run()
+
+    def recover(self, environment: str) -> list[recovery.Recovered]:
+        """Reconcile runs of ``environment`` that died (what ``wave recover`` does)."""
+        self.config.environment(environment)
+        return recovery.recover(self.ctx, environment)
+
+    def interrupted(self, environment: str | None = None) -> list[recovery.Interrupted]:
+        """Runs that died and are not reconciled yet; each is also reported in one line."""
+        names = [environment] if environment else list(self.config.environments)
+        found = [run for name in names for run in recovery.find(self.ctx, name) if run.dead]
+        for run in found:
+            self.ctx.emit("warn", "recover", run.notice())
+        return found
+
+    def rollback_plan(self, environment: str) -> dict[str, Any]:
+        """What ``wave rollback`` would do and what the decision tree says, without acting.
+
+        The decision is the one recorded for the last deploy of ``environment`` (a failed
+        verification records its evidence); after a clean deploy it is "monitor".
+        """
+        from wave_sdk.decisions import Action, Evidence, advice, decide
+
+        self.config.environment(environment)
+        self.interrupted(environment)
+        last = self.store.current(environment)
+        deploys = [r for r in self.store.history(environment) if r.kind == "deploy"]
+        recorded = deploys[-1].verification.get("decision") if deploys else None
+        if recorded is None:
+            decision = decide(
+                Evidence(passing_share=1.0, most_users=self.config.decisions.most_users)
+            )
+            recorded = decision.to_dict()
+        try:
+            target, why = ledger.rollback_goal(
+                self.store.history(environment), environment, last.release if last else None
+            )
+        except RollbackUnavailable as exc:
+            target, why = None, exc.message
+        return {
+            "environment": environment,
+            "current": last.release if last else None,
+            "rollback_to": target,
+            "rollback_to_reason": why,
+            "last_deploy": deploys[-1].model_dump(mode="json") if deploys else None,
+            "decision": recorded,
+            "advice": advice(Action(recorded["action"]), environment),
+        }
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def status(self, environment: str | None = None) -> list[StatusReport]:
+        """Status of every target of ``environment`` (or of every environment), once each."""
+        names = [environment] if environment else list(self.config.environments)
+        for name in names:
+            self.config.environment(name)
+        self.interrupted(environment)
+        reports = []
+        seen: set[str] = set()
+        for env_name in names:
+            for target in self.config.environment(env_name).targets:
+                if target in seen:
+                    continue
+                seen.add(target)
+                with self.open_target(target, env_name) as adapter:
+                    reports.append(boundary.status(self.plugins, adapter))
+        return reports
+
+    def health(self, environment: str) -> dict[str, list[HealthResult]]:
+        """One round of every health contributor for each target of ``environment``."""
+        from wave_sdk.verification import health_round
+
+        config = self.config.health_for(environment)
+        self.interrupted(environment)
+        out: dict[str, list[HealthResult]] = {}
+        for target in self.config.environment(environment).targets:
+            with self.open_target(target, environment) as adapter:
+                status = boundary.status(self.plugins, adapter)
+                out[target] = health_round(self.plugins, adapter, config.base_url or status.url)
+        return out
+
+    def history(self, environment: str | None = None) -> list[HistoryRecord]:
+        if environment:
+            self.config.environment(environment)
+        self.interrupted(environment)
+        return self.store.history(environment)
+
+    def unlock(self, environment: str, *, reason: str) -> dict[str, Any] | None:
+        """Break the lock of ``environment``; the override is recorded in history."""
+        if not reason.strip():
+            raise UsageError("a reason is required to break a lock", hint='--reason "…"')
+        self.config.environment(environment)
+        held = self.store.break_lock(environment)
+        self.store.append_history(
+            HistoryRecord(
+                deploy_id=new_deploy_id(),
+                kind="unlock",
+                environment=environment,
+                outcome="recorded",
+                started_at=utcnow(),
+                deployer=self.deployer,
+                reason=f"{reason} (held by {held.describe() if held else 'nobody'})",
+            )
+        )
+        return held.public() if held else None
+
+    # -- what a release carries ------------------------------------------------------------
+
+    def _stories(self, environment: str, release: Release) -> tuple[str, ...]:
+        from wave_sdk import changes
+
+        last = self.store.current(environment)
+        return tuple(
+            changes.stories(
+                self.config.root,
+                last.commit if last else None,
+                release.commit,
+                pattern=self.config.signals.story_pattern,
+                signals_dir=self.ctx.signals_dir,
+            )
+        )
+
+    def _carries_migrations(self, environment: str, release: Release) -> bool:
+        settings = self.config.migrations
+        if settings is None or release.has_migrations:
+            return release.has_migrations
+        from wave_sdk.migrations import carries_migrations
+
+        last = self.store.current(environment)
+        return carries_migrations(
+            self.config.root, last.commit if last else None, release.commit, settings.detect
+        )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
+def _git_head(root: Path) -> str | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
