@@ -6,6 +6,9 @@
          → verify → finish                       (verified: the release is current)
                   ↘ decide → keep | leave | roll back (database first) → verify rollback
 
+The migrate step is :mod:`wave_sdk.run.migrate`; what follows a failure (decide, keep,
+leave or roll back, and SIGINT/SIGTERM) is :mod:`wave_sdk.run.failure`.
+
 Each step that changes the world is written to the journal first
 (:mod:`wave_sdk.run.journal`), and every way out of the locked part — success, a failure,
 SIGINT or SIGTERM — closes the journal with exactly one history record. Only SIGKILL (or a
@@ -14,7 +17,6 @@ power cut) leaves it open, for :mod:`wave_sdk.run.recovery` to finish.
 
 from __future__ import annotations
 
-import signal as signals_module
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -22,25 +24,21 @@ from wave_sdk.errors import (
     AdapterError,
     ApprovalRequired,
     GateError,
-    Interrupted,
     LockHeld,
-    RollbackFailed,
     RollbackUnavailable,
-    VerificationFailed,
     WaveError,
 )
 from wave_sdk.models import HistoryRecord, Release, new_deploy_id, utcnow
 from wave_sdk.run import approve, boundary, interrupts
+from wave_sdk.run.failure import Failure
 from wave_sdk.run.journal import Journal
 from wave_sdk.run.report import DeployReport
-from wave_sdk.run.restore import restore
 from wave_sdk.signals import Changes, Signal
 from wave_sdk.state import CurrentRelease
 from wave_sdk.verification import Outcome, Verifier
 
 if TYPE_CHECKING:
     from wave_sdk.adapter import Adapter
-    from wave_sdk.decisions import Decision
     from wave_sdk.migrations import MigrationRun
     from wave_sdk.run.context import RunContext
     from wave_sdk.run.plan import Plan
@@ -213,11 +211,11 @@ class DeployRun:
                     if outcome is not None and outcome.ok:
                         self.finish()
                         return
-                    self.after_failure(outcome, failure)
+                    Failure(self).act(outcome, failure)
                 except interrupts.Abandoned:
                     raise
                 except interrupts.InterruptSignal as exc:
-                    self.interrupted(exc)
+                    Failure(self).interrupted(exc)
         except WaveError as exc:
             if self.journal.entries and not self.journal.closed:
                 # Stopped before anything changed (an adapter that cannot open, a missing
@@ -267,49 +265,10 @@ class DeployRun:
 
     def migrate(self) -> None:
         """Back up, then migrate (staging first for production), before the code deploys."""
-        if not self.release.has_migrations:
-            return
-        from wave_sdk.migrations import MigrationRun
+        if self.release.has_migrations:
+            from wave_sdk.run.migrate import migrate
 
-        run = MigrationRun.for_deploy(self.ctx.config, self.environment, reporter=self.ctx.reporter)
-        self.migration = run
-        self.emit("step", "migrate", run.describe())
-        self.journal.write("migrate", order=list(run.order))
-
-        def approve_step(name: str) -> None:
-            self.journal.write(
-                "migrating", database=name, record=run.record.model_dump(mode="json")
-            )
-            # The deployed environment's migration approval was obtained before the lock;
-            # staging's migration is a step of that same approved procedure.
-            if name != self.environment:
-                self.emit("info", "migrate", f"{name}: part of the approved {self.environment} run")
-
-        try:
-            run.execute(verify=self._verify_environment, approve=approve_step)
-        except WaveError as exc:
-            self.report.migration = run.record.model_dump(mode="json")
-            self.report.reason = f"migration failed: {exc.message}"
-            raise
-        self.report.migrated = True
-        self.report.migration = run.record.model_dump(mode="json")
-        self.journal.write("migrated", record=self.report.migration)
-
-    def _verify_environment(self, environment: str) -> None:
-        """One health round of every target of ``environment`` (staging after migrating)."""
-        from wave_sdk.verification import health_round
-
-        bad = []
-        config = self.ctx.config.health_for(environment)
-        for target in self.ctx.config.environment(environment).targets:
-            with self.ctx.open_target(target, environment) as adapter:
-                status = boundary.status(self.ctx.plugins, adapter)
-                for r in health_round(self.ctx.plugins, adapter, config.base_url or status.url):
-                    if not r.ok:
-                        bad.append(f"{target} {r.source} {r.name}: {r.detail}")
-        if bad:
-            raise VerificationFailed(f"{environment} failed verification: {'; '.join(bad)}")
-        self.emit("ok", "migrate", f"{environment} verified after migrating")
+            migrate(self)
 
     def deploy_targets(self) -> WaveError | None:
         """Deploy to each target in order; stop at the first failure and return it."""
@@ -365,194 +324,6 @@ class DeployRun:
         self.signal("deployment-complete", status)
         self.journal.close(self.record())
         self.emit("ok", "finish", f"{self.release.id} is live in {self.environment}")
-
-    # -- failures --------------------------------------------------------------------------
-
-    def decide(self, outcome: Outcome | None, failure: WaveError | None) -> Decision:
-        """The runbook's decision tree, from the evidence (a failed deploy rolls back)."""
-        from wave_sdk import changes
-        from wave_sdk.decisions import Action, Decision, Evidence, decide
-
-        last = self.last
-        files = changes.changed_files(
-            self.ctx.config.root, last.commit if last else None, self.release.commit
-        )
-        self.report.config_only = changes.is_config_only(
-            files, self.ctx.config.decisions.config_paths
-        )
-        share = outcome.passing_share if outcome is not None else None
-        self.report.passing_share = 0.0 if share is None else round(share, 4)
-        evidence = Evidence(
-            passing_share=self.report.passing_share,
-            config_only=self.report.config_only,
-            migrated=self.report.migrated,
-            most_users=self.ctx.config.decisions.most_users,
-        )
-        decision = decide(evidence)
-        if failure is not None:
-            # The deploy itself failed: nothing is serving "most users", whatever a
-            # configuration-only diff suggests; undo it.
-            action = (
-                Action.ROLLBACK_DATABASE_THEN_CODE
-                if self.report.migrated
-                else Action.QUICK_ROLLBACK
-            )
-            decision = Decision(action, f"the deploy itself failed: {failure.message}", evidence)
-        self.report.decision = decision.to_dict()
-        self.journal.write("decide", action=decision.action.value)
-        self.emit(
-            "info",
-            "decide",
-            f"decision: {decision.action.value} — {decision.reason}",
-            decision=self.report.decision,
-        )
-        return decision
-
-    def after_failure(self, outcome: Outcome | None, failure: WaveError | None) -> None:
-        """Act on the decision tree where the environment allows it; report it otherwise."""
-        from wave_sdk.decisions import Action
-
-        decision = self.decide(outcome, failure)
-        advice = decision.advice(self.environment)
-        if decision.action is Action.MONITOR and self.env.auto_rollback and failure is None:
-            self.report.outcome = "degraded"
-            self.emit(
-                "warn", "finish", f"{self.release.id} stays live: {decision.reason}; {advice}"
-            )
-            self.finish(status="degraded")
-            return
-        if not self.env.auto_rollback or decision.action is Action.FIX_CONFIG:
-            self.report.outcome = "failed"
-            self.signal("deployment-complete", "failed")
-            self.journal.close(self.record())
-            why = "auto_rollback = false" if not self.env.auto_rollback else decision.reason
-            raise VerificationFailed(
-                f"{self.report.reason}; left in place ({why}); recommended: "
-                f"{decision.action.value}" + self.ctx.contacts(),
-                report=self.report,
-                hint=advice,
-            )
-        database = decision.action is Action.ROLLBACK_DATABASE_THEN_CODE
-        with interrupts.rolling_back():  # a rollback is never stopped half way
-            problem = self.roll_back(database=database)
-        summary = self.report.rollback_summary()
-        if problem:
-            raise RollbackFailed(
-                f"{self.report.reason}; {problem}{summary}" + self.ctx.contacts(),
-                hint="the target needs a human: check `wave status`",
-            )
-        if failure is not None:
-            raise AdapterError(
-                f"{failure.message}"
-                + (summary or "; nothing to roll back to")
-                + self.ctx.contacts(),
-                hint=failure.hint,
-            ) from failure
-        raise VerificationFailed(
-            f"{self.report.reason}; "
-            + (summary.lstrip("; ") or "nothing to roll back to (first deploy)")
-            + self.ctx.contacts(),
-            rollback=self.report.rollbacks[0] if self.report.rollbacks else None,
-            report=self.report,
-        )
-
-    def roll_back(self, *, database: bool, outcome: str | None = None) -> str | None:
-        """Undo the run: database, targets, verification, then signal and record.
-
-        The database first (when asked and migrated), then every target this run touched,
-        then verify the release returned to. Returns what went wrong, or ``None``.
-        """
-        problem = None
-        if self.migration is not None and (database or outcome == "interrupted"):
-            problem = self._roll_back_database()
-        last = self.last
-        restored = None
-        if problem is None:
-            if last is None:
-                self.emit("warn", "rollback", "first deploy: no earlier release to roll back to")
-            goals: dict[str, str | None] = (
-                {t: last.targets.get(t, last.release) for t in self.attempted} if last else {}
-            )
-            restored = restore(
-                self.ctx,
-                self.journal,
-                self.environment,
-                self.adapters,
-                goals,
-                release_id=last.release if last else None,
-            )
-            self.report.rollbacks = restored.rollbacks
-            self.report.unchanged = restored.unchanged
-            if restored.verification is not None:
-                self.report.rollback_verification = restored.verification.to_dict()
-            if not restored.ok:
-                problem = restored.problem()
-        if outcome is not None:
-            self.report.outcome = outcome
-        elif problem is not None or not self.report.rollbacks:
-            self.report.outcome = "failed"
-        else:
-            self.report.outcome = "rolled_back"
-        if self.report.rollbacks or problem is not None:
-            self.signal(
-                "rollback-complete",
-                "failed" if problem else "success",
-                verification=restored.verification.signal()
-                if restored and restored.verification
-                else None,
-            )
-        else:
-            self.signal("deployment-complete", "failed")
-        self.journal.close(self.record())
-        return problem
-
-    def _roll_back_database(self) -> str | None:
-        """Undo this run's migration (and restore one it was in the middle of)."""
-        from wave_sdk.run.database import undo_recorded
-
-        assert self.migration is not None
-        record = self.migration.record.model_dump(mode="json")
-        migrating = self.journal.last("migrating")
-        partial = migrating.data.get("database") if migrating else None
-        try:
-            undo_recorded(self.ctx, record, partial=partial if not self.report.migrated else None)
-        except WaveError as exc:
-            self.report.migration = record
-            return (
-                f"database rollback failed, code left on {self.release.id}: {exc.message}; "
-                "restore the database by hand (see the backup in `wave history --json`)"
-            )
-        record["rolled_back"] = [
-            *record.get("rolled_back", []),
-            {"environment": self.environment, "method": "recorded", "duration_s": 0.0},
-        ]
-        self.report.migration = record
-        return None
-
-    def interrupted(self, exc: interrupts.InterruptSignal) -> None:
-        """SIGINT/SIGTERM: a failed run — roll back what changed, verify, record, raise."""
-        name = signals_module.Signals(exc.signum).name
-        self.report.reason = f"interrupted by {name}"
-        self.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
-        with interrupts.rolling_back():
-            changed = bool(self.attempted) or self.journal.last("migrate") is not None
-            if changed:
-                problem = self.roll_back(database=True, outcome="interrupted")
-            else:
-                problem = None
-                self.report.outcome = "interrupted"
-                self.journal.close(self.record())
-        summary = self.report.rollback_summary() or "; nothing had changed"
-        if problem:
-            raise RollbackFailed(
-                f"{self.report.reason}; {problem}{summary}" + self.ctx.contacts(),
-                hint="the target needs a human: check `wave status`",
-            )
-        raise Interrupted(
-            f"{self.report.reason}{summary}",
-            exit_code=exc.exit_code,
-            report=self.report,
-        )
 
     # -- records ---------------------------------------------------------------------------
 

@@ -231,9 +231,8 @@ start_timeout = 60
     with pytest.raises(RollbackFailed) as info:  # the rollback cannot reach it either
         wave.deploy("staging", release=Release(id="v2", source=context("v2")))
     message = str(info.value)
-    assert message.startswith(
-        f"rollback failed: web: Docker daemon unreachable at {own_daemon.host}"
-    )
+    assert message.startswith("deploy failed: Docker daemon unreachable"), message
+    assert f"rollback failed: web: Docker daemon unreachable at {own_daemon.host}" in message
     assert "\n" not in message
     [failed] = [e.message for e in reporter.events if e.kind == "fail" and e.step == "deploy"]
     assert failed.startswith(f"web: Docker daemon unreachable at {own_daemon.host}: ")

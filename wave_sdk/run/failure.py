@@ -1,0 +1,219 @@
+"""What a deploy run does when it fails: the decide step and what follows it.
+
+The runbook does not roll back every failure; it asks first (:mod:`wave_sdk.decisions`).
+:meth:`Failure.act` walks the tree and keeps the release (``degraded``), leaves it in place
+for a fix, or rolls back — the database first when the run migrated — then verifies the
+release it returned to. :meth:`Failure.interrupted` is the same way back for SIGINT and
+SIGTERM. Either way the run's journal is closed by exactly one history record.
+"""
+
+from __future__ import annotations
+
+import signal as signals_module
+from typing import TYPE_CHECKING
+
+from wave_sdk.errors import AdapterError, Interrupted, RollbackFailed, VerificationFailed, WaveError
+from wave_sdk.run import interrupts
+from wave_sdk.run.restore import restore
+
+if TYPE_CHECKING:
+    from wave_sdk.decisions import Decision
+    from wave_sdk.run.deploy import DeployRun
+    from wave_sdk.verification import Outcome
+
+
+class Failure:
+    """The failure handling of one :class:`~wave_sdk.run.deploy.DeployRun`."""
+
+    def __init__(self, run: DeployRun) -> None:
+        self.run = run
+
+    def decide(self, outcome: Outcome | None, failure: WaveError | None) -> Decision:
+        """The runbook's decision tree, from the evidence (a failed deploy rolls back)."""
+        from wave_sdk import changes
+        from wave_sdk.decisions import Action, Decision, Evidence, decide
+
+        last = self.run.last
+        files = changes.changed_files(
+            self.run.ctx.config.root, last.commit if last else None, self.run.release.commit
+        )
+        self.run.report.config_only = changes.is_config_only(
+            files, self.run.ctx.config.decisions.config_paths
+        )
+        share = outcome.passing_share if outcome is not None else None
+        self.run.report.passing_share = 0.0 if share is None else round(share, 4)
+        evidence = Evidence(
+            passing_share=self.run.report.passing_share,
+            config_only=self.run.report.config_only,
+            migrated=self.run.report.migrated,
+            most_users=self.run.ctx.config.decisions.most_users,
+        )
+        decision = decide(evidence)
+        if failure is not None:
+            # The deploy itself failed: nothing is serving "most users", whatever a
+            # configuration-only diff suggests; undo it.
+            action = (
+                Action.ROLLBACK_DATABASE_THEN_CODE
+                if self.run.report.migrated
+                else Action.QUICK_ROLLBACK
+            )
+            decision = Decision(action, f"the deploy itself failed: {failure.message}", evidence)
+        self.run.report.decision = decision.to_dict()
+        self.run.journal.write("decide", action=decision.action.value)
+        self.run.emit(
+            "info",
+            "decide",
+            f"decision: {decision.action.value} — {decision.reason}",
+            decision=self.run.report.decision,
+        )
+        return decision
+
+    def act(self, outcome: Outcome | None, failure: WaveError | None) -> None:
+        """Act on the decision tree where the environment allows it; report it otherwise."""
+        from wave_sdk.decisions import Action
+
+        decision = self.decide(outcome, failure)
+        advice = decision.advice(self.run.environment)
+        if decision.action is Action.MONITOR and self.run.env.auto_rollback and failure is None:
+            self.run.report.outcome = "degraded"
+            self.run.emit(
+                "warn", "finish", f"{self.run.release.id} stays live: {decision.reason}; {advice}"
+            )
+            self.run.finish(status="degraded")
+            return
+        if not self.run.env.auto_rollback or decision.action is Action.FIX_CONFIG:
+            self.run.report.outcome = "failed"
+            self.run.signal("deployment-complete", "failed")
+            self.run.journal.close(self.run.record())
+            why = "auto_rollback = false" if not self.run.env.auto_rollback else decision.reason
+            raise VerificationFailed(
+                f"{self.run.report.reason}; left in place ({why}); recommended: "
+                f"{decision.action.value}" + self.run.ctx.contacts(),
+                report=self.run.report,
+                hint=advice,
+            )
+        database = decision.action is Action.ROLLBACK_DATABASE_THEN_CODE
+        with interrupts.rolling_back():  # a rollback is never stopped half way
+            problem = self.roll_back(database=database)
+        summary = self.run.report.rollback_summary()
+        if problem:
+            raise RollbackFailed(
+                f"{self.run.report.reason}; {problem}{summary}" + self.run.ctx.contacts(),
+                hint="the target needs a human: check `wave status`",
+            )
+        if failure is not None:
+            raise AdapterError(
+                f"{failure.message}"
+                + (summary or "; nothing to roll back to")
+                + self.run.ctx.contacts(),
+                hint=failure.hint,
+            ) from failure
+        raise VerificationFailed(
+            f"{self.run.report.reason}; "
+            + (summary.lstrip("; ") or "nothing to roll back to (first deploy)")
+            + self.run.ctx.contacts(),
+            rollback=self.run.report.rollbacks[0] if self.run.report.rollbacks else None,
+            report=self.run.report,
+        )
+
+    def roll_back(self, *, database: bool, outcome: str | None = None) -> str | None:
+        """Undo the run: database, targets, verification, then signal and record.
+
+        The database first (when asked and migrated), then every target this run touched,
+        then verify the release returned to. Returns what went wrong, or ``None``.
+        """
+        problem = None
+        if self.run.migration is not None and (database or outcome == "interrupted"):
+            problem = self._roll_back_database()
+        last = self.run.last
+        restored = None
+        if problem is None:
+            if last is None:
+                self.run.emit(
+                    "warn", "rollback", "first deploy: no earlier release to roll back to"
+                )
+            goals: dict[str, str | None] = (
+                {t: last.targets.get(t, last.release) for t in self.run.attempted} if last else {}
+            )
+            restored = restore(
+                self.run.ctx,
+                self.run.journal,
+                self.run.environment,
+                self.run.adapters,
+                goals,
+                release_id=last.release if last else None,
+            )
+            self.run.report.rollbacks = restored.rollbacks
+            self.run.report.unchanged = restored.unchanged
+            if restored.verification is not None:
+                self.run.report.rollback_verification = restored.verification.to_dict()
+            if not restored.ok:
+                problem = restored.problem()
+        if outcome is not None:
+            self.run.report.outcome = outcome
+        elif problem is not None or not self.run.report.rollbacks:
+            self.run.report.outcome = "failed"
+        else:
+            self.run.report.outcome = "rolled_back"
+        if self.run.report.rollbacks or problem is not None:
+            self.run.signal(
+                "rollback-complete",
+                "failed" if problem else "success",
+                verification=restored.verification.signal()
+                if restored and restored.verification
+                else None,
+            )
+        else:
+            self.run.signal("deployment-complete", "failed")
+        self.run.journal.close(self.run.record())
+        return problem
+
+    def _roll_back_database(self) -> str | None:
+        """Undo this run's migration (and restore one it was in the middle of)."""
+        from wave_sdk.run.database import undo_recorded
+
+        assert self.run.migration is not None
+        record = self.run.migration.record.model_dump(mode="json")
+        migrating = self.run.journal.last("migrating")
+        partial = migrating.data.get("database") if migrating else None
+        try:
+            undo_recorded(
+                self.run.ctx, record, partial=partial if not self.run.report.migrated else None
+            )
+        except WaveError as exc:
+            self.run.report.migration = record
+            return (
+                f"database rollback failed, code left on {self.run.release.id}: {exc.message}; "
+                "restore the database by hand (see the backup in `wave history --json`)"
+            )
+        record["rolled_back"] = [
+            *record.get("rolled_back", []),
+            {"environment": self.run.environment, "method": "recorded", "duration_s": 0.0},
+        ]
+        self.run.report.migration = record
+        return None
+
+    def interrupted(self, exc: interrupts.InterruptSignal) -> None:
+        """SIGINT/SIGTERM: a failed run — roll back what changed, verify, record, raise."""
+        name = signals_module.Signals(exc.signum).name
+        self.run.report.reason = f"interrupted by {name}"
+        self.run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
+        with interrupts.rolling_back():
+            changed = bool(self.run.attempted) or self.run.journal.last("migrate") is not None
+            if changed:
+                problem = self.roll_back(database=True, outcome="interrupted")
+            else:
+                problem = None
+                self.run.report.outcome = "interrupted"
+                self.run.journal.close(self.run.record())
+        summary = self.run.report.rollback_summary() or "; nothing had changed"
+        if problem:
+            raise RollbackFailed(
+                f"{self.run.report.reason}; {problem}{summary}" + self.run.ctx.contacts(),
+                hint="the target needs a human: check `wave status`",
+            )
+        raise Interrupted(
+            f"{self.run.report.reason}{summary}",
+            exit_code=exc.exit_code,
+            report=self.run.report,
+        )
