@@ -337,9 +337,9 @@ def adapters(args: argparse.Namespace) -> int:
 
 
 def approve(args: argparse.Namespace) -> int:
-    from wave_sdk.config import _parse_level
+    from wave_sdk.config.levels import parse_level
 
-    level = _parse_level(args.level)
+    level = parse_level(args.level)
     if not isinstance(level, int) or not 1 <= level <= 5:
         raise UsageError(f"--level {args.level}: use L1 … L5")
     wave = _wave(args)

@@ -1,0 +1,131 @@
+"""Finding and reading ``wave.toml``, or the ``[tool.wave]`` table of ``pyproject.toml``.
+
+The file is read once and its ``${VAR}`` references are resolved from the environment into
+:class:`~pydantic.SecretStr` values (registered with :mod:`wave_sdk.secrets` for masking)
+before :class:`~wave_sdk.config.WaveConfig` validates it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from wave_sdk import secrets
+from wave_sdk.config.errors import config_error, dotted, keys_of, label_of
+from wave_sdk.config.models import WaveConfig
+from wave_sdk.errors import ConfigError
+
+CONFIG_FILES = ("wave.toml", "pyproject.toml")
+"""The files :func:`find_config` looks for in each directory, in this order."""
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _interpolate(value: Any, path: tuple[str | int, ...], file: str) -> Any:
+    """Resolve ``${VAR}`` into SecretStr values; ``$$`` is a literal ``$``."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), file) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), file) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    used_var = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal used_var
+        name = match.group(1)
+        if name is None:
+            return "$"
+        used_var = True
+        if name not in os.environ:
+            raise ConfigError(
+                f"environment variable {name} is not set",
+                file=file,
+                key=dotted(path),
+                hint=f"export {name}=… before running wave, or remove the reference",
+            )
+        secrets.register(os.environ[name])
+        return os.environ[name]
+
+    resolved = _VAR.sub(substitute, value)
+    if used_var:
+        secrets.register(resolved)
+        return SecretStr(resolved)
+    return resolved
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The nearest ``wave.toml``, or ``pyproject.toml`` with ``[tool.wave]``, upwards."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "wave.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and "[tool.wave" in pyproject.read_text(errors="replace"):
+            return pyproject
+    raise ConfigError(
+        f"no wave.toml (or pyproject.toml with [tool.wave]) in {here} or above",
+        hint="run `wave init` to write one, or pass --config PATH",
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> WaveConfig:
+    """Read, interpolate and validate a configuration file.
+
+    ``path`` may be a file or a directory to search from; ``None`` searches from the
+    current directory upwards.
+    """
+    if path is None or Path(path).is_dir():
+        file = find_config(Path(path) if path else None)
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"{file}: no such file", hint="check the path given to --config")
+    label = file.name
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"not valid TOML: {exc}", file=label, hint="fix the syntax at the line and column shown"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=label) from None
+    if file.name == "pyproject.toml":
+        tool = data.get("tool")
+        table = tool.get("wave") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            raise ConfigError(
+                "there is no [tool.wave] table",
+                file=label,
+                key="tool.wave",
+                hint="add a [tool.wave] table, or write a wave.toml (`wave init`)",
+            )
+        data, label = table, label_of(file)
+    return parse_config(data, file=file, label=label)
+
+
+def parse_config(
+    data: dict[str, Any], *, file: Path | None = None, label: str | None = None
+) -> WaveConfig:
+    """Validate an already-parsed mapping (what :func:`load_config` does after reading)."""
+    label = label or (label_of(file) if file else "<config>")
+    data = _interpolate(data, (), label)
+    if "source" in data:  # the field that records where the file is, not a key of it
+        raise ConfigError(
+            "unknown key 'source'",
+            file=label,
+            key="source",
+            hint=f"known keys: {', '.join(keys_of(WaveConfig))}; a target's source goes "
+            "in its [targets.<name>] table",
+        )
+    try:
+        config = WaveConfig.model_validate({**data, "source": file})
+    except ValidationError as exc:
+        raise config_error(exc, label, model=WaveConfig, data=data) from None
+    return config

@@ -1,0 +1,503 @@
+"""The configuration file as pydantic models: one per table, :class:`WaveConfig` the whole.
+
+Validation runs in two stages: :class:`WaveConfig` checks the core's keys (and, through
+:mod:`~wave_sdk.config.references`, the names that refer across tables); each target's own
+keys are checked later against the model of the adapter it names
+(:meth:`WaveConfig.target_settings`), since only then are the adapters known.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from wave_sdk.config.errors import Invalid, config_error, label_of
+from wave_sdk.config.levels import DEFAULT_MATRIX, Level
+from wave_sdk.config.references import check_references
+from wave_sdk.config.suggest import suggest
+from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError
+
+if TYPE_CHECKING:
+    from wave_sdk.plugins import PluginManager
+
+
+class Settings(BaseModel):
+    """Base of every configuration model: unknown keys are errors, values are immutable.
+
+    Adapter authors subclass it for their target model (``AdapterSpec.config``). Fields that
+    may carry secrets are typed ``SecretStr`` (or ``dict[str, str | SecretStr]``): a
+    ``${VAR}`` reference yields a ``SecretStr``, and a plain ``str`` field refuses it so a
+    secret cannot end up in a value that gets printed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectConfig(Settings):
+    """``[project]``: who this is, and whom to call when a deploy fails."""
+
+    name: str = Field("app", description="Project name, used in signals and history.")
+    contacts: list[str] = Field(
+        default_factory=list, description="Emergency contacts, shown in every failure message."
+    )
+
+
+class HealthEndpoint(Settings):
+    """One HTTP health endpoint and what a healthy answer looks like."""
+
+    path: str = Field(description="Path under the base URL, e.g. /api/health.")
+    status: int = Field(200, ge=100, le=599, description="Expected HTTP status.")
+    json_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="json",
+        description='Expected JSON fields, dotted paths allowed: {"status" = "ok"}.',
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("path")
+    @classmethod
+    def _starts_with_slash(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise Invalid(f"{value!r} must start with '/'", hint=f"write it as '/{value}'")
+        return value
+
+
+def _default_endpoints() -> list[HealthEndpoint]:
+    return [
+        HealthEndpoint(path=p) for p in ("/api/health", "/api/health/db", "/api/health/external")
+    ]
+
+
+class HealthConfig(Settings):
+    """``[health]``: how a release is verified over HTTP after a deploy."""
+
+    endpoints: list[HealthEndpoint] = Field(
+        default_factory=_default_endpoints,
+        description="Endpoints to probe; default the runbook's three.",
+    )
+    base_url: str | None = Field(
+        None, description="Base URL; default the URL the adapter reports for the release."
+    )
+    timeout: float = Field(5.0, gt=0, description="Seconds per request.")
+    interval: float = Field(1.0, ge=0, description="Seconds between verification rounds.")
+    consecutive: int = Field(
+        2, ge=1, description="Rounds in a row that must pass before the release counts healthy."
+    )
+    retries: int = Field(10, ge=0, description="Failed rounds tolerated before giving up.")
+    deadline: float = Field(60.0, gt=0, description="Seconds verification may take in all.")
+
+
+class BakeConfig(Settings):
+    """``[environments.<name>.bake]``: keep probing after verification passed.
+
+    A breach of either threshold over the window counts as a failed verification and goes
+    to the decision tree with the share of probes that answered well within ``max_p95_ms``.
+    """
+
+    duration: float = Field(gt=0, description="Seconds to keep probing the health endpoints.")
+    interval: float = Field(1.0, gt=0, description="Seconds between probing rounds.")
+    max_error_rate: float = Field(
+        0.01, ge=0, le=1, description="Largest tolerated share of failed requests."
+    )
+    max_p95_ms: float | None = Field(
+        None, gt=0, description="Largest tolerated 95th-percentile response time, in ms."
+    )
+
+
+class EnvironmentConfig(Settings):
+    """``[environments.<name>]``: where a branch goes and what guards it."""
+
+    branch: str | None = Field(None, description="Branch pattern, e.g. 'feature/*' or 'main'.")
+    auto_deploy: bool = Field(False, description="Deploy automatically on push to the branch.")
+    target: str | list[str] = Field(
+        description="Target name, or names deployed in order (backend before frontend)."
+    )
+    checks: list[str] = Field(
+        default_factory=list, description="Checks (from [checks]) to pass first."
+    )
+    health: HealthConfig | None = Field(
+        None, description="Overrides [health] for this environment."
+    )
+    smoke: str | list[str] | None = Field(
+        None,
+        description="Smoke-test command run after the health checks pass, e.g. "
+        "'npm run test:smoke -- --env=production' (a string runs in a shell).",
+    )
+    smoke_timeout: float = Field(600.0, gt=0, description="Seconds the smoke test may take.")
+    bake: BakeConfig | None = Field(
+        None, description="Monitoring window after verification (error rate and p95)."
+    )
+    auto_rollback: bool = Field(
+        True,
+        description="Act on the decision tree after a failed verification; when false, "
+        "print its recommendation and leave the release as it is.",
+    )
+    production: bool | None = Field(
+        None, description="Treat as production (default: when the name is 'production')."
+    )
+    allow_lower_approvals: bool = Field(
+        False,
+        description="Production only: let [approvals] require less than L1 here. Every "
+        "plan and deploy says so.",
+    )
+    gate: bool | None = Field(
+        None,
+        description="Run the [gate] checks before deploying here (default: in production, "
+        "when the project uses the WAVE framework).",
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of the environment's database, as a secret: "
+        '"${DATABASE_URL}". [migrations] backs it up, migrates it and rolls it back.',
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _names_a_target(cls, value: str | list[str]) -> str | list[str]:
+        if not value:
+            raise Invalid("names no target", hint='name one from [targets], e.g. target = "web"')
+        return value
+
+    @property
+    def targets(self) -> list[str]:
+        return [self.target] if isinstance(self.target, str) else list(self.target)
+
+    def is_production(self, name: str) -> bool:
+        return self.production if self.production is not None else name == "production"
+
+
+class DecisionsConfig(Settings):
+    """``[decisions]``: the thresholds of the runbook's rollback decision tree."""
+
+    most_users: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="Share of passing checks that counts as 'working for most users'.",
+    )
+    config_paths: list[str] = Field(
+        default_factory=lambda: [".env*", "*.env", "config/*", "config/**/*"],
+        description="Glob patterns of configuration files: a release changing only these "
+        "is a configuration change.",
+    )
+
+
+class CheckConfig(Settings):
+    """``[checks.<name>]``: one command of the technical checklist."""
+
+    command: str | list[str] = Field(
+        description="A shell command line (string) or an argv list run without a shell."
+    )
+    timeout: float = Field(600.0, gt=0, description="Seconds before the check is killed.")
+    cwd: str | None = Field(None, description="Working directory, relative to the project.")
+    needs: list[str] = Field(
+        default_factory=list,
+        description="Checks (from [checks]) that must pass before this one starts; they run "
+        "even when the environment does not list them.",
+    )
+    parallel: bool = Field(
+        True,
+        description="false: run alone, once no other check is running or ready to start "
+        "(for checks that need the whole machine or share a build directory).",
+    )
+
+
+GateCheckName = Literal[
+    "gate7-approval",
+    "gate7-escalations",
+    "gate7-violations",
+    "gate7-budget",
+    "gate7-qa",
+    "gate7-merge",
+    "changelog",
+    "validation-report",
+    "deployment-starting",
+]
+"""The built-in checks of ``[gate] checks``; see docs/gate.md for each one."""
+
+GATE_CHECKS: tuple[GateCheckName, ...] = get_args(GateCheckName)
+
+
+class GateConfig(Settings):
+    """``[gate]``: the runbook's Gate 7 and its documentation and communication checklists.
+
+    The checks read the WAVE framework's files (formats in docs/gate.md). They run before a
+    deploy to an environment whose ``gate`` is true; unset, that is a production environment
+    of a project that uses the framework (a ``[gate]`` table, or framework files in ``dir``).
+    """
+
+    wave: int | None = Field(
+        None,
+        ge=0,
+        description="The wave being deployed (signal-wave<N>-…); `--wave N` overrides it.",
+    )
+    dir: str | None = Field(
+        None, description="Directory of the WAVE framework's files; default [signals] dir."
+    )
+    checks: list[GateCheckName] = Field(
+        default_factory=lambda: list(GATE_CHECKS),
+        description="Which built-in checks run (default: all of them).",
+    )
+    budget_limit: float | None = Field(
+        None, ge=0, description="Budget limit; wins over a 'limit' in the budget file."
+    )
+    budget_file: str = Field(
+        "budget.json", description='Budget file in dir: {"spent": 12.5, "limit": 50}.'
+    )
+    violations_file: str = Field("VIOLATIONS.log", description="Violations log in dir.")
+    target_branch: str | None = Field(
+        None,
+        description="Branch the merge check merges into; default the environment's branch, "
+        "else [git] main.",
+    )
+    branches: list[str] | None = Field(
+        None, description="Branches that must merge cleanly, in order; default [git] merge_order."
+    )
+    changelog: str = Field(
+        "CHANGELOG.md", description="Changelog that must change between deployed releases."
+    )
+    report: str = Field(
+        "VALIDATION-REPORT.md",
+        description="Report `wave check` writes, relative to the project; '' writes none.",
+    )
+
+
+class SignalsConfig(Settings):
+    """``[signals]``: where the runbook's signal files are written."""
+
+    dir: str = Field(
+        ".claude", description="Directory of signal files (WAVE keeps them in .claude/)."
+    )
+    story_pattern: str = Field(
+        r"\b[A-Z][A-Z0-9]+-\d+\b",
+        description="Regular expression of story ids in commit messages (for changes.stories).",
+    )
+
+
+class StateConfig(Settings):
+    """``[state]``: which store keeps history, current releases, locks and approvals."""
+
+    store: str = Field("local", description="State store name; 'local' is built in.")
+    path: str = Field(".wave/state", description="Directory of the local store.")
+    lock_ttl: float = Field(
+        3600.0, gt=0, description="Seconds after which a lock held from another host is stale."
+    )
+
+
+class GitConfig(Settings):
+    """``[git]``: the repository procedures of the runbook (``wave merge``, hotfix, revert)."""
+
+    remote: str = Field("origin", description="Remote that merges and hotfixes are pushed to.")
+    main: str = Field("main", description="Production branch: hotfixes start and land here.")
+    develop: str = Field("develop", description="Integration branch hotfixes are backported to.")
+    merge_order: list[str] = Field(
+        default_factory=list,
+        description="Branches `wave merge` merges, in order: backend before frontend.",
+    )
+    message: str = Field(
+        "Merge {branch} into {target}",
+        description="Merge commit message; {branch} and {target} are replaced.",
+    )
+    push: bool = Field(True, description="Push after a merge, hotfix or revert succeeds.")
+
+    @field_validator("remote", "main", "develop")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return _git_name(value)
+
+    @field_validator("merge_order")
+    @classmethod
+    def _plain_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _git_name(name)
+        if len(set(value)) != len(value):
+            raise Invalid("names a branch twice", hint="list each branch once, backend first")
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        from wave_sdk.git import template_problem
+
+        problem = template_problem(value)
+        if problem:
+            raise Invalid(problem, hint="use only {branch} and {target} ({{ and }} for braces)")
+        return value
+
+
+def _git_name(value: str) -> str:
+    # Imported here: wave_sdk.git is needed only by configurations that reach this key.
+    from wave_sdk.git import name_problem
+
+    problem = name_problem(value)
+    if problem:
+        raise Invalid(
+            f"{value!r} is not a usable git name: {problem}",
+            hint="use letters, digits and . _ - / (e.g. feature/backend)",
+        )
+    return value
+
+
+class MigrationsConfig(Settings):
+    """``[migrations]``: the database migration procedure (see docs/migrations.md).
+
+    A release carries migrations when a ``detect`` path changed since the last deployed
+    commit; it is then deployed database first: backup, staging, approval, production.
+    """
+
+    command: str | list[str] = Field(
+        description="Applies pending migrations, e.g. 'alembic upgrade head' or 'npx prisma "
+        "migrate deploy' (a string runs in a shell). It gets DATABASE_URL and the PG* "
+        "variables of the environment being migrated.",
+    )
+    down: str | list[str] | None = Field(
+        None,
+        description="Undoes the release's migrations (e.g. 'alembic downgrade -1'); without "
+        "it, a rollback restores the backup taken before migrating.",
+    )
+    detect: list[str] = Field(
+        default_factory=lambda: ["migrations/", "prisma/migrations/", "alembic/versions/"],
+        description="Paths (git pathspecs, relative to the project) whose change since the "
+        "last deployed commit means the release carries migrations.",
+    )
+    backup_dir: str = Field(
+        ".wave/backups", description="Where pg_dump backups go, relative to the project."
+    )
+    staging_first: bool = Field(
+        True, description="A deploy to production migrates the staging database first."
+    )
+    staging_environment: str = Field(
+        "staging", description="The environment staging_first migrates first."
+    )
+    timeout: float = Field(
+        1800.0, gt=0, description="Seconds each command (migration, down, backup, restore) may run."
+    )
+    cwd: str | None = Field(None, description="Working directory, relative to the project.")
+
+
+class TargetEntry(BaseModel):
+    """``[targets.<name>]``: ``adapter`` plus that adapter's own keys (validated later)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    adapter: str = Field(description="Adapter name, as listed by `wave adapters`.")
+
+
+class WaveConfig(Settings):
+    """The whole configuration file."""
+
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    targets: dict[str, TargetEntry] = Field(default_factory=dict)
+    approvals: dict[Literal["deploy", "migration", "config", "rollback"], dict[str, Level]] = Field(
+        default_factory=dict, description="Cells overriding the runbook's approval matrix."
+    )
+    checks: dict[str, CheckConfig] = Field(default_factory=dict)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
+    migrations: MigrationsConfig | None = Field(
+        None, description="How releases with database migrations are deployed."
+    )
+
+    # Where the file was read from; not part of the file itself.
+    source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> WaveConfig:
+        check_references(self)
+        return self
+
+    @property
+    def root(self) -> Path:
+        """The project directory: where the configuration file lives."""
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def file_label(self) -> str:
+        """The file as error messages name it (keys are relative to ``[tool.wave]`` there)."""
+        return label_of(self.source) if self.source else "<config>"
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        if name not in self.environments:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError(
+                f"unknown environment {name!r} (configured: {known})",
+                file=self.file_label,
+                key="environments",
+                hint=f"add [environments.{name}] or pick a configured one",
+            )
+        return self.environments[name]
+
+    def health_for(self, environment: str) -> HealthConfig:
+        return self.environment(environment).health or self.health
+
+    def required_level(self, action: str, environment: str) -> int:
+        """The approval level the matrix requires for ``action`` in ``environment``.
+
+        Production needs L1 whatever the matrix says unless the environment sets
+        ``allow_lower_approvals`` (validation refuses a lowered cell without it).
+        """
+        env = self.environments.get(environment)
+        production = env.is_production(environment) if env else environment == "production"
+        cells = self.approvals.get(action, {})  # type: ignore[call-overload]
+        if environment in cells:
+            level = int(cells[environment])
+        else:
+            # Environments outside the runbook's three need a human unless configured.
+            level = DEFAULT_MATRIX[action].get(environment, 1)
+        if production and not (env and env.allow_lower_approvals):
+            return 1
+        return level
+
+    def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
+        """Validate target ``name`` against its adapter's model; return (spec, settings)."""
+        if name not in self.targets:
+            raise ConfigError(
+                f"unknown target {name!r}",
+                file=self.file_label,
+                key="targets",
+                hint=f"add [targets.{name}] with an adapter",
+            )
+        entry = self.targets[name]
+        where = f"{self.file_label}: targets.{name}.adapter"
+        try:
+            spec = plugins.adapter_spec(entry.adapter)
+        except ConfigError:
+            raise
+        except WaveError as exc:
+            hint = exc.hint
+            close = suggest(entry.adapter, plugins.adapter_specs)
+            if isinstance(exc, UnknownAdapterError) and close:
+                hint = f"did you mean {close!r}? (otherwise {hint})"
+            raise type(exc)(f"{where}: {exc.message}", hint=hint) from None
+        try:
+            model = spec.load_config()
+        except Exception as exc:  # a broken plugin: one line, never a traceback
+            raise PluginError(
+                f"{where}: adapter {spec.name!r} cannot load its configuration model "
+                f"{spec.config!r}: {type(exc).__name__}: {exc}",
+                hint=f"reinstall or fix the plugin {spec.plugin!r} (see `wave adapters`)",
+            ) from None
+        fields = dict(entry.model_extra or {})
+        try:
+            settings = model.model_validate(fields)
+        except ValidationError as exc:
+            raise config_error(
+                exc, self.file_label, prefix=("targets", name), model=model, data=fields
+            ) from None
+        return spec, settings
