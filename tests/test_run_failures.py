@@ -113,8 +113,9 @@ def test_a_deploy_that_raised_before_changing_anything_is_not_rolled_back(
     assert serving(project) == "v1" == recorded_current(project)
     assert app_pid(project) == pid
     [run] = [r for r in history(project) if r.release == "v2"]
-    assert run.outcome == "failed" and run.rolled_back_to is None
-    assert "web unchanged" in (run.reason or "")
+    # Every target is on the release before (outcome rolled_back), by no rollback at all.
+    assert run.outcome == "rolled_back" and run.rolled_back_to is None
+    assert "web already on the release before (nothing to roll back)" in (run.reason or "")
     assert run.verification["changed"] is False
     revisions = (project.root / ".wave/local/web/revisions.log").read_text()
     assert "rollback" not in revisions, revisions

@@ -382,7 +382,8 @@ class DeployRun:
             rolled_back_to=rollback.to_release if rollback else None,
             reason=(report.reason or "")
             + (
-                f"; {', '.join(report.unchanged)} unchanged (the deploy changed nothing there)"
+                f"; {', '.join(report.unchanged)} already on the release before "
+                "(nothing to roll back)"
                 if report.unchanged
                 else ""
             )

@@ -151,9 +151,9 @@ class Failure:
                 problem = restored.problem()
         if outcome is not None:
             self.run.report.outcome = outcome
-        elif problem is not None or not self.run.report.rollbacks:
+        elif problem is not None or last is None:
             self.run.report.outcome = "failed"
-        else:
+        else:  # every target is on the release before: rolled back, or never left it
             self.run.report.outcome = "rolled_back"
         if self.run.report.rollbacks or problem is not None:
             self.run.signal(

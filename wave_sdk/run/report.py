@@ -48,5 +48,5 @@ class DeployReport(BaseModel):
         parts = [f"{r.target} {r.from_release} → {r.to_release}" for r in self.rollbacks]
         text = "; rolled back " + ", ".join(parts) if parts else ""
         if self.unchanged:
-            text += f"; {', '.join(self.unchanged)} unchanged (the deploy changed nothing there)"
+            text += f"; {', '.join(self.unchanged)} already back (nothing to roll back)"
         return text

@@ -2,11 +2,12 @@
 
 A deploy that failed, a deploy that was interrupted, ``wave rollback`` and recovery all end
 the same way: for each target, last first, ask what is live; leave a target alone when it
-already runs the release to return to (its deploy failed before changing anything), roll
-the others back — each journaled before it happens — and then verify the release they
-returned to with the same health rounds and smoke test as a deploy (no bake window).
-The runbook's "verify rollback" step is that verification; its figures go into the
-history record and the ``rollback-complete`` signal.
+already runs the release to return to (its deploy failed before changing anything, or the
+adapter undid it), roll the others back — each journaled before it happens — and then,
+when anything was rolled back, verify the release they returned to with the same health
+rounds and smoke test as a deploy (no bake window). The runbook's "verify rollback" step
+is that verification; its figures go into the history record and the
+``rollback-complete`` signal.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from wave_sdk.models import RollbackResult
     from wave_sdk.run.context import RunContext
     from wave_sdk.run.journal import Journal
+
+
+_DOWN = ("stopped", "absent")
+"""States in which a target on the right release still needs a rollback (to start it)."""
 
 
 @dataclass
@@ -65,10 +70,12 @@ def restore(
     for name in reversed([t for t in adapters if t in goals]):
         adapter, goal = adapters[name], goals[name]
         live = boundary.live(ctx.plugins, adapter)
-        running = live is not None and (live.current, live.state) == (goal, "running")
-        if goal is not None and running:
+        # Already there (its deploy failed before changing anything, or the adapter undid
+        # it): nothing to do. A target on the release but stopped still needs its restart.
+        there = live is not None and live.current == goal and live.state not in _DOWN
+        if goal is not None and there:
             done.unchanged.append(name)
-            ctx.emit("ok", "rollback", f"{name}: still on {goal}; nothing to roll back")
+            ctx.emit("ok", "rollback", f"{name}: already on {goal}; nothing to roll back")
             continue
         ctx.emit("step", "rollback", f"{name}: rolling back to {goal or 'the previous release'}")
         journal.write("rollback", target=name, release=goal)
@@ -82,7 +89,7 @@ def restore(
         journal.write("rolled_back", target=name, release=result.to_release)
         done.rollbacks.append(result)
         ctx.emit("ok", "rollback", f"{name}: {result.from_release} → {result.to_release}")
-    if not done.errors and goals:
+    if not done.errors and done.rollbacks:
         done.verification = verify_release(ctx, journal, environment, adapters, goals, release_id)
     return done
 
