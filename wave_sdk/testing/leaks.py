@@ -55,7 +55,7 @@ class ProcessWatch:
             ]
             marks += [f"listens on port {port}" for port in sorted(listeners.get(proc.pid, ()))]
             if marks:
-                command = " ".join(proc.info["cmdline"] or [])[:160] or "?"
+                command = " ".join(" ".join(proc.info["cmdline"] or []).split())[:160] or "?"
                 found.append(f"process {proc.pid} ({command}): {', '.join(marks)}")
         return found
 
