@@ -1,14 +1,17 @@
 """The adapter test kit: the conformance suite every adapter must pass, and its helpers.
 
 Subclass :class:`AdapterContract` in your adapter's tests, set :attr:`~AdapterContract.
-adapter` and provide two fixtures; every test of the contract then runs against your
-adapter, through the real pipeline (:class:`~wave_sdk.Wave`) and the real plugin dispatch::
+adapter`, provide two fixtures and two methods; every test of the contract then runs
+against your adapter, through the real pipeline (:class:`~wave_sdk.Wave`) and the real
+plugin dispatch::
 
+    import os, shutil, signal
     import pytest
 
     from wave_sdk import Release
     from wave_sdk.testing import AdapterContract
     from wave_sdk.testing.healthapp import write_app
+    from wave_sdk.testing.leaks import files_under
 
     class TestMyAdapter(AdapterContract):
         adapter = "myadapter"
@@ -26,12 +29,21 @@ adapter, through the real pipeline (:class:`~wave_sdk.Wave`) and the real plugin
             return make
 
         def teardown_target(self, adapter):
-            adapter.stop()      # whatever leaves nothing running behind
+            adapter.stop()                      # nothing left running …
+            shutil.rmtree(adapter.root)         # … and nothing left on disk
 
-Capabilities the adapter's :class:`~wave_sdk.AdapterSpec` declares decide which tests run;
-an undeclared capability's tests are skipped with that reason (they test a promise the
-adapter did not make). Load the fixtures with ``pytest_plugins = ["wave_sdk.testing.plugin"]``
-in your ``conftest.py``.
+        def kill_behind_back(self, adapter):
+            os.killpg(adapter.pid(), signal.SIGKILL)    # a crash, not adapter.stop()
+
+        def leaked(self, adapter):
+            return [*super().leaked(adapter), *files_under(adapter.root)]
+
+The suite checks what is served, not what the adapter says: after each deploy and
+rollback it asks the URL the adapter reported which release answers there (the health
+app answers ``GET /`` with its ``version``). Capabilities the adapter's
+:class:`~wave_sdk.AdapterSpec` declares decide which tests run; an undeclared capability's
+tests are skipped with that reason (they test a promise the adapter did not make). Load
+the fixtures with ``pytest_plugins = ["wave_sdk.testing.plugin"]`` in your ``conftest.py``.
 """
 
 from __future__ import annotations

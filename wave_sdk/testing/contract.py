@@ -198,6 +198,7 @@ class AdapterContract:
     def test_spec_is_registered_and_validates_config(
         self, wave: Wave, target_config: dict[str, Any]
     ) -> None:
+        """The entry point announces the adapter, and its model accepts the target's keys."""
         spec = wave.plugins.adapter_spec(self.adapter)
         assert spec.name == self.adapter
         assert issubclass(spec.load_adapter(), Adapter)
@@ -205,6 +206,7 @@ class AdapterContract:
         spec.load_config().model_validate(target_config)
 
     def test_deploy_makes_release_live(self, wave: Wave, make_release: MakeRelease) -> None:
+        """After each of two deploys, the reported URL serves the release deployed."""
         url = self._deploy(wave, make_release("r1"))
         assert self._served(url, "r1") == "r1"
         url = self._deploy(wave, make_release("r2"))
@@ -215,6 +217,7 @@ class AdapterContract:
     def test_status_reports_current_release(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """``status()`` names the live release, says ``running``, and its URL serves it."""
         self._need(capabilities, Capability.STATUS)
         self._deploy(wave, make_release("r1"))
         status = self._status(wave)
@@ -226,6 +229,7 @@ class AdapterContract:
     def test_health_passes_after_deploy(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """Every health result passes after a deploy, the adapter's own among them."""
         wave.deploy(ENVIRONMENT, release=make_release("r1"))
         results = wave.health(ENVIRONMENT)[TARGET]
         assert results, "no health results at all"
@@ -236,6 +240,7 @@ class AdapterContract:
     def test_releases_lists_kept_releases(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """``releases()`` lists the deployed releases, newest first."""
         self._need(capabilities, Capability.RELEASES)
         for rid in ("r1", "r2"):
             wave.deploy(ENVIRONMENT, release=make_release(rid))
@@ -247,6 +252,7 @@ class AdapterContract:
     def test_rollback_to_previous(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """A rollback serves the previous release again, and health passes."""
         self._need(capabilities, Capability.ROLLBACK)
         self._deploy(wave, make_release("r1"))
         url = self._deploy(wave, make_release("r2"))
@@ -261,6 +267,7 @@ class AdapterContract:
     def test_rollback_to_named_release(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """A rollback to a named release serves that release."""
         self._need(capabilities, Capability.ROLLBACK_TO)
         for rid in ("r1", "r2", "r3"):
             url = self._deploy(wave, make_release(rid))
@@ -275,6 +282,7 @@ class AdapterContract:
     def test_rollback_to_unknown_release_is_an_error(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """``ReleaseNotFound`` for a release never deployed; the live one still serves."""
         self._need(capabilities, Capability.ROLLBACK_TO)
         url = self._deploy(wave, make_release("r1"))
         with pytest.raises(ReleaseNotFound) as info:
@@ -287,6 +295,10 @@ class AdapterContract:
     def test_redeploy_keeps_the_live_release_answering(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """Deploying the live release again: every probe meanwhile answers with it.
+
+        And ``status()`` and ``releases()`` say afterwards what they said before.
+        """
         release = make_release("r1")
         url = self._deploy(wave, release)
         assert self._served(url, "r1") == "r1"
@@ -316,6 +328,7 @@ class AdapterContract:
     def test_broken_release_is_rolled_back(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """A release failing verification is rolled back: the previous one serves again."""
         self._need(capabilities, Capability.ROLLBACK)
         url = self._deploy(wave, make_release("good"))
         with pytest.raises((VerificationFailed, AdapterError)) as info:
@@ -332,6 +345,11 @@ class AdapterContract:
     def test_stopped_app_is_not_reported_running(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
+        """An app stopped behind the adapter's back is not reported ``running``.
+
+        After :meth:`kill_behind_back` nothing answers at the URL; then ``status()`` must
+        stop saying ``running`` and health must fail (the adapter's own, if it has one).
+        """
         self._need(capabilities, Capability.STATUS)
         url = self._deploy(wave, make_release("r1"))
         assert self._served(url, "r1") == "r1"
