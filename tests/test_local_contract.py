@@ -18,6 +18,7 @@ from wave_sdk.models import Release
 from wave_sdk.testing import AdapterContract, MakeRelease
 from wave_sdk.testing.healthapp import write_app
 from wave_sdk.testing.leaks import files_under
+from wave_sdk.testing.served import wait_until
 
 
 class TestLocalContract(AdapterContract):
@@ -54,8 +55,16 @@ class TestLocalContract(AdapterContract):
         assert isinstance(adapter, LocalAdapter)
         pid = int(json.loads(adapter.pid_file.read_text())["pid"])
         os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)  # started by this interpreter: collect it, as init would
+        # Started by this interpreter: collect it, as init would for a crashed daemon.
+        assert wait_until(lambda: _reaped(pid), bool, timeout=self.wait_timeout)
 
     def leaked(self, adapter: Adapter) -> list[str]:
         assert isinstance(adapter, LocalAdapter)
         return [*super().leaked(adapter), *files_under(adapter.root)]
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # not ours, or collected already
+        return True
