@@ -1093,8 +1093,12 @@ def testing_page() -> str:
         + ".",
         "",
         *table(
-            ["test", "needs"],
-            [[code(name), needs or "—"] for name, kind, needs, _ in members if kind == "test"],
+            ["test", "needs", "checks"],
+            [
+                [code(name), needs or "—", inline(" ".join(doc.split()))]
+                for name, kind, needs, doc in members
+                if kind == "test"
+            ],
         ),
         "",
         "## Helpers",
@@ -1109,6 +1113,21 @@ def testing_page() -> str:
     ]
     for function in sorted(helpers, key=lambda f: f.__code__.co_firstlineno):
         out += _function_section(function)
+    from wave_sdk.testing import leaks, served
+
+    for module in (served, leaks):
+        out += [f"## `{module.__name__}`", "", *docstring_markdown(module.__doc__), ""]
+        for name, member in vars(module).items():
+            if name.startswith("_") or getattr(member, "__module__", None) != module.__name__:
+                continue
+            if inspect.isclass(member):
+                out += _class_section(member)
+            elif inspect.isfunction(member):
+                out += _function_section(member)
+        constants = _module_constants(module)
+        if constants:
+            rows = [[code(f"{n} = {v!r}"), inline(d)] for n, v, d in constants]
+            out += [*table(["constant", "meaning"], rows), ""]
     out += [
         "## Fixtures",
         "",
@@ -1131,6 +1150,37 @@ def testing_page() -> str:
         *_function_section(healthapp.write_app),
     ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip() + "\n"
+
+
+def _class_section(cls: type) -> list[str]:
+    """A helper class: its constructor, its docstring, and its public methods."""
+    init = _signature(cls.__init__).removesuffix(" -> None")  # type: ignore[misc]
+    header = init.replace("def __init__(self, ", f"class {cls.__name__}(", 1).replace(
+        "def __init__(self)", f"class {cls.__name__}()", 1
+    )
+    out = [f"### `{cls.__name__}`", "", "```python", header, "```", ""]
+    out += [*docstring_markdown(inspect.getdoc(cls)), ""]
+    for name, member in vars(cls).items():
+        if inspect.isfunction(member) and not name.startswith("_"):
+            out += _function_section(member, level=4)
+    return out
+
+
+def _module_constants(module: Any) -> list[tuple[str, Any, str]]:
+    """(name, value, docstring) of the documented module-level constants, in order."""
+    tree = ast.parse(inspect.getsource(module))
+    found = []
+    for first, second in itertools.pairwise(tree.body):
+        if (
+            isinstance(first, ast.Assign)
+            and isinstance(first.targets[0], ast.Name)
+            and isinstance(second, ast.Expr)
+            and isinstance(second.value, ast.Constant)
+            and isinstance(second.value.value, str)
+        ):
+            name = first.targets[0].id
+            found.append((name, getattr(module, name), " ".join(second.value.value.split())))
+    return found
 
 
 def _fixture_functions(module: Any) -> list[tuple[str, ast.FunctionDef]]:

@@ -3,7 +3,8 @@
 Standard library only, so it runs wherever Python 3 does (a container, a remote host, a
 release directory). It reads ``app.json`` beside it — ``{"version": "v1", "failing":
 ["/api/health/db"]}`` — and answers 503 on the endpoints listed in ``failing``: that is how
-a "broken release" is made. It listens on 127.0.0.1:$PORT.
+a "broken release" is made. ``GET /`` answers ``{"app": …, "version": …}``: the
+conformance suite asks it which release is served. It listens on 127.0.0.1:$PORT.
 
 Adapter authors use :func:`write_app` to make release directories for the conformance suite.
 """

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sshd_farm as kit
 
-from wave_sdk import Release
+from wave_sdk import Adapter, Release
 from wave_sdk.testing import AdapterContract, MakeRelease
+from wave_sdk.testing.leaks import files_under
 
 pytest_plugins = ["wave_sdk.testing.plugin"]
 
@@ -24,6 +26,7 @@ class TestSSHContract(AdapterContract):
 
     @pytest.fixture
     def target_config(self, farm: kit.Farm, host: kit.SSHHost) -> dict[str, Any]:
+        self.host = host  # the server itself, seen by the test and not through the adapter
         # The core's HTTP checks reach the app where a load balancer would be.
         return farm.target([host], url=f"http://127.0.0.1:{host.app_port}", keep=3)
 
@@ -38,3 +41,22 @@ class TestSSHContract(AdapterContract):
             return Release(id=release_id, source=source)
 
         return make
+
+    def teardown_target(self, adapter: Adapter) -> None:
+        # pm2 was started by the first deploy: it goes with the app, and the releases too.
+        self.host.stop_pm2()
+        for entry in self.host.deploy_path.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def kill_behind_back(self, adapter: Adapter) -> None:
+        self.host.stop_pm2()  # SIGKILL to the pm2 daemon (so it restarts nothing), then the app
+
+    def leaked(self, adapter: Adapter) -> list[str]:
+        return [
+            *super().leaked(adapter),
+            *self.watch.leaked(env={"PM2_HOME": [str(self.host.pm2_home)]}),
+            *files_under(self.host.deploy_path),
+        ]

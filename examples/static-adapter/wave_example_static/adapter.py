@@ -2,7 +2,8 @@
 
 A web server (nginx, caddy) serves ``<docroot>/current``; a deploy stages the site under
 ``releases/<id>`` and switches the symlink atomically, so visitors see the old site or the
-new one, never half of each. Health: the published site has its index file.
+new one, never half of each. Health, and ``running`` in the status: the published site has
+its index file.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class StaticTarget(Settings):
     """``[targets.<name>]`` with ``adapter = "static"``."""
 
     docroot: str = Field(description="Directory the web server serves `current` from.")
+    url: str | None = Field(None, description="Where the web server serves the site.")
     source: str | None = Field(None, description="Site directory; `--source` overrides it.")
     index: str = Field("index.html", description="File that must exist for the site to be healthy.")
     keep: int = Field(5, ge=2, description="Releases kept; the rollback target is never pruned.")
@@ -65,6 +67,7 @@ class StaticAdapter(Adapter):
         return DeployResult(
             target=self.context.target,
             release=release.id,
+            url=self.config.url,
             previous=previous,
             message=f"published {release.id} at {layout.current_link}",
         )
@@ -79,16 +82,19 @@ class StaticAdapter(Adapter):
     def status(self) -> StatusReport:
         layout = self.layout
         current = layout.current()
+        # `current` names a release even when its files are gone: running means servable.
+        published = self._index().is_file()
         return StatusReport(
             target=self.context.target,
             adapter=self.name,
             current=current,
-            state="running" if current else "absent",
+            state="absent" if current is None else "running" if published else "stopped",
+            url=self.config.url,
             releases=tuple(layout.releases()),
         )
 
     def health(self) -> list[HealthResult]:
-        index = Path(self.layout.current_link) / self.config.index
+        index = self._index()
         return [
             HealthResult(
                 source=self.name,
@@ -97,3 +103,6 @@ class StaticAdapter(Adapter):
                 detail="published" if index.is_file() else f"{index} is missing",
             )
         ]
+
+    def _index(self) -> Path:
+        return Path(self.layout.current_link) / self.config.index
