@@ -256,7 +256,7 @@ class Wave:
         self.config.environment(environment)
         return recovery.recover(self.ctx, environment)
 
-    def interrupted(self, environment: str | None = None) -> list[recovery.Interrupted]:
+    def interrupted(self, environment: str | None = None) -> list[recovery.DeadRun]:
         """Runs that died and are not reconciled yet; each is also reported in one line."""
         names = [environment] if environment else list(self.config.environments)
         found = [run for name in names for run in recovery.find(self.ctx, name) if run.dead]

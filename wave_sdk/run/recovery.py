@@ -2,7 +2,7 @@
 
 A run whose process was killed (SIGKILL, a crash, a power cut) leaves its journal open with
 its holder gone. Every command that opens an environment calls :func:`find`; ``status``,
-``health`` and ``history`` print :meth:`Interrupted.notice`, and ``deploy``, ``rollback``
+``health`` and ``history`` print :meth:`DeadRun.notice`, and ``deploy``, ``rollback``
 and ``wave recover`` call :func:`recover` before doing anything else, which reconciles:
 
 * the run had committed (the environment's current release is its own): only its history
@@ -36,7 +36,7 @@ from wave_sdk.state import CurrentRelease, LockInfo
 
 
 @dataclass(frozen=True)
-class Interrupted:
+class DeadRun:
     """An open journal: a run that did not finish, and whether its holder is gone."""
 
     entries: tuple[JournalEntry, ...]
@@ -95,7 +95,7 @@ class Recovered:
         }
 
 
-def find(ctx: RunContext, environment: str) -> list[Interrupted]:
+def find(ctx: RunContext, environment: str) -> list[DeadRun]:
     """The environment's open journals whose run is not recorded, oldest first.
 
     A journal already answered by a history record is closed on the way.
@@ -111,7 +111,7 @@ def find(ctx: RunContext, environment: str) -> list[Interrupted]:
             store.journal_close(environment, deploy_id)
             continue
         holder = LockInfo.model_validate(entries[0].data["holder"])
-        found.append(Interrupted(tuple(entries), dead=store.is_stale(holder)))
+        found.append(DeadRun(tuple(entries), dead=store.is_stale(holder)))
     return found
 
 
@@ -143,7 +143,7 @@ def recover(ctx: RunContext, environment: str) -> list[Recovered]:
 class _Reconcile:
     """One interrupted run, finished: see the module docstring."""
 
-    def __init__(self, ctx: RunContext, run: Interrupted) -> None:
+    def __init__(self, ctx: RunContext, run: DeadRun) -> None:
         self.ctx = ctx
         self.run_ = run
         self.begin = run.begin
