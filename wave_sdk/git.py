@@ -26,13 +26,13 @@ import os
 import re
 import shlex
 import string
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wave_sdk import procs, secrets
 from wave_sdk.errors import (
     DirtyWorkTree,
     GateError,
@@ -214,28 +214,18 @@ class Repository:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def git(self, *args: str, check: bool = True) -> procs.Result:
         """Run ``git -C root *args``; with ``check``, a non-zero exit is a :class:`GitError`."""
         argv = ["git", "--no-pager", "-C", str(self.root), *args]
         try:
-            proc = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=self.timeout,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **_QUIET_GIT},
-                check=False,
-            )
+            proc = procs.run(argv, timeout=self.timeout, env={**os.environ, **_QUIET_GIT})
         except FileNotFoundError:
             raise GitError("git is not installed (or not on PATH)", hint="install git") from None
-        except subprocess.TimeoutExpired:
+        if proc.timed_out:
             raise GitError(
                 f"`{_show(args)}` did not finish within {self.timeout:g}s",
                 hint="check that the remote is reachable, then run again",
-            ) from None
+            )
         if check and proc.returncode != 0:
             raise GitError(f"`{_show(args)}` failed: {_said(proc)}")
         return proc
@@ -952,8 +942,9 @@ def _show(args: Sequence[str]) -> str:
     return shlex.join(["git", *args])
 
 
-def _said(proc: subprocess.CompletedProcess[str]) -> str:
+def _said(proc: procs.Result) -> str:
     """What git said, on one line: its non-empty lines joined, at most 400 characters."""
-    lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
+    said = secrets.redact(proc.stderr or proc.stdout)  # a remote URL may carry a token
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
     text = "; ".join(lines) or f"exit status {proc.returncode}"
     return text if len(text) <= 400 else text[:397] + "..."

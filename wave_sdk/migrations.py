@@ -48,7 +48,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -64,7 +63,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from wave_sdk import secrets
+from wave_sdk import procs, secrets
 from wave_sdk.config import MigrationsConfig
 from wave_sdk.errors import BackupFailed, ConfigError, MigrationError, RollbackFailed
 from wave_sdk.reporting import Event, NullReporter
@@ -246,7 +245,7 @@ def backup(
         )
         if not done.ok:
             raise BackupFailed(
-                f"backup of {environment} failed: pg_dump {done.failure(timeout)}"
+                f"backup of {environment} failed: pg_dump {done.outcome()}"
                 f"{_brief(done.output, conn)}",
                 hint=f"check environments.{environment}.database_url and that the server "
                 "accepts connections from here",
@@ -288,7 +287,7 @@ def migrate(
 
     """
     conn = _Connection.parse(database_url, environment)
-    shown = _shown(config.command)
+    shown = procs.shown(config.command)
     done = _run(
         config.command,
         env=_command_env(conn, environment, backup),
@@ -297,7 +296,7 @@ def migrate(
     )
     if not done.ok:
         raise MigrationError(
-            f"migration of {environment} failed: `{shown}` {done.failure(config.timeout)}"
+            f"migration of {environment} failed: `{shown}` {done.outcome()}"
             f"{_brief(done.output, conn)}",
             hint="fix the migration and deploy again",
         )
@@ -329,7 +328,7 @@ def roll_back(
     conn = _Connection.parse(database_url, environment)
     note = ""
     if config.down is not None:
-        shown = _shown(config.down)
+        shown = procs.shown(config.down)
         done = _run(
             config.down,
             env=_command_env(conn, environment, backup),
@@ -343,7 +342,7 @@ def roll_back(
                 duration_s=done.duration_s,
                 output_tail=_tail(done.output, conn),
             )
-        note = f"`{shown}` {done.failure(config.timeout)}{_brief(done.output, conn)}"
+        note = f"`{shown}` {done.outcome()}{_brief(done.output, conn)}"
         if backup is None:
             raise RollbackFailed(
                 f"database rollback of {environment} failed: {note}; there is no backup to restore",
@@ -764,7 +763,7 @@ def _restore(conn: _Connection, environment: str, backup: Path, timeout: float) 
         timeout=timeout,
     )
     if not done.ok:
-        raise fail(f"restore from {backup} {done.failure(timeout)}{_brief(done.output, conn)}")
+        raise fail(f"restore from {backup} {done.outcome()}{_brief(done.output, conn)}")
     return done.output
 
 
@@ -898,48 +897,32 @@ def _command_env(conn: _Connection, environment: str, backup: Path | None) -> di
 # -- processes -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Done:
-    returncode: int | None  # None: killed at the deadline
-    output: str
-    duration_s: float
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def failure(self, timeout: float) -> str:
-        if self.returncode is None:
-            return f"timed out after {timeout:g}s (killed)"
-        return f"exited {self.returncode}"
-
-
 def _run(
     command: str | Sequence[str],
     *,
     env: Mapping[str, str],
     timeout: float,
     cwd: Path | None = None,
-) -> _Done:
-    """Run ``command`` (a string through the shell) with its output captured.
+) -> procs.Result:
+    """Run ``command`` (a string through the shell), its output and error output merged."""
+    argv = procs.command_argv(command)
+    try:
+        return procs.run(argv, timeout=timeout, cwd=cwd, env=env, merge_stderr=True)
+    except OSError as exc:
+        # An argv whose program does not exist: a failed run, reported like a shell would.
+        return _failed(argv, 127, f"{argv[0]}: {exc.strerror}", timeout)
 
-    In a session of its own, so that at the deadline — or when it ends and left children
-    behind — its whole process group is killed, not only the shell.
-    """
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as out:
-        try:
-            proc = _start(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out)
-        except _NotRunnable as exc:
-            return _Done(exc.returncode, str(exc), 0.0)
-        returncode: int | None = None
-        try:
-            returncode = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        finally:
-            _kill(proc)  # at the deadline, on an interrupt, or children it left behind
-        return _Done(returncode, _read(out), round(time.monotonic() - started, 3))
+
+def _failed(argv: Sequence[str], code: int, output: str, timeout: float) -> procs.Result:
+    return procs.Result(
+        argv=tuple(argv),
+        returncode=code,
+        stdout=output,
+        stderr="",
+        timed_out=False,
+        timeout=timeout,
+        duration_s=0.0,
+    )
 
 
 def _run_restore(
@@ -949,98 +932,64 @@ def _run_restore(
     prelude: str,
     env: Mapping[str, str],
     timeout: float,
-) -> _Done:
+) -> procs.Result:
     """``producer | consumer`` inside ``BEGIN`` … ``COMMIT``, committed only if both succeed.
 
     Python relays the bytes rather than a pipe between the two because the end of the
     script must depend on the producer: were pg_restore to die half way through, psql would
     reach the end of a truncated script and commit it. Here it gets ``COMMIT`` only after
-    pg_restore exited 0; otherwise its input just ends, and the server rolls back.
+    pg_restore exited 0; otherwise its input just ends, and the server rolls back. At the
+    deadline a timer ends both process groups, which ends the relay.
     """
     started = time.monotonic()
     expired = threading.Event()
-    with tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as out2:
-        sink = _start(consumer, env=env, stdin=subprocess.PIPE, stdout=out2)
-        try:
-            source = _start(
-                producer, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err1
+    bound = timeout + procs.GRACE_S + 10  # the timer has ended both by then
+    with contextlib.ExitStack() as stack:
+        err1 = stack.enter_context(tempfile.TemporaryFile())
+        out2 = stack.enter_context(tempfile.TemporaryFile())
+        sink = stack.enter_context(
+            procs.start(
+                consumer, env=env, stdin=subprocess.PIPE, stdout=out2, stderr=subprocess.STDOUT
             )
-        except BaseException:
-            _kill(sink)
-            raise
-        assert sink.stdin is not None and source.stdout is not None
+        )
+        source = stack.enter_context(
+            procs.start(producer, env=env, stdout=subprocess.PIPE, stderr=err1)
+        )
+        into, out_of = sink.popen.stdin, source.popen.stdout
+        assert into is not None and out_of is not None
 
         def expire() -> None:
             expired.set()
-            for proc in (source, sink):
-                _signal_group(proc)
+            source.end()
+            sink.end()
 
         timer = threading.Timer(timeout, expire)
         timer.daemon = True
+        stack.callback(timer.cancel)
         timer.start()
         try:
-            try:
-                sink.stdin.write(b"BEGIN;\n" + prelude.encode())
-                shutil.copyfileobj(source.stdout, sink.stdin, 1 << 20)
-                if source.wait() == 0 and not expired.is_set():
-                    sink.stdin.write(b"\nCOMMIT;\n")
-            except (BrokenPipeError, ValueError):
-                pass  # psql stopped (an error, or the deadline): its exit status says which
-            finally:
-                source.stdout.close()
-                with contextlib.suppress(BrokenPipeError):
-                    sink.stdin.close()
-            codes = [sink.wait(), source.wait()]
+            into.write(b"BEGIN;\n" + prelude.encode())
+            shutil.copyfileobj(out_of, into, 1 << 20)
+            if source.wait(bound) == 0 and not expired.is_set():
+                into.write(b"\nCOMMIT;\n")
+        except (BrokenPipeError, ValueError):
+            pass  # psql stopped (an error, or the deadline): its exit status says which
         finally:
-            timer.cancel()
-            _kill(source)
-            _kill(sink)
+            out_of.close()
+            with contextlib.suppress(BrokenPipeError):
+                into.close()
+        codes = [sink.wait(bound), source.wait(bound)]
         output = "\n".join(t for t in (_read(err1), _read(out2)) if t.strip())
-    failed = None if expired.is_set() else next((c for c in codes if c != 0), 0)
-    return _Done(failed, output, round(time.monotonic() - started, 3))
-
-
-def _start(
-    command: str | Sequence[str],
-    *,
-    env: Mapping[str, str],
-    stdin: int | IO[bytes],
-    stdout: int | IO[bytes],
-    stderr: int | IO[bytes] = subprocess.STDOUT,
-    cwd: Path | None = None,
-) -> subprocess.Popen[bytes]:
-    shell = isinstance(command, str)
-    try:
-        return subprocess.Popen(
-            command if shell else list(command),
-            shell=shell,
-            cwd=cwd,
-            env=dict(env),
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        # An argv whose program does not exist: a failed run, reported like a shell would.
-        raise _NotRunnable(f"{command[0]}: {exc.strerror}", 127) from None
-
-
-class _NotRunnable(Exception):
-    def __init__(self, message: str, returncode: int) -> None:
-        super().__init__(message)
-        self.returncode = returncode
-
-
-def _signal_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    _signal_group(proc)
-    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL ends it; never hang here
-        proc.wait(timeout=10)
+    failed = next((c for c in codes if c != 0), 0)
+    return procs.Result(
+        argv=(*producer, "|", *consumer),
+        returncode=-signal.SIGKILL if failed is None else failed,
+        stdout=output,
+        stderr="",
+        timed_out=expired.is_set(),
+        timeout=timeout,
+        duration_s=round(time.monotonic() - started, 3),
+    )
 
 
 def _read(handle: IO[bytes]) -> str:
@@ -1064,10 +1013,6 @@ def _tool(name: str, environment: str, error: type[MigrationError | RollbackFail
 
 def _cwd(config: MigrationsConfig, root: Path) -> Path:
     return root / config.cwd if config.cwd else root
-
-
-def _shown(command: str | Sequence[str]) -> str:
-    return command if isinstance(command, str) else shlex.join(command)
 
 
 def _tail(output: str, conn: _Connection, lines: int = TAIL_LINES) -> str:
