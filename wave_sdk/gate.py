@@ -31,9 +31,7 @@ names the files it looked at and, on failure, why it failed and what to do.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,7 +55,6 @@ CLOSED = frozenset({"resolved", "closed"})
 
 _RESOLVED = re.compile(r"\bRESOLVED\b")
 _SUMMARY_FIELDS = ("summary", "reason", "title", "message", "description")
-_GIT_TIMEOUT = 60
 
 
 def gate7_signal_name(wave: int) -> str:
@@ -463,33 +460,6 @@ def merges_cleanly(context: _Context) -> CheckResult:
     return check_merges(config.root, target, branches, config.git.remote)
 
 
-class _GitFailed(Exception):
-    pass
-
-
-def _git(
-    root: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            check=False,
-        )
-    except FileNotFoundError:
-        raise _GitFailed("git is not installed (install git, or drop the check)") from None
-    except subprocess.TimeoutExpired:
-        raise _GitFailed(f"`git {args[0]}` took more than {_GIT_TIMEOUT}s") from None
-    if check and proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip().splitlines()
-        raise _GitFailed(f"`git {args[0]}` failed: {said[-1] if said else proc.returncode}")
-    return proc
-
-
 def check_merges(root: Path, target: str, branches: list[str], remote: str) -> CheckResult:
     """Merge ``branches`` in order onto ``target`` in git's object database only.
 
@@ -537,16 +507,17 @@ def changelog(context: _Context) -> CheckResult:
     head = context.commit or "HEAD"
     if context.commit is not None and commit_matches(current.commit, context.commit):
         return _result(True, f"redeploy of the live commit {_short(current.commit)}: no changes")
-    root = context.config.root
+    from wave_sdk.errors import GitError
+    from wave_sdk.git import changed_files
+
     try:
-        proc = _git(root, "diff", "--name-only", "--relative", f"{current.commit}..{head}", "--")
-    except _GitFailed as exc:
+        changed = changed_files(context.config.root, current.commit, head)
+    except GitError as exc:
         return _result(
             False,
-            f"cannot compare with the live release's commit {_short(current.commit)}: {exc} "
-            "(fetch it, or check that this is the deployed repository)",
+            f"cannot compare with the live release's commit {_short(current.commit)}: "
+            f"{exc.message} (fetch it, or check that this is the deployed repository)",
         )
-    changed = [line for line in proc.stdout.splitlines() if line]
     wanted = Path(name).as_posix()
     since = f"since {_short(current.commit)} (live in {context.environment})"
     if wanted in changed:

@@ -65,7 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from wave_sdk import procs, secrets
 from wave_sdk.config import MigrationsConfig
-from wave_sdk.errors import BackupFailed, ConfigError, MigrationError, RollbackFailed
+from wave_sdk.errors import BackupFailed, ConfigError, GitError, MigrationError, RollbackFailed
 from wave_sdk.reporting import Event, NullReporter
 
 if TYPE_CHECKING:
@@ -179,23 +179,12 @@ def carries_migrations(
         return False
     if not last_commit or not head:
         return any(_has_files(repo_root / p) for p in paths)
+    from wave_sdk.git import changed_files
+
     try:
-        proc = subprocess.run(
-            [*_GIT_DIFF, last_commit, head, "--", *paths],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return bool(changed_files(repo_root, last_commit, head, paths=paths, deleted=False))
+    except GitError:
         return True
-    return proc.returncode != 0 or bool(proc.stdout.strip())
-
-
-_GIT_DIFF = ("git", "diff", "--name-only", "--no-renames", "--diff-filter=ACMT")
 
 
 def _has_files(path: Path) -> bool:
