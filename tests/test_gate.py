@@ -480,10 +480,10 @@ target = "web"
 
 def test_every_gate_check_name_has_an_implementation() -> None:
     from wave_sdk.config import GATE_CHECKS
-    from wave_sdk.gate import _CHECKS
+    from wave_sdk.gate import CHECKS
 
-    assert set(GATE_CHECKS) == set(_CHECKS)
-    assert {group for group, _ in _CHECKS.values()} == {"gate7", "documentation", "communication"}
+    assert set(GATE_CHECKS) == set(CHECKS)
+    assert {group for group, _ in CHECKS.values()} == {"gate7", "documentation", "communication"}
 
 
 def test_unknown_gate_check_and_needs_are_config_errors(project: Project) -> None:

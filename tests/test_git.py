@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from wave_sdk.errors import (
     MergeConflict,
     UsageError,
 )
-from wave_sdk.git import Repository, name_problem
+from wave_sdk.git import Repository, changed_files, head_commit, name_problem
+from wave_sdk.git import run as run_git
 from wave_sdk.testing import run_wave
 
 WAVE = str(Path(sys.executable).parent / "wave")
@@ -598,3 +600,98 @@ def test_hotfix_finish_through_the_cli_needs_the_production_approval(repos: Repo
     assert merged in line
     assert "run `wave hotfix finish urgent` again" in line
     assert repos.branch() == "hotfix/urgent" and repos.status() == ""
+
+
+# -- the questions the pipeline asks (wave_sdk.git.command) ----------------------------
+
+
+def test_head_commit_is_the_checked_out_commit_or_none(repos: Repos, tmp_path: Path) -> None:
+    assert head_commit(repos.work) == repos.head()
+    assert head_commit(repos.work / "sub-that-does-not-exist") is None
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert head_commit(plain) is None  # not a work tree
+    git(plain, "init", "--quiet")
+    assert head_commit(plain) is None  # a repository without a commit
+
+
+def test_changed_files_are_relative_to_the_project(tmp_path: Path) -> None:
+    # A project in a directory of a larger repository: paths as its configuration names
+    # them, ../ for what changed outside it; a rename is a deletion and an addition.
+    repo = tmp_path / "mono"
+    project = repo / "app"
+    (project / "config").mkdir(parents=True)
+    git(repo, "init", "--quiet")
+    identify(repo, "dev")
+    (project / "main.py").write_text("v1\n")
+    (project / "config" / "app.env").write_text("A=1\n")
+    (repo / "shared.txt").write_text("v1\n")
+    (project / "old.py").write_text("old\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "v1")
+    first = git(repo, "rev-parse", "HEAD")
+    (project / "config" / "app.env").write_text("A=2\n")
+    (repo / "shared.txt").write_text("v2\n")
+    git(repo, "mv", "app/old.py", "app/config/moved.py")
+    git(repo, "commit", "--quiet", "-am", "v2")
+    second = git(repo, "rev-parse", "HEAD")
+
+    assert sorted(changed_files(project, first, second)) == [
+        "../shared.txt",
+        "config/app.env",
+        "config/moved.py",
+        "old.py",
+    ]
+    assert changed_files(project, first, second, paths=["config/"]) == [
+        "config/app.env",
+        "config/moved.py",
+    ]
+    # Going back to v1 deletes config/moved.py: without deletions, only what v1 adds back.
+    assert sorted(changed_files(project, second, first, deleted=False)) == [
+        "../shared.txt",
+        "config/app.env",
+        "old.py",
+    ]
+    assert changed_files(project, first, first) == []
+    with pytest.raises(GitError, match=r"failed: fatal: bad object 0{40}"):
+        changed_files(project, "0" * 40, second)
+
+
+def one_commit(repo: Path) -> None:
+    git(repo, "init", "--quiet")
+    identify(repo, "dev")
+    (repo / "a").write_text("a\n")
+    git(repo, "add", "a")
+    git(repo, "commit", "--quiet", "-m", "a")
+
+
+def test_an_option_in_place_of_a_commit_is_never_taken_for_one(tmp_path: Path) -> None:
+    one_commit(tmp_path)
+    with pytest.raises(GitError):
+        changed_files(tmp_path, f"--output={tmp_path / 'written'}", "HEAD")
+    assert not (tmp_path / "written").exists()
+
+
+def test_a_hook_s_background_child_does_not_outlive_the_git_command(tmp_path: Path) -> None:
+    # git runs hooks as its children, in its process group: a hook that leaves a process
+    # behind does not leave it running once wave's git command is done.
+    one_commit(tmp_path)
+    pid_file = tmp_path / "hook.pid"
+    hook = tmp_path / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\nsleep 300 > /dev/null 2>&1 &\necho $! > {pid_file}\n")
+    hook.chmod(0o755)
+
+    run_git(tmp_path, "checkout", "--quiet", "-b", "other")
+
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process_state(pid) not in (None, "Z", "X"):
+        time.sleep(0.02)
+    assert process_state(pid) in (None, "Z", "X"), "the hook's child survived"
+
+
+def process_state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return None

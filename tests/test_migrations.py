@@ -605,7 +605,7 @@ def test_the_restore_commits_only_when_pg_restore_succeeded(
     # The guard behind the test above, at the seam where it lives: psql reads complete
     # statements from a producer that then fails. psql alone would commit them at the end
     # of its input; wave sends COMMIT only for a producer that exited 0.
-    from wave_sdk.migrations import _run_restore
+    from wave_sdk.migrations.postgres import _run_restore
 
     producer = [
         sys.executable,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import getpass
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
@@ -39,6 +39,18 @@ class ApprovalRequest:
     level: int
     release: Release
     interactive: bool
+
+    def first_covered_by(self, approvals: Iterable[Approval]) -> Approval | None:
+        """The first of ``approvals`` that covers this request, or ``None``."""
+        for approval in approvals:
+            if approval.covers(
+                environment=self.environment,
+                action=self.action,
+                level=self.level,
+                release=self.release,
+            ):
+                return approval
+        return None
 
 
 @final
@@ -83,15 +95,7 @@ def approve_command(request: ApprovalRequest) -> str:
 
 def from_records(store: StateStore) -> Callable[[ApprovalRequest], Approval | None]:
     def find(request: ApprovalRequest) -> Approval | None:
-        for approval in reversed(store.approvals(request.environment)):
-            if approval.covers(
-                environment=request.environment,
-                action=request.action,
-                level=request.level,
-                release=request.release,
-            ):
-                return approval
-        return None
+        return request.first_covered_by(reversed(store.approvals(request.environment)))
 
     return find
 

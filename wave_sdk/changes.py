@@ -10,34 +10,25 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
+from wave_sdk import git
+from wave_sdk.errors import GitError
 
 
 def changed_files(root: Path, since: str | None, until: str | None) -> list[str] | None:
-    """Paths changed between two commits; ``None`` when git cannot tell."""
+    """Paths changed between two commits (see :func:`wave_sdk.git.changed_files`).
+
+    ``None`` when git cannot tell: no commit on either side, not a repository, git missing.
+    """
     if not since or not until:
         return None
-    out = _git(root, "diff", "--name-only", f"{since}..{until}", "--")
-    return None if out is None else [line for line in out.splitlines() if line]
+    try:
+        return git.changed_files(root, since, until)
+    except GitError:
+        return None
 
 
 def is_config_only(files: list[str] | None, patterns: Iterable[str]) -> bool:
@@ -65,7 +56,12 @@ def stories(
     if until:
         span = f"{since}..{until}" if since else until
         # A first deploy has no lower bound: the recent past is enough to name its stories.
-        log = _git(root, "log", "--max-count=200", "--format=%s%n%b", span, "--") or ""
+        try:
+            log = git.run(
+                root, "log", "--max-count=200", "--format=%s%n%b", "--end-of-options", span, "--"
+            ).stdout
+        except GitError:
+            log = ""
         found += re.findall(pattern, log)
     if signals_dir is not None and signals_dir.is_dir():
         for file in sorted(signals_dir.glob("signal-*story*.json")):

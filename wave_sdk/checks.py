@@ -15,8 +15,6 @@ duration; a command's output is captured and, on failure, its last lines kept.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, final
 
+from wave_sdk import procs
 from wave_sdk.models import CheckResult
 
 if TYPE_CHECKING:
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
 
 GROUPS = ("gate7", "technical", "documentation", "communication")
 """The runbook's checklist sections, in the order it prints them; plugins may add others."""
-
-TAIL_LINES = 20
 
 
 @final
@@ -67,56 +64,25 @@ def command_check(
     """
 
     def run() -> CheckResult:
-        started = time.monotonic()
-        shell = isinstance(check.command, str)
         try:
-            proc = subprocess.run(
-                check.command,
-                shell=shell,
-                cwd=root / (check.cwd or "."),
-                capture_output=True,
-                text=True,
+            done = procs.run(
+                procs.command_argv(check.command),
                 timeout=check.timeout,
-                stdin=subprocess.DEVNULL,
+                cwd=root / (check.cwd or "."),
                 env={**os.environ, **env} if env else None,
-            )
-        except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stdout) + _text(exc.stderr)
-            return CheckResult(
-                name=name,
-                ok=False,
-                detail=f"timed out after {check.timeout:g}s",
-                duration_s=round(time.monotonic() - started, 3),
-                output_tail=tail(output),
+                merge_stderr=True,
             )
         except OSError as exc:
-            return CheckResult(
-                name=name,
-                ok=False,
-                detail=f"cannot run: {exc.strerror}",
-                duration_s=round(time.monotonic() - started, 3),
-            )
-        shown = check.command if isinstance(check.command, str) else shlex.join(check.command)
+            return CheckResult(name=name, ok=False, detail=f"cannot run: {exc.strerror}")
         return CheckResult(
             name=name,
-            ok=proc.returncode == 0,
-            detail=f"`{shown}` exited {proc.returncode}",
-            duration_s=round(time.monotonic() - started, 3),
-            output_tail=tail(proc.stdout + proc.stderr),
+            ok=done.ok,
+            detail=f"`{procs.shown(check.command)}` {done.outcome()}",
+            duration_s=done.duration_s,
+            output_tail=done.tail(),
         )
 
     return CheckSpec(name=name, run=run, needs=tuple(check.needs), parallel=check.parallel)
-
-
-def _text(data: str | bytes | None) -> str:
-    if isinstance(data, bytes):
-        return data.decode(errors="replace")
-    return data or ""
-
-
-def tail(output: str, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` lines of ``output``: what a person needs to see why it failed."""
-    return "\n".join(output.strip().splitlines()[-lines:])
 
 
 def command_checks(config: WaveConfig, names: list[str]) -> list[CheckSpec]:
@@ -164,7 +130,9 @@ def run_checks(specs: list[CheckSpec], *, workers: int = 4) -> list[CheckResult]
             name=spec.name, ok=False, detail=f"not run: {why}", group=spec.group, pending=True
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    interrupted = False
+    try:
         while waiting or running:
             ready: list[int] = []
             for index in list(waiting):
@@ -201,7 +169,27 @@ def run_checks(specs: list[CheckSpec], *, workers: int = 4) -> list[CheckResult]
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 results[running.pop(future)] = future.result()
+    except BaseException:
+        # Interrupted (Ctrl-C, or a signal handler's exception in this thread): the pool's
+        # threads would go on waiting for their commands; end those instead.
+        interrupted = True
+        _stop(list(running))
+        raise
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
     return [results[i] for i in range(len(specs))]
+
+
+def _stop(running: list[Future[CheckResult]]) -> None:
+    """End the commands of the running checks until each check returns (bounded)."""
+    deadline = time.monotonic() + procs.GRACE_S + 5
+    for future in running:
+        future.cancel()
+    while time.monotonic() < deadline:
+        procs.end_all()
+        _, pending = wait(running, timeout=0.05)
+        if not pending:
+            return
 
 
 def all_ok(results: list[CheckResult]) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from wave_sdk import procs, secrets
 from wave_sdk.errors import AdapterError
 from wave_sdk.fileio import atomic_write
 
@@ -64,7 +64,15 @@ class Transport(Protocol):
 
 
 class LocalTransport:
-    """The transport of this machine: subprocess without a shell, and plain file calls."""
+    """The transport of this machine: commands through :mod:`wave_sdk.procs`, plain file calls.
+
+    Args:
+        command_timeout: seconds a command may take when the caller gives no ``timeout``.
+
+    """
+
+    def __init__(self, *, command_timeout: float = 900.0) -> None:
+        self.command_timeout = command_timeout
 
     def run(
         self,
@@ -75,24 +83,24 @@ class LocalTransport:
         timeout: float | None = None,
         check: bool = True,
     ) -> CommandResult:
+        limit = timeout or self.command_timeout
         try:
-            proc = subprocess.run(
-                list(argv),
+            done = procs.run(
+                argv,
+                timeout=limit,
                 cwd=cwd,
                 env=None if env is None else {**os.environ, **env},
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
             )
         except FileNotFoundError as exc:
             raise AdapterError(f"command not found: {argv[0]}", hint=str(exc.strerror)) from None
-        except subprocess.TimeoutExpired:
-            raise AdapterError(f"command timed out after {timeout}s: {argv[0]}") from None
-        result = CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+        except OSError as exc:
+            raise AdapterError(f"cannot run {argv[0]}: {exc.strerror}") from None
+        if done.timed_out:
+            raise AdapterError(f"command timed out after {limit:g}s: {argv[0]}")
+        result = CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
         if check and not result.ok:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise AdapterError(f"{argv[0]} exited with {proc.returncode}: {' | '.join(tail)}")
+            tail = secrets.redact(done.stderr or done.stdout).strip().splitlines()[-5:]
+            raise AdapterError(f"{argv[0]} exited with {done.returncode}: {' | '.join(tail)}")
         return result
 
     def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
