@@ -111,9 +111,10 @@ class Wave:
         commit: str | None = None,
     ) -> Release:
         """Describe a release: explicit id, else the git commit, else a hash of ``source``."""
+        from wave_sdk.git import head_commit
         from wave_sdk.releases import tree_hash
 
-        commit = commit or _git_head(self.config.root)
+        commit = commit or head_commit(self.config.root)
         src = Path(source).resolve() if source else None
         if src is not None and not src.is_dir():
             raise UsageError(f"--source {source}: not a directory")
@@ -388,19 +389,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid{os.getuid()}"
-
-
-def _git_head(root: Path) -> str | None:
-    import subprocess
-
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
