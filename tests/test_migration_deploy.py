@@ -132,3 +132,32 @@ def _log(project: Project) -> list[dict[str, Any]]:
 
     path = project.root / "migrations.log"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("step", ["migrating", "verify"])
+def test_a_killed_migration_deploy_is_recovered_database_first(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """SIGKILL before the migration command (backups taken) and after it (code deployed):
+    `wave recover` puts the database back — from the backup, or with `down` — then the code."""
+    setup(project, dbs, monkeypatch)
+    wave = project.wave()
+    wave.deploy("staging", release="v1", source=project.release("v1"), migrations=False)
+    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
+    killed = project.cli(
+        "deploy", "--env", "staging", "--release", "v2",
+        "--source", str(project.release("v2")), "--migrations",
+        env={"WAVE_TEST_KILL_AT": f"{step}:KILL"},
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    if step == "verify":
+        assert "email" in dbs.columns("staging", "users"), "it died after migrating"
+
+    recovered = project.cli("recover", "--env", "staging")
+    assert recovered.returncode == 0, recovered.stderr
+    assert "email" not in dbs.columns("staging", "users")
+    assert "audit" not in dbs.tables("staging")
+    assert dbs.rows("staging") == V1_ROWS
+    assert wave.status("staging")[0].current == "v1"
+    [record] = [r for r in wave.history("staging") if r.release == "v2"]
+    assert record.outcome == "interrupted"

@@ -164,3 +164,23 @@ def test_a_killed_rollback_is_finished_by_recover(project: Project, step: str) -
     assert run.outcome == "succeeded" and "interrupted at" in (run.reason or "")
     assert store(project).journals(ENV) == {}
     assert project_processes(project) == [app_pid(project)]
+
+
+def test_a_third_interrupt_abandons_the_rollback_and_recover_finishes_it(
+    project: Project,
+) -> None:
+    make_project(project)
+    project.wave().deploy(ENV, release="v1", source=project.release("v1"))
+    proc = deploy_cli(project, "v2", kill="deployed:INT,rollback:INT,rolled_back:INT")
+    assert proc.returncode == 130, proc.stderr
+    assert "refusing to stop half way" in proc.stderr
+    assert "abandoned during the rollback" in proc.stderr and "Traceback" not in proc.stderr
+    # Left for recovery: the journal is open, the run has no record yet, the lock is free.
+    assert list(store(project).journals(ENV)) != []
+    assert [r for r in history(project) if r.release == "v2"] == []
+    recovered = project.cli("recover", "--env", ENV)
+    assert recovered.returncode == 0, recovered.stderr
+    assert serving(project) == "v1" == recorded_current(project)
+    [run] = [r for r in history(project) if r.release == "v2"]
+    assert run.outcome == "interrupted" and run.verification["rollback"]["ok"] is True
+    assert store(project).journals(ENV) == {}

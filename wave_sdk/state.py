@@ -1,10 +1,12 @@
-"""The state store: the one owner of history, current releases, locks and approvals.
+"""The state store: the one owner of history, current releases, locks, approvals and journals.
 
 :class:`StateStore` is the interface; :class:`LocalStateStore` the default, a directory
 (``.wave/state``) that survives crashes: every file is replaced atomically, the history is
 an append-only JSON-lines ledger, and each lock is a JSON record whose holder (host, pid,
 process start time) lets the next process tell a live holder from a dead one; taking over
-a dead holder's lock is recorded in history like ``wave unlock``.
+a dead holder's lock is recorded in history like ``wave unlock``. A run's write-ahead
+journal (:mod:`wave_sdk.run.journal`) is one more append-only file per run, removed once
+the run's history record is written.
 
 Other backends (S3 in ``contrib``) register through the ``wave_state_store`` hook.
 """

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         # Outside a run (a run turns SIGINT/SIGTERM into a recorded, rolled-back failure).
-        print("wave: interrupted", file=sys.stderr)
+        print(f"wave: {getattr(exc, 'message', 'interrupted')}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 130))
 
 

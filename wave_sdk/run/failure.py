@@ -12,12 +12,14 @@ from __future__ import annotations
 import signal as signals_module
 from typing import TYPE_CHECKING
 
+from wave_sdk import changes
+from wave_sdk.decisions import Action, Decision, Evidence, decide
 from wave_sdk.errors import AdapterError, Interrupted, RollbackFailed, VerificationFailed, WaveError
 from wave_sdk.run import interrupts
+from wave_sdk.run.database import undo_recorded
 from wave_sdk.run.restore import restore
 
 if TYPE_CHECKING:
-    from wave_sdk.decisions import Decision
     from wave_sdk.run.deploy import DeployRun
     from wave_sdk.verification import Outcome
 
@@ -30,90 +32,85 @@ class Failure:
 
     def decide(self, outcome: Outcome | None, failure: WaveError | None) -> Decision:
         """The runbook's decision tree, from the evidence (a failed deploy rolls back)."""
-        from wave_sdk import changes
-        from wave_sdk.decisions import Action, Decision, Evidence, decide
+        run = self.run
 
-        last = self.run.last
+        last = run.last
         files = changes.changed_files(
-            self.run.ctx.config.root, last.commit if last else None, self.run.release.commit
+            run.ctx.config.root, last.commit if last else None, run.release.commit
         )
-        self.run.report.config_only = changes.is_config_only(
-            files, self.run.ctx.config.decisions.config_paths
+        run.report.config_only = changes.is_config_only(
+            files, run.ctx.config.decisions.config_paths
         )
         share = outcome.passing_share if outcome is not None else None
-        self.run.report.passing_share = 0.0 if share is None else round(share, 4)
+        run.report.passing_share = 0.0 if share is None else round(share, 4)
         evidence = Evidence(
-            passing_share=self.run.report.passing_share,
-            config_only=self.run.report.config_only,
-            migrated=self.run.report.migrated,
-            most_users=self.run.ctx.config.decisions.most_users,
+            passing_share=run.report.passing_share,
+            config_only=run.report.config_only,
+            migrated=run.report.migrated,
+            most_users=run.ctx.config.decisions.most_users,
         )
         decision = decide(evidence)
         if failure is not None:
             # The deploy itself failed: nothing is serving "most users", whatever a
             # configuration-only diff suggests; undo it.
             action = (
-                Action.ROLLBACK_DATABASE_THEN_CODE
-                if self.run.report.migrated
-                else Action.QUICK_ROLLBACK
+                Action.ROLLBACK_DATABASE_THEN_CODE if run.report.migrated else Action.QUICK_ROLLBACK
             )
             decision = Decision(action, f"the deploy itself failed: {failure.message}", evidence)
-        self.run.report.decision = decision.to_dict()
-        self.run.journal.write("decide", action=decision.action.value)
-        self.run.emit(
+        run.report.decision = decision.to_dict()
+        run.journal.write("decide", action=decision.action.value)
+        run.emit(
             "info",
             "decide",
             f"decision: {decision.action.value} — {decision.reason}",
-            decision=self.run.report.decision,
+            decision=run.report.decision,
         )
         return decision
 
     def act(self, outcome: Outcome | None, failure: WaveError | None) -> None:
         """Act on the decision tree where the environment allows it; report it otherwise."""
-        from wave_sdk.decisions import Action
+        run = self.run
 
         decision = self.decide(outcome, failure)
-        advice = decision.advice(self.run.environment)
-        if decision.action is Action.MONITOR and self.run.env.auto_rollback and failure is None:
-            self.run.report.outcome = "degraded"
-            self.run.emit(
-                "warn", "finish", f"{self.run.release.id} stays live: {decision.reason}; {advice}"
-            )
-            self.run.finish(status="degraded")
+        advice = decision.advice(run.environment)
+        if decision.action is Action.MONITOR and run.env.auto_rollback and failure is None:
+            run.report.outcome = "degraded"
+            run.emit("warn", "finish", f"{run.release.id} stays live: {decision.reason}; {advice}")
+            run.finish(status="degraded")
             return
-        if not self.run.env.auto_rollback or decision.action is Action.FIX_CONFIG:
-            self.run.report.outcome = "failed"
-            self.run.signal("deployment-complete", "failed")
-            self.run.journal.close(self.run.record())
-            why = "auto_rollback = false" if not self.run.env.auto_rollback else decision.reason
+        if not run.env.auto_rollback or decision.action is Action.FIX_CONFIG:
+            run.report.outcome = "failed"
+            run.signal("deployment-complete", "failed")
+            run.journal.close(run.record())
+            why = "auto_rollback = false" if not run.env.auto_rollback else decision.reason
             raise VerificationFailed(
-                f"{self.run.report.reason}; left in place ({why}); recommended: "
-                f"{decision.action.value}" + self.run.ctx.contacts(),
-                report=self.run.report,
+                f"{run.report.reason}; left in place ({why}); recommended: "
+                f"{decision.action.value}" + run.ctx.contacts(),
+                report=run.report,
                 hint=advice,
             )
         database = decision.action is Action.ROLLBACK_DATABASE_THEN_CODE
         with interrupts.rolling_back():  # a rollback is never stopped half way
             problem = self.roll_back(database=database)
-        summary = self.run.report.rollback_summary()
+        summary = run.report.rollback_summary()
         if problem:
             raise RollbackFailed(
-                f"{self.run.report.reason}; {problem}{summary}" + self.run.ctx.contacts(),
+                f"{run.report.reason}; {problem}{summary}" + run.ctx.contacts(),
                 hint="the target needs a human: check `wave status`",
             )
         if failure is not None:
             raise AdapterError(
                 f"{failure.message}"
                 + (summary or "; nothing to roll back to")
-                + self.run.ctx.contacts(),
+                + run.ctx.contacts(),
                 hint=failure.hint,
             ) from failure
         raise VerificationFailed(
-            f"{self.run.report.reason}; "
+            f"{run.report.reason}; "
             + (summary.lstrip("; ") or "nothing to roll back to (first deploy)")
-            + self.run.ctx.contacts(),
-            rollback=self.run.report.rollbacks[0] if self.run.report.rollbacks else None,
-            report=self.run.report,
+            + run.ctx.contacts(),
+            rollback=run.report.rollbacks[0] if run.report.rollbacks else None,
+            report=run.report,
         )
 
     def roll_back(self, *, database: bool, outcome: str | None = None) -> str | None:
@@ -122,41 +119,40 @@ class Failure:
         The database first (when asked and migrated), then every target this run touched,
         then verify the release returned to. Returns what went wrong, or ``None``.
         """
+        run = self.run
         problem = None
-        if self.run.migration is not None and (database or outcome == "interrupted"):
+        if run.migration is not None and (database or outcome == "interrupted"):
             problem = self._roll_back_database()
-        last = self.run.last
+        last = run.last
         restored = None
         if problem is None:
             if last is None:
-                self.run.emit(
-                    "warn", "rollback", "first deploy: no earlier release to roll back to"
-                )
+                run.emit("warn", "rollback", "first deploy: no earlier release to roll back to")
             goals: dict[str, str | None] = (
-                {t: last.targets.get(t, last.release) for t in self.run.attempted} if last else {}
+                {t: last.targets.get(t, last.release) for t in run.attempted} if last else {}
             )
             restored = restore(
-                self.run.ctx,
-                self.run.journal,
-                self.run.environment,
-                self.run.adapters,
+                run.ctx,
+                run.journal,
+                run.environment,
+                run.adapters,
                 goals,
                 release_id=last.release if last else None,
             )
-            self.run.report.rollbacks = restored.rollbacks
-            self.run.report.unchanged = restored.unchanged
+            run.report.rollbacks = restored.rollbacks
+            run.report.unchanged = restored.unchanged
             if restored.verification is not None:
-                self.run.report.rollback_verification = restored.verification.to_dict()
+                run.report.rollback_verification = restored.verification.to_dict()
             if not restored.ok:
                 problem = restored.problem()
         if outcome is not None:
-            self.run.report.outcome = outcome
+            run.report.outcome = outcome
         elif problem is not None or last is None:
-            self.run.report.outcome = "failed"
+            run.report.outcome = "failed"
         else:  # every target is on the release before: rolled back, or never left it
-            self.run.report.outcome = "rolled_back"
-        if self.run.report.rollbacks or problem is not None:
-            self.run.signal(
+            run.report.outcome = "rolled_back"
+        if run.report.rollbacks or problem is not None:
+            run.signal(
                 "rollback-complete",
                 "failed" if problem else "success",
                 verification=restored.verification.signal()
@@ -164,56 +160,56 @@ class Failure:
                 else None,
             )
         else:
-            self.run.signal("deployment-complete", "failed")
-        self.run.journal.close(self.run.record())
+            run.signal("deployment-complete", "failed")
+        run.journal.close(run.record())
         return problem
 
     def _roll_back_database(self) -> str | None:
-        """Undo this run's migration (and restore one it was in the middle of)."""
-        from wave_sdk.run.database import undo_recorded
-
-        assert self.run.migration is not None
-        record = self.run.migration.record.model_dump(mode="json")
-        migrating = self.run.journal.last("migrating")
-        partial = migrating.data.get("database") if migrating else None
+        """Undo this run's migration; one stopped half way is restored from its backup."""
+        run = self.run
+        migration = run.migration
+        assert migration is not None
         try:
-            undo_recorded(
-                self.run.ctx, record, partial=partial if not self.run.report.migrated else None
-            )
+            if run.report.migrated:
+                migration.roll_back()  # records what it did in the migration record
+            else:
+                migrating = run.journal.last("migrating")
+                undo_recorded(
+                    run.ctx,
+                    migration.record.model_dump(mode="json"),
+                    partial=migrating.data.get("database") if migrating else None,
+                )
         except WaveError as exc:
-            self.run.report.migration = record
             return (
-                f"database rollback failed, code left on {self.run.release.id}: {exc.message}; "
+                f"database rollback failed, code left on {run.release.id}: {exc.message}; "
                 "restore the database by hand (see the backup in `wave history --json`)"
             )
-        record["rolled_back"] = [
-            *record.get("rolled_back", []),
-            {"environment": self.run.environment, "method": "recorded", "duration_s": 0.0},
-        ]
-        self.run.report.migration = record
+        finally:
+            run.report.migration = migration.record.model_dump(mode="json")
         return None
 
     def interrupted(self, exc: interrupts.InterruptSignal) -> None:
         """SIGINT/SIGTERM: a failed run — roll back what changed, verify, record, raise."""
+        run = self.run
         name = signals_module.Signals(exc.signum).name
-        self.run.report.reason = f"interrupted by {name}"
-        self.run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
+        run.report.reason = f"interrupted by {name}"
+        run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
         with interrupts.rolling_back():
-            changed = bool(self.run.attempted) or self.run.journal.last("migrate") is not None
+            changed = bool(run.attempted) or run.journal.last("migrate") is not None
             if changed:
                 problem = self.roll_back(database=True, outcome="interrupted")
             else:
                 problem = None
-                self.run.report.outcome = "interrupted"
-                self.run.journal.close(self.run.record())
-        summary = self.run.report.rollback_summary() or "; nothing had changed"
+                run.report.outcome = "interrupted"
+                run.journal.close(run.record())
+        summary = run.report.rollback_summary() or "; nothing had changed"
         if problem:
             raise RollbackFailed(
-                f"{self.run.report.reason}; {problem}{summary}" + self.run.ctx.contacts(),
+                f"{run.report.reason}; {problem}{summary}" + run.ctx.contacts(),
                 hint="the target needs a human: check `wave status`",
             )
         raise Interrupted(
-            f"{self.run.report.reason}{summary}",
+            f"{run.report.reason}{summary}",
             exit_code=exc.exit_code,
-            report=self.run.report,
+            report=run.report,
         )

@@ -39,12 +39,24 @@ class InterruptSignal(KeyboardInterrupt):
         self.exit_code = 128 + signum
         super().__init__(signal.Signals(signum).name)
 
+    @property
+    def message(self) -> str:
+        """One line for the user."""
+        return f"interrupted by {signal.Signals(self.signum).name}"
+
 
 class Abandoned(InterruptSignal):
     """A third signal during the rollback that follows an interrupt: stop now.
 
     The run's journal is left open; ``wave recover`` (or the next deploy) finishes the job.
     """
+
+    @property
+    def message(self) -> str:
+        return (
+            "abandoned during the rollback: the run's journal stays open; "
+            "`wave recover --env ENV` (or the next deploy) finishes it"
+        )
 
 
 class _State:

@@ -269,7 +269,13 @@ class _Reconcile:
                 if name in goals
             }
             return restore(
-                self.ctx, self.journal, self.environment, adapters, goals, release_id=release_id
+                self.ctx,
+                self.journal,
+                self.environment,
+                adapters,
+                goals,
+                release_id=release_id,
+                verify=True,
             )
 
     def _undo_database(self) -> list[str]:

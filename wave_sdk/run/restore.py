@@ -60,8 +60,12 @@ def restore(
     goals: dict[str, str | None],
     *,
     release_id: str | None,
+    verify: bool = False,
 ) -> Restored:
     """Bring each target in ``goals`` (``None``: the adapter's previous) back, then verify.
+
+    Verification runs when a target was rolled back, or always with ``verify`` (recovery:
+    a dead run may have restarted a target without recording it).
 
     ``release_id`` names the environment's release returned to (for the smoke test's
     ``WAVE_RELEASE``). Targets are handled last first, as they were deployed first first.
@@ -89,7 +93,7 @@ def restore(
         journal.write("rolled_back", target=name, release=result.to_release)
         done.rollbacks.append(result)
         ctx.emit("ok", "rollback", f"{name}: {result.from_release} → {result.to_release}")
-    if not done.errors and done.rollbacks:
+    if not done.errors and (done.rollbacks or verify):
         done.verification = verify_release(ctx, journal, environment, adapters, goals, release_id)
     return done
 

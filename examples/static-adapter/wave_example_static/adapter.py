@@ -63,7 +63,7 @@ class StaticAdapter(Adapter):
             layout.stage(release.id, Path(source))
         if previous != release.id:
             layout.switch(release.id)
-        layout.prune(self.config.keep, protect=(release.id, previous))
+        layout.prune(self.config.keep, protect=(release.id, previous, *self.context.protected))
         return DeployResult(
             target=self.context.target,
             release=release.id,
