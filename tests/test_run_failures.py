@@ -178,3 +178,29 @@ def test_a_rollback_to_a_release_that_fails_verification_exits_8(project: Projec
     assert signal["verification"]["health_check"] == "unhealthy"
     status = project.cli("status", "--env", ENV)
     assert "drift: v1 is live, the recorded current release is v2" in status.stdout
+
+
+def test_a_crashing_health_plugin_fails_verification_not_the_command(project: Project) -> None:
+    """A plugin's wave_health that raises is an unhealthy round: roll back, no traceback."""
+    from wave_sdk import hookimpl
+    from wave_sdk.errors import VerificationFailed
+    from wave_sdk.plugins import PluginManager
+    from wave_sdk.testing.served import served_release
+
+    class CrashesOnV2:
+        @hookimpl
+        def wave_health(self, target: object, url: str | None) -> list[object]:
+            if url and served_release(url) == "v2":
+                raise ValueError("the probe has a bug")
+            return []
+
+    make_project(project)
+    manager = PluginManager(load_entry_points=False)
+    manager.register(CrashesOnV2(), name="crashes")
+    wave = project.wave(plugins=manager)
+    wave.deploy(ENV, release="v1", source=project.release("v1"))
+    with pytest.raises(VerificationFailed) as info:
+        wave.deploy(ENV, release="v2", source=project.release("v2"))
+    assert "a health contributor failed: ValueError: the probe has a bug" in str(info.value)
+    assert serving(project) == "v1" == recorded_current(project)
+    assert history(project)[-1].outcome == "rolled_back"

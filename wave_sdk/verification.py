@@ -41,7 +41,19 @@ def health_round(plugins: PluginManager, adapter: Adapter, url: str | None) -> l
     among them), never another target's adapter.
     """
     caller = plugins.operation("wave_health", adapter)
-    return [r for c in caller(target=adapter.context, url=url) for r in (c or ())]
+    try:
+        return [r for c in caller(target=adapter.context, url=url) for r in (c or ())]
+    except Exception as exc:  # a health check that crashes is not a healthy one
+        from wave_sdk.models import HealthResult
+
+        return [
+            HealthResult(
+                source="wave_health",
+                name=adapter.context.target,
+                ok=False,
+                detail=f"a health contributor failed: {type(exc).__name__}: {exc}",
+            )
+        ]
 
 
 @dataclass

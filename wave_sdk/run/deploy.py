@@ -123,7 +123,7 @@ class DeployRun:
         return self.report
 
     def gate(self) -> None:
-        """The checks, then the approvals: refused runs are recorded, nothing changes."""
+        """The checks; a failure is recorded as ``blocked`` and nothing changes."""
         from wave_sdk.run.gate import run_checks
 
         self.emit("step", "gate", "running checks")
@@ -207,7 +207,12 @@ class DeployRun:
                     self.migrate()
                     self.signal("deployment-starting", "in_progress")
                     failure = self.deploy_targets()
-                    outcome = None if failure else self.verify()
+                    outcome = None
+                    if failure is None:
+                        try:
+                            outcome = self.verify()
+                        except WaveError as exc:  # verification could not even run
+                            failure = exc
                     if outcome is not None and outcome.ok:
                         self.finish()
                         return
