@@ -33,7 +33,7 @@ from wave_sdk.run import approve, boundary, interrupts
 from wave_sdk.run.failure import Failure
 from wave_sdk.run.journal import Journal
 from wave_sdk.run.report import DeployReport
-from wave_sdk.signals import Changes, Signal
+from wave_sdk.signals import Changes, Signal, SignalType
 from wave_sdk.state import CurrentRelease
 from wave_sdk.verification import Outcome, Verifier
 
@@ -332,7 +332,7 @@ class DeployRun:
 
     # -- records ---------------------------------------------------------------------------
 
-    def signal(self, kind: Any, status: str, **extra: Any) -> None:
+    def signal(self, kind: SignalType, status: str, **extra: Any) -> None:
         last = self.last
         fields: dict[str, Any] = {}
         if kind == "deployment-complete":

@@ -31,7 +31,7 @@ from wave_sdk.run import interrupts
 from wave_sdk.run.context import RunContext
 from wave_sdk.run.journal import Journal
 from wave_sdk.run.restore import Restored, restore
-from wave_sdk.signals import Changes, Signal
+from wave_sdk.signals import Changes, Signal, SignalType
 from wave_sdk.state import CurrentRelease, LockInfo
 
 
@@ -293,7 +293,7 @@ class _Reconcile:
             return [f"database rollback failed: {exc.message}"]
         return []
 
-    def _signal(self, kind: Any, status: str, **extra: Any) -> None:
+    def _signal(self, kind: SignalType, status: str, **extra: Any) -> None:
         data = self.begin.data
         self.ctx.signal(
             Signal(
