@@ -179,6 +179,15 @@ def test_a_rollback_to_a_release_that_fails_verification_exits_8(project: Projec
     status = project.cli("status", "--env", ENV)
     assert "drift: v1 is live, the recorded current release is v2" in status.stdout
 
+    # Already running it is no excuse: a rollback to v1 is verified, and fails again.
+    again = project.cli("rollback", "--env", ENV, "--to", "v1")
+    assert again.returncode == 8, again.stderr
+    assert recorded_current(project) == "v2"
+    # The recorded current release is not live: going back to it is allowed, and verified.
+    back = project.cli("rollback", "--env", ENV, "--to", "v2")
+    assert back.returncode == 0, back.stderr
+    assert serving(project) == "v2" == recorded_current(project)
+
 
 def test_a_crashing_health_plugin_fails_verification_not_the_command(project: Project) -> None:
     """A plugin's wave_health that raises is an unhealthy round: roll back, no traceback."""

@@ -10,6 +10,7 @@ left open, no process of the project is left but the app, and the app answers.
 
 from __future__ import annotations
 
+import json
 import signal
 
 import pytest
@@ -96,6 +97,13 @@ def test_a_deploy_stopped_at_any_step_leaves_the_record_true(
         assert runs[0].outcome == "rolled_back"
     else:
         assert runs[0].outcome in expected[sig], runs[0]
+    if not healthy and step in ("decide", "rollback", "rolled_back", "verify_rollback"):
+        # Died after its verification failed: the record keeps why, and the rollback.
+        assert "/api/health/db" in (runs[0].reason or ""), runs[0]
+        assert (runs[0].rolled_back_from, runs[0].rolled_back_to) == ("v2", "v1"), runs[0]
+        latest = json.loads((project.root / ".claude/signal-rollback-complete.json").read_text())
+        assert latest["deploy_id"] == runs[0].deploy_id
+        assert latest["verification"]["health_check"] == "healthy"
     # Whole signals only; the run's last signal says how it ended.
     for data in signal_files_parse(project):
         assert data["signal_type"] in (

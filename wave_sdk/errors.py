@@ -292,7 +292,8 @@ EXIT_CODES: dict[int, str] = {
     6: "the target failed the operation",
     7: "verification failed: rolled back, or left in place as the decision tree advised",
     8: "rollback failed: the target needs a human",
-    130: "interrupted (SIGINT): what the run changed was rolled back and recorded",
-    143: "terminated (SIGTERM): what the run changed was rolled back and recorded",
+    130: "interrupted (SIGINT): what the run changed was rolled back and recorded "
+    "(after a third signal: left for `wave recover`)",
+    143: "terminated (SIGTERM): the same as 130",
 }
 """Exit codes of the ``wave`` command, documented in ``wave --help`` and the CLI reference."""

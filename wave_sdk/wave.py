@@ -257,11 +257,16 @@ class Wave:
         self.config.environment(environment)
         return recovery.recover(self.ctx, environment)
 
-    def interrupted(self, environment: str | None = None) -> list[recovery.DeadRun]:
-        """Runs that died and are not reconciled yet; each is also reported in one line."""
+    def interrupted(
+        self, environment: str | None = None, *, quiet: bool = False
+    ) -> list[recovery.DeadRun]:
+        """Runs that died and are not reconciled yet; each is reported in one line.
+
+        ``quiet`` skips the report (the caller already made it, or shows them itself).
+        """
         names = [environment] if environment else list(self.config.environments)
         found = [run for name in names for run in recovery.find(self.ctx, name) if run.dead]
-        for run in found:
+        for run in [] if quiet else found:
             self.ctx.emit("warn", "recover", run.notice())
         return found
 

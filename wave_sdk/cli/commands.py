@@ -168,7 +168,7 @@ def rollback(args: argparse.Namespace) -> int:
     results = wave.rollback(args.env, to=args.to, reason=args.reason, lock_wait=args.lock_wait)
     text = (
         "\n".join(f"rolled back {r.target}: {r.from_release} → {r.to_release}" for r in results)
-        or "every target already runs that release (verified)"
+        or "every target already runs that release; verified"
     )
     _out(args, [_dump(r) for r in results], text)
     return 0
@@ -187,6 +187,7 @@ def recover(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     wave = _wave(args)
     reports = wave.status(args.env)
+    interrupted = wave.interrupted(args.env, quiet=True)
     envs = [args.env] if args.env else list(wave.config.environments)
     data: dict[str, Any] = {}
     lines = []
@@ -204,9 +205,12 @@ def status(args: argparse.Namespace) -> int:
             for r in targets
             if current is not None and r.current != current.targets.get(r.target, current.release)
         }
+        stale = lock is not None and wave.store.is_stale(lock)
+        dead = [run for run in interrupted if run.begin.environment == env_name]
         data[env_name] = {
             "current": _dump(current) if current else None,
-            "lock": lock.public() if lock else None,
+            "lock": {**lock.public(), "stale": stale} if lock else None,
+            "interrupted": [run.summary() for run in dead],
             "targets": [_dump(r) for r in targets],
             "drift": drift,
         }
@@ -217,7 +221,7 @@ def status(args: argparse.Namespace) -> int:
                 if current
                 else "nothing deployed yet"
             )
-            + (f" — locked by {lock.describe()}" if lock else "")
+            + (f" — locked by {lock.describe()}" + (" (stale)" if stale else "") if lock else "")
         )
         for r in targets:
             lines.append(

@@ -182,8 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "recover",
         "recover",
-        "finish runs that died (killed, crashed): roll their targets back to the last verified "
-        "release, verify, and write the missing history record and signal",
+        "finish runs that died (killed, crashed, abandoned): a deploy's targets go back to the "
+        "last verified release (its database first, if it migrated), an interrupted rollback "
+        "is completed; the release is verified and the missing history record and signal "
+        "written. `wave deploy` and `wave rollback` do this first on their own; nothing to "
+        "recover is not an error. Exits 8 when the release returned to fails verification",
     )
     env(p)
 

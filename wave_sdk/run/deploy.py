@@ -118,6 +118,9 @@ class DeployRun:
             assert self.lock is not None
             try:
                 self.locked()
+            except interrupts.Abandoned as exc:
+                exc.environment = self.environment
+                raise
             finally:
                 self.ctx.store.release_lock(self.lock)
         return self.report
@@ -306,7 +309,9 @@ class DeployRun:
         self.report.smoke = outcome.smoke
         self.report.bake = outcome.bake
         self.report.reason = outcome.reason
-        self.journal.write("verified", ok=outcome.ok, passing_share=outcome.passing_share)
+        self.journal.write(
+            "verified", ok=outcome.ok, passing_share=outcome.passing_share, reason=outcome.reason
+        )
         self.verification = outcome
         return outcome
 

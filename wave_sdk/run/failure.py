@@ -58,7 +58,7 @@ class Failure:
             )
             decision = Decision(action, f"the deploy itself failed: {failure.message}", evidence)
         run.report.decision = decision.to_dict()
-        run.journal.write("decide", action=decision.action.value)
+        run.journal.write("decide", action=decision.action.value, reason=run.report.reason)
         run.emit(
             "info",
             "decide",
@@ -192,7 +192,8 @@ class Failure:
         """SIGINT/SIGTERM: a failed run — roll back what changed, verify, record, raise."""
         run = self.run
         name = signals_module.Signals(exc.signum).name
-        run.report.reason = f"interrupted by {name}"
+        prior = run.report.reason  # a verification that had failed already, say
+        run.report.reason = (f"{prior}; " if prior else "") + f"interrupted by {name}"
         run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
         with interrupts.rolling_back():
             changed = bool(run.attempted) or run.journal.last("migrate") is not None

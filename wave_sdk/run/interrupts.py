@@ -51,11 +51,14 @@ class Abandoned(InterruptSignal):
     The run's journal is left open; ``wave recover`` (or the next deploy) finishes the job.
     """
 
+    environment = "ENV"
+    """Set by the run that was abandoned, for the message."""
+
     @property
     def message(self) -> str:
         return (
             "abandoned during the rollback: the run's journal stays open; "
-            "`wave recover --env ENV` (or the next deploy) finishes it"
+            f"`wave recover --env {self.environment}` (or the next deploy) finishes it"
         )
 
 

@@ -58,6 +58,20 @@ class DeadRun:
     def holder(self) -> LockInfo:
         return LockInfo.model_validate(self.begin.data["holder"])
 
+    def summary(self) -> dict[str, object]:
+        """The run for ``--json``: what, which release, the step it died at, its holder."""
+        last = self.entries[-1]
+        return {
+            "deploy_id": self.deploy_id,
+            "kind": self.kind,
+            "release": self.begin.release,
+            "step": last.step,
+            "target": last.target,
+            "pid": self.holder.pid,
+            "host": self.holder.host,
+            "dead": self.dead,
+        }
+
     def notice(self) -> str:
         """One line: what was interrupted, where, and what to do."""
         last = self.entries[-1]
@@ -83,6 +97,7 @@ class Recovered:
     outcome: str
     message: str
     rollbacks: list[dict[str, Any]]
+    step: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +107,7 @@ class Recovered:
             "outcome": self.outcome,
             "message": self.message,
             "rollbacks": self.rollbacks,
+            "interrupted_at": self.step,
         }
 
 
@@ -134,7 +150,10 @@ def recover(ctx: RunContext, environment: str) -> list[Recovered]:
         )
         try:
             with interrupts.handling(), interrupts.rolling_back():
-                done.append(_Reconcile(ctx, run).run())
+                recovered = _Reconcile(ctx, run).run()
+                last = run.entries[-1]
+                recovered.step = last.step + (f" {last.target}" if last.target else "")
+                done.append(recovered)
         finally:
             ctx.store.release_lock(lock)
     return done
@@ -199,9 +218,14 @@ class _Reconcile:
             problems.append("first deploy of the environment: nothing to return to, left in place")
         if not restored.ok:
             problems.append(restored.problem())
-        why = self.why + (f"; {'; '.join(problems)}" if problems else "")
-        rolled = restored.rollbacks
-        if rolled or not restored.ok:
+        # What the dead run had itself done before it died: its failure and its rollbacks.
+        failed = self.journal.last("decide") or self.journal.last("verified")
+        reason = failed.data.get("reason") if failed else None
+        earlier = [e.target for e in self.journal.entries if e.step == "rolled_back" and e.target]
+        back = list(dict.fromkeys([*earlier, *(r.target for r in restored.rollbacks)]))
+        why = (f"{reason}; " if reason else "") + self.why
+        why += f"; {'; '.join(problems)}" if problems else ""
+        if back or not restored.ok:
             self._signal(
                 "rollback-complete",
                 "success" if not problems else "failed",
@@ -211,7 +235,7 @@ class _Reconcile:
                 rolled_back_from_release=release,
                 rolled_back_to_release=goal,
                 reason=why,
-                rolled_back_targets=[r.target for r in rolled],
+                rolled_back_targets=back,
             )
         else:
             self._signal("deployment-complete", "interrupted", reason=why)
@@ -222,14 +246,14 @@ class _Reconcile:
             why,
             verification={
                 "rollback": restored.verification.to_dict() if restored.verification else None,
-                "changed": bool(rolled),
+                "changed": bool(back),
             },
-            rollback=(rolled[0].from_release, rolled[0].to_release) if rolled else None,
+            rollback=(release, goal) if back else None,
         )
         self._raise_if(problems and current is not None, why)
         message = f"{self.run_.deploy_id}: " + (
-            ", ".join(f"{r.target} {r.from_release} → {r.to_release}" for r in rolled)
-            if rolled
+            f"{', '.join(back)} {release} → {goal}, verified"
+            if back
             else f"nothing had changed; {goal or '-'} is live"
         )
         self.ctx.emit("ok", "recover", message)
@@ -239,7 +263,7 @@ class _Reconcile:
             release,
             "interrupted",
             message,
-            [r.model_dump(mode="json") for r in rolled],
+            [r.model_dump(mode="json") for r in restored.rollbacks],
         )
 
     def _finish_rollback(self) -> Recovered:

@@ -72,7 +72,7 @@ class RollbackRun:
             last = store.current(self.environment)
             records = store.history(self.environment)
             live = ledger.live_release(records, last.release if last else None)
-            if self.to is not None and self.to == live:
+            if self.to is not None and self.to == live and self._everywhere(self.to):
                 raise UsageError(
                     f"{self.to} is already the current release of {self.environment}",
                     hint="name an earlier release with --to (see `wave status`)",
@@ -101,8 +101,23 @@ class RollbackRun:
                         reason=self.reason,
                     )
                     return self.locked(goal, live)
+            except interrupts.Abandoned as exc:
+                exc.environment = self.environment
+                raise
             finally:
                 store.release_lock(lock)
+
+    def _everywhere(self, release: str) -> bool:
+        """Whether every target runs ``release`` now (the record may say so wrongly)."""
+        from wave_sdk.run import boundary
+
+        with ExitStack() as stack:
+            for name in self.env.targets:
+                adapter = stack.enter_context(self.ctx.open_target(name, self.environment))
+                live = boundary.live(self.ctx.plugins, adapter)
+                if live is None or (live.current, live.state) != (release, "running"):
+                    return False
+        return True
 
     def locked(
         self, goal: str | None, live: str | None, *, undo_database: bool = True
@@ -135,6 +150,7 @@ class RollbackRun:
                 adapters,
                 dict.fromkeys(self.env.targets, goal),
                 release_id=goal,
+                verify=True,  # also when every target already ran it: it becomes current
             )
         first = restored.rollbacks[0] if restored.rollbacks else None
         returned = first.to_release if first else goal
