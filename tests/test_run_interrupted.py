@@ -28,7 +28,7 @@ from run_kit import (
     store,
 )
 
-HEALTHY_STEPS = ("begin", "deploy", "deployed", "verify", "verified", "commit")
+HEALTHY_STEPS = ("begin", "deploy", "deployed", "verify", "verified", "commit", "committed")
 BROKEN_STEPS = (
     "begin",
     "deploy",
@@ -42,6 +42,8 @@ BROKEN_STEPS = (
 )
 # Steps of the automatic rollback: there an interrupt is refused (the rollback finishes).
 ROLLING_BACK = {"rollback", "rolled_back", "verify_rollback"}
+# Past the commit point an interrupt waits for the record: the run ends as it would have.
+FINISHING = {"commit", "committed"}
 CASES = [
     pytest.param(healthy, step, sig, id=f"{'ok' if healthy else 'broken'}-{step}-{sig}")
     for healthy, steps in ((True, HEALTHY_STEPS), (False, BROKEN_STEPS))
@@ -68,6 +70,9 @@ def test_a_deploy_stopped_at_any_step_leaves_the_record_true(
         recovered = project.cli("recover", "--env", ENV)
         assert recovered.returncode == 0, recovered.stderr
         assert "recovered deploy" in recovered.stdout
+    elif step in FINISHING:
+        assert proc.returncode == 0, proc.stderr
+        assert "nothing undone" in proc.stderr
     elif step in ROLLING_BACK:
         # Refused while the automatic rollback runs: it finishes, exit 7 as any rollback.
         assert proc.returncode == 7, proc.stderr
@@ -95,6 +100,8 @@ def test_a_deploy_stopped_at_any_step_leaves_the_record_true(
     }
     if sig != "KILL" and step in ROLLING_BACK:
         assert runs[0].outcome == "rolled_back"
+    elif (sig != "KILL" and step in FINISHING) or step == "committed":
+        assert runs[0].outcome == "succeeded" and live == "v2"
     else:
         assert runs[0].outcome in expected[sig], runs[0]
     if not healthy and step in ("decide", "rollback", "rolled_back", "verify_rollback"):

@@ -249,6 +249,6 @@ JOURNAL_STEPS = (
     "rolled_back",  # that target's rollback returned
     "verify_rollback",  # about to verify the release rolled back to
     "commit",  # about to record the environment's new current release
-    "finish",  # about to write the history record that closes the journal
+    "committed",  # recorded: only the signal and the history record remain
 )
 """Every journal step, in the order a run can reach them."""

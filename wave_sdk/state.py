@@ -369,7 +369,6 @@ class LocalStateStore:
                 found.append(Approval.model_validate_json(file.read_text()))
         return [a for a in found if a.environment == environment]
 
-
     # -- run journals ------------------------------------------------------------------
 
     def _journal_dir(self, environment: str) -> Path:

@@ -318,9 +318,17 @@ class DeployRun:
     verification: Outcome | None = None
 
     def finish(self, *, status: str = "success") -> None:
-        """Make the release current (the commit point), signal, record."""
+        """Make the release current (the commit point), signal, record.
+
+        Past the ``commit`` entry nothing is undone: a signal that arrives now waits until
+        the record is written (the run then ends as it would have).
+        """
         if status == "success":
             self.report.outcome = "succeeded"
+        with interrupts.shielded():
+            self._finish(status)
+
+    def _finish(self, status: str) -> None:
         self.journal.commit(
             CurrentRelease(
                 environment=self.environment,

@@ -192,6 +192,9 @@ class Failure:
         """SIGINT/SIGTERM: a failed run — roll back what changed, verify, record, raise."""
         run = self.run
         name = signals_module.Signals(exc.signum).name
+        if run.journal.closed:  # it came as the run finished: nothing left to undo
+            run.emit("warn", "finish", f"{name} arrived once the run was recorded; nothing undone")
+            return
         prior = run.report.reason  # a verification that had failed already, say
         run.report.reason = (f"{prior}; " if prior else "") + f"interrupted by {name}"
         run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")

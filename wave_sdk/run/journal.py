@@ -70,12 +70,14 @@ class Journal:
     def commit(self, current: CurrentRelease) -> None:
         """Make ``current`` the environment's current release: the run's commit point.
 
-        Journaled first, so a run killed right after it is known to have committed
-        (recovery then only writes its record).
+        ``commit`` is journaled before, ``committed`` after: a run killed between the two is
+        told apart by the current release's deploy id; one killed after ``committed`` only
+        lacks its record and signal, which recovery writes.
         """
         self.write("commit", release=current.release)
         with shielded():
             self.store.set_current(current)
+        self.write("committed", release=current.release)
 
     def close(self, record: HistoryRecord) -> None:
         """Write the run's history record, then close the journal: the record is its end."""
