@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal as signals_module
 from typing import TYPE_CHECKING
 
-from wave_sdk import changes
+from wave_sdk import changes, procs
 from wave_sdk.decisions import Action, Decision, Evidence, decide
 from wave_sdk.errors import AdapterError, Interrupted, RollbackFailed, VerificationFailed, WaveError
 from wave_sdk.run import interrupts
@@ -195,6 +195,8 @@ class Failure:
         if run.journal.closed:  # it came as the run finished: nothing left to undo
             run.emit("warn", "finish", f"{name} arrived once the run was recorded; nothing undone")
             return
+        # Commands other threads of the step were waiting on (a check, a fan-out) stop now.
+        procs.end_all()
         prior = run.report.reason  # a verification that had failed already, say
         run.report.reason = (f"{prior}; " if prior else "") + f"interrupted by {name}"
         run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
