@@ -120,8 +120,12 @@ def test_a_deploy_that_raised_before_changing_anything_is_not_rolled_back(
     revisions = (project.root / ".wave/local/web/revisions.log").read_text()
     assert "rollback" not in revisions, revisions
     # A later rollback still knows v1 is live (the failed deploy left nothing there).
-    plan = json.loads(project.cli("rollback", "--env", ENV, "--plan", "--json").stdout)
-    assert plan["current"] == "v1"
+    plan = json.loads(
+        project.cli(
+            "rollback", "--env", ENV, "--plan", "--json", env={"PYTHONPATH": str(site)}
+        ).stdout
+    )
+    assert plan["current"] == "v1" and plan["targets"]["web"]["live"] == "v1"
 
 
 def test_retention_keeps_the_last_verified_release_through_failed_deploys(
@@ -178,6 +182,13 @@ def test_a_rollback_to_a_release_that_fails_verification_exits_8(project: Projec
     assert signal["verification"]["health_check"] == "unhealthy"
     status = project.cli("status", "--env", ENV)
     assert "drift: v1 is live, the recorded current release is v2" in status.stdout
+
+    # The plan says what went wrong and what is live, not just what the record says.
+    plan = project.cli("rollback", "--env", ENV, "--plan")
+    assert "warning: the last rollback failed" in plan.stdout, plan.stdout
+    assert "web: v1 is live (running), not the recorded v2" in plan.stdout, plan.stdout
+    data = json.loads(project.cli("rollback", "--env", ENV, "--plan", "--json").stdout)
+    assert data["targets"]["web"]["live"] == "v1" and data["last_run"]["outcome"] == "failed"
 
     # Already running it is no excuse: a rollback to v1 is verified, and fails again.
     again = project.cli("rollback", "--env", ENV, "--to", "v1")

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from wave_sdk import ledger
 from wave_sdk.adapter import Adapter
 from wave_sdk.config import WaveConfig, load_config
-from wave_sdk.errors import RollbackUnavailable, UsageError
+from wave_sdk.errors import RollbackUnavailable, UsageError, WaveError
 from wave_sdk.models import (
     Approval,
     CheckResult,
@@ -281,7 +281,8 @@ class Wave:
         self.config.environment(environment)
         self.interrupted(environment)
         last = self.store.current(environment)
-        deploys = [r for r in self.store.history(environment) if r.kind == "deploy"]
+        runs = [r for r in self.store.history(environment) if r.kind in ("deploy", "rollback")]
+        deploys = [r for r in runs if r.kind == "deploy"]
         recorded = deploys[-1].verification.get("decision") if deploys else None
         if recorded is None:
             decision = decide(
@@ -300,9 +301,33 @@ class Wave:
             "rollback_to": target,
             "rollback_to_reason": why,
             "last_deploy": deploys[-1].model_dump(mode="json") if deploys else None,
+            "last_run": runs[-1].model_dump(mode="json") if runs else None,
             "decision": recorded,
             "advice": advice(Action(recorded["action"]), environment),
+            "targets": self._rollback_targets(environment, target),
         }
+
+    def _rollback_targets(self, environment: str, goal: str | None) -> dict[str, Any]:
+        """Per target: what is live, and whether ``goal`` is still there to return to."""
+        found: dict[str, Any] = {}
+        for name in self.config.environment(environment).targets:
+            try:
+                with self.open_target(name, environment) as adapter:
+                    live = boundary.live(self.plugins, adapter)
+            except WaveError as exc:  # a plan informs: an unusable target is a finding
+                found[name] = {
+                    "live": None,
+                    "state": "unknown",
+                    "goal_kept": None,
+                    "error": str(exc),
+                }
+                continue
+            found[name] = {
+                "live": live.current if live else None,
+                "state": live.state if live else "unknown",
+                "goal_kept": goal in live.releases if live and goal else None,
+            }
+        return found
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -161,6 +161,7 @@ def rollback(args: argparse.Namespace) -> int:
                 f"  advice:   {plan['advice']}",
                 f"  `wave rollback` would return to {plan['rollback_to'] or '-'} "
                 f"({plan['rollback_to_reason']})",
+                *_rollback_plan_warnings(plan),
             ]
         )
         _out(args, plan, text)
@@ -172,6 +173,29 @@ def rollback(args: argparse.Namespace) -> int:
     )
     _out(args, [_dump(r) for r in results], text)
     return 0
+
+
+def _rollback_plan_warnings(plan: dict[str, Any]) -> list[str]:
+    """What would make the plan's rollback fail or surprise: drift, a missing release."""
+    lines = []
+    last = plan.get("last_run") or {}
+    if last.get("kind") == "rollback" and last.get("outcome") == "failed":
+        lines.append(f"  warning: the last rollback failed — {last.get('reason')}")
+    for name, target in plan["targets"].items():
+        if target.get("error"):
+            lines.append(f"  {name}: cannot tell what is live — {target['error']}")
+            continue
+        if plan["current"] and target["live"] != plan["current"]:
+            lines.append(
+                f"  {name}: {target['live'] or 'nothing'} is live ({target['state']}), "
+                f"not the recorded {plan['current']}"
+            )
+        if target["goal_kept"] is False:
+            lines.append(
+                f"  warning: {plan['rollback_to']} is no longer kept on {name}: "
+                f"deploy it again (`wave deploy --release {plan['rollback_to']} --source DIR`)"
+            )
+    return lines
 
 
 def recover(args: argparse.Namespace) -> int:
