@@ -334,8 +334,25 @@ def test_unlock_breaks_the_lock_and_records_why(project: Path) -> None:
     assert refused.returncode == 2 and "--reason" in refused.stderr
     assert store.read_lock(ENV) is not None
 
-    proc = wave_cli(
+    # Alice's process (this one) is alive: one --force is refused, naming her.
+    alive = wave_cli(
         project, "unlock", "--env", ENV, "--force", "--reason", "deploy hung", deployer="ops"
+    )
+    assert alive.returncode == 2, alive.stderr
+    assert "held by a live deployment" in alive.stderr and "alice" in alive.stderr
+    assert "--force twice" in alive.stderr
+    assert store.read_lock(ENV) is not None and store.history(ENV) == []
+
+    proc = wave_cli(
+        project,
+        "unlock",
+        "--env",
+        ENV,
+        "--force",
+        "--force",
+        "--reason",
+        "deploy hung",
+        deployer="ops",
     )
     assert proc.returncode == 0, proc.stderr
     assert store.read_lock(ENV) is None
@@ -440,3 +457,24 @@ def test_sigkill_mid_deploy_leaves_a_stale_lock_the_next_deploy_takes_over(
         ("deploy", "bob", "succeeded"),
     ]
     assert f"pid {victim.pid}" in (runs[0].reason or "")
+
+
+def test_a_corrupt_lock_file_is_held_not_free(project: Path) -> None:
+    """A lock nobody can read may belong to a running deploy: refuse, say how to break it."""
+    lock = project / ".wave" / "state" / "locks" / f"{ENV}.lock.json"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('{"environment": "development", "owner": "al')  # torn, or edited by hand
+
+    refused = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert refused.returncode == 5, refused.stderr
+    [line] = [x for x in refused.stderr.splitlines() if x.startswith("wave: error:")]
+    assert "unreadable" in line and "wave unlock --env development --force" in line
+    assert not (project / "signals").exists(), "nothing may start"
+
+    status = wave_cli(project, "status", "--env", ENV)
+    assert status.returncode == 0 and "unreadable" in status.stdout, status.stderr
+    broken = wave_cli(project, "unlock", "--env", ENV, "--force", "--reason", "torn lock file")
+    assert broken.returncode == 0, broken.stderr
+    deployed = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert deployed.returncode == 0, deployed.stderr
+    stop_app(project / ".wave" / "local" / "web")

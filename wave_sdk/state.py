@@ -108,7 +108,11 @@ class StateStore(Protocol):
         ...
 
     def read_lock(self, environment: str) -> LockInfo | None:
-        """The current holder, or ``None``."""
+        """The current holder, or ``None``.
+
+        Raises :class:`~wave_sdk.errors.StateError` when a lock exists but cannot be read:
+        as far as anyone can tell it is held, so nobody may take it without breaking it.
+        """
         ...
 
     def is_stale(self, lock: LockInfo) -> bool:
@@ -275,8 +279,15 @@ class LocalStateStore:
             return LockInfo.model_validate_json(self._lock_file(environment).read_text())
         except FileNotFoundError:
             return None
-        except ValueError:
-            return None  # unreadable means nobody can prove they hold it
+        except (ValueError, OSError) as exc:
+            # Not "unlocked": a deploy may hold it, and two deploys at once is what a lock
+            # exists to prevent.
+            raise StateError(
+                f"the lock of {environment!r} ({self._lock_file(environment)}) is unreadable "
+                f"({type(exc).__name__}): a deployment may hold it",
+                hint=f"inspect it, and if no deployment runs: wave unlock --env {environment} "
+                '--force --reason "…"',
+            ) from None
 
     def is_stale(self, lock: LockInfo, now: datetime | None = None) -> bool:
         """A lock from this host is stale when its process is gone; from another, when expired."""
@@ -291,7 +302,10 @@ class LocalStateStore:
         delay = 0.05
         while True:
             with self._guard(self._safe(environment)):
-                held = self.read_lock(environment)
+                try:
+                    held = self.read_lock(environment)
+                except StateError as exc:
+                    raise LockHeld(exc.message, hint=exc.hint) from None
                 if held is None or self.is_stale(held):
                     if held is not None:
                         self._record_takeover(held, owner, deploy_id)
@@ -341,13 +355,19 @@ class LocalStateStore:
 
     def release_lock(self, lock: LockInfo) -> None:
         with self._guard(self._safe(lock.environment)):
-            held = self.read_lock(lock.environment)
+            try:
+                held = self.read_lock(lock.environment)
+            except StateError:
+                return  # unreadable: not provably ours, so not ours to remove
             if held is not None and held.token == lock.token:
                 self._lock_file(lock.environment).unlink(missing_ok=True)
 
     def break_lock(self, environment: str) -> LockInfo | None:
         with self._guard(self._safe(environment)):
-            held = self.read_lock(environment)
+            try:
+                held = self.read_lock(environment)
+            except StateError:
+                held = None  # unreadable: broken all the same
             self._lock_file(environment).unlink(missing_ok=True)
             return held
 

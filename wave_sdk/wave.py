@@ -367,11 +367,25 @@ class Wave:
         self.interrupted(environment)
         return self.store.history(environment)
 
-    def unlock(self, environment: str, *, reason: str) -> dict[str, Any] | None:
-        """Break the lock of ``environment``; the override is recorded in history."""
+    def unlock(self, environment: str, *, reason: str, live: bool = False) -> dict[str, Any] | None:
+        """Break the lock of ``environment``; the override is recorded in history.
+
+        A holder that is alive on this machine is refused unless ``live`` says to break it
+        anyway (``--force`` twice): two deploys at once is what the lock prevents.
+        """
+        from wave_sdk.errors import StateError
+
         if not reason.strip():
             raise UsageError("a reason is required to break a lock", hint='--reason "…"')
         self.config.environment(environment)
+        with suppress(StateError):  # an unreadable lock is broken like any other
+            current = self.store.read_lock(environment)
+            if current is not None and not live and not self.store.is_stale(current):
+                raise UsageError(
+                    f"the lock of {environment} is held by a live deployment: {current.describe()}",
+                    hint="wait for it (`wave deploy --lock-wait`), stop it, or pass --force "
+                    "twice to break it anyway",
+                )
         held = self.store.break_lock(environment)
         self.store.append_history(
             HistoryRecord(

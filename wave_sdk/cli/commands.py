@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wave_sdk.errors import UsageError, WaveError
+from wave_sdk.errors import StateError, UsageError, WaveError
 from wave_sdk.secrets import redact
 
 
@@ -217,7 +217,11 @@ def status(args: argparse.Namespace) -> int:
     lines = []
     for env_name in envs:
         current = wave.store.current(env_name)
-        lock = wave.store.read_lock(env_name)
+        unreadable = None
+        try:
+            lock = wave.store.read_lock(env_name)
+        except StateError as exc:  # shown, not fatal: status must still tell what runs
+            lock, unreadable = None, str(exc)
         targets = [r for r in reports if r.target in wave.config.environment(env_name).targets]
         # Drift: a target whose live release is not the one recorded as current (a release
         # left in place after a failure, a change made behind wave's back, a dead run).
@@ -233,7 +237,11 @@ def status(args: argparse.Namespace) -> int:
         dead = [run for run in interrupted if run.begin.environment == env_name]
         data[env_name] = {
             "current": _dump(current) if current else None,
-            "lock": {**lock.public(), "stale": stale} if lock else None,
+            "lock": {**lock.public(), "stale": stale}
+            if lock
+            else {"unreadable": unreadable}
+            if unreadable
+            else None,
             "interrupted": [run.summary() for run in dead],
             "targets": [_dump(r) for r in targets],
             "drift": drift,
@@ -246,6 +254,7 @@ def status(args: argparse.Namespace) -> int:
                 else "nothing deployed yet"
             )
             + (f" — locked by {lock.describe()}" + (" (stale)" if stale else "") if lock else "")
+            + (f" — {unreadable}" if unreadable else "")
         )
         for r in targets:
             lines.append(
@@ -397,7 +406,7 @@ def approve(args: argparse.Namespace) -> int:
 def lock(args: argparse.Namespace) -> int:
     wave = _wave(args)
     wave.config.environment(args.env)
-    held = wave.store.read_lock(args.env)
+    held = wave.store.read_lock(args.env)  # an unreadable lock is a one-line error, exit 1
     stale = held is not None and wave.store.is_stale(held)
     text = f"{args.env}: " + (
         "unlocked"
@@ -414,7 +423,7 @@ def lock(args: argparse.Namespace) -> int:
 
 def unlock(args: argparse.Namespace) -> int:
     wave = _wave(args)
-    held = wave.unlock(args.env, reason=args.reason)
+    held = wave.unlock(args.env, reason=args.reason, live=args.force >= 2)
     _out(
         args,
         {"environment": args.env, "broken": held},

@@ -235,9 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     env(p)
     p.add_argument(
         "--force",
-        action="store_true",
+        action="count",
         required=True,
-        help="required: breaking a live deploy's lock is dangerous",
+        help="required; twice to break the lock of a deployment still running on this "
+        "machine (two deploys at once is what the lock prevents)",
     )
     p.add_argument("--reason", required=True, help="why, for history")
 
