@@ -86,7 +86,7 @@ def test_status_and_json_expectations(server: Scripted) -> None:
 def test_timeout_per_request(server: Scripted) -> None:
     server.answers = [(200, {}, 0.5)]
     result = check_endpoint(server.url, HealthEndpoint(path="/slow"), timeout=0.1)
-    assert not result.ok and "Timeout" in result.detail
+    assert not result.ok and "no complete answer within 0.1s" in result.detail
 
 
 def test_needs_consecutive_passing_rounds(server: Scripted) -> None:
@@ -131,3 +131,55 @@ def test_unreachable_server_reports_connection_error() -> None:
 
     [result] = probe(f"http://127.0.0.1:{free_port()}", config())
     assert not result.ok and "ConnectError" in result.detail
+
+
+class Dripping:
+    """A loopback server that sends headers at once, then its body one byte per second."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"status": "ok", "padding": "x" * 200}).encode()
+                self.send_response(200)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(1.0)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_dripping_body_is_bounded_by_the_request_timeout() -> None:
+    drip = Dripping()
+    try:
+        started = time.monotonic()
+        result = check_endpoint(drip.url, HealthEndpoint(path="/"), timeout=3)
+        took = time.monotonic() - started
+    finally:
+        drip.server.shutdown()
+    assert not result.ok and "no complete answer within 3s" in result.detail
+    assert took < 3 + 1.5, took  # the timeout, plus at most one short body read
+
+
+def test_verification_deadline_bounds_the_whole_step() -> None:
+    """With a dripping endpoint, verification ends at its deadline, not rounds later."""
+    drip = Dripping()
+    config = HealthConfig(
+        endpoints=[HealthEndpoint(path="/")], timeout=3, deadline=5, retries=50, interval=0.1
+    )
+    try:
+        started = time.monotonic()
+        outcome = verify(lambda: probe(drip.url, config), config)
+        took = time.monotonic() - started
+    finally:
+        drip.server.shutdown()
+    assert not outcome.ok
+    assert took < 5 + 1.5, took

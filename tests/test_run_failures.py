@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,49 @@ def test_a_crashing_health_plugin_fails_verification_not_the_command(project: Pr
     assert "a health contributor failed: ValueError: the probe has a bug" in str(info.value)
     assert serving(project) == "v1" == recorded_current(project)
     assert history(project)[-1].outcome == "rolled_back"
+
+
+DRIP = """
+import os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"status": "ok", "version": "v2"}'
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        for byte in body:  # one byte a second: every read is quick, the answer never ends
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(1)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
+server.daemon_threads = True
+server.serve_forever()
+"""
+
+
+def test_a_dripping_health_endpoint_cannot_hold_the_deploy(project: Project) -> None:
+    """deadline = 6, timeout = 2: the deploy ends within the deadline plus 5 s, rolled back."""
+    make_project(project)
+    toml = (project.root / "wave.toml").read_text()
+    toml = toml.replace("retries = 3", "retries = 50").replace("deadline = 20", "deadline = 6")
+    (project.root / "wave.toml").write_text(toml)
+    project.wave().deploy(ENV, release="v1", source=project.release("v1"))
+    v2 = project.root / "src" / "v2"
+    v2.mkdir(parents=True)
+    (v2 / "server.py").write_text(DRIP)
+
+    started = time.monotonic()
+    proc = project.cli("deploy", "--env", ENV, "--release", "v2", "--source", str(v2))
+    took = time.monotonic() - started
+    assert proc.returncode == 7, proc.stderr
+    assert "no complete answer within 2s" in proc.stderr
+    assert took < 6 + 5, took
+    assert serving(project) == "v1" == recorded_current(project)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,21 +60,62 @@ def _lookup(data: Any, dotted: str) -> Any:
     return data
 
 
+MAX_BODY = 1 << 20
+"""Bytes of a health answer read at most: a health check needs a status and a small JSON."""
+
+BODY_READ_S = 1.0
+"""Longest wait for the next piece of a body once the answer has begun.
+
+httpx's timeouts are per operation, so a body that drips in a byte at a time never trips
+them; reads are short instead, and the request's own deadline is checked between them.
+"""
+
+_deadline: ContextVar[float | None] = ContextVar("wave_health_deadline", default=None)
+
+
+@contextmanager
+def deadline_at(moment: float) -> Iterator[None]:
+    """Bound every request made in the block to end by ``moment`` (``time.monotonic()``).
+
+    :func:`verify` and :func:`bake` use it, so that their deadline bounds the whole step,
+    not only the pauses between rounds.
+    """
+    token = _deadline.set(moment)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -> HealthResult:
-    """One request to one endpoint, judged against its expectations."""
+    """One request to one endpoint, judged against its expectations.
+
+    ``timeout`` bounds the whole request — connecting, waiting for the answer and reading
+    a body that drips in byte by byte — give or take one read of the body (at most
+    :data:`BODY_READ_S`); at most :data:`MAX_BODY` bytes are read. Inside
+    :func:`deadline_at` the request also ends by that deadline.
+    """
     import httpx
 
     url = base_url.rstrip("/") + endpoint.path
     started = time.perf_counter()
+    end = time.monotonic() + timeout
+    outer = _deadline.get()
+    if outer is not None:
+        end = min(end, outer)
+
+    def failed(detail: str) -> HealthResult:
+        return HealthResult(source="http", name=endpoint.path, ok=False, detail=detail)
+
     try:
-        response = client(tls=url.startswith("https:")).get(url, timeout=timeout)
+        body, status_code = _bounded_get(client(tls=url.startswith("https:")), url, end)
+    except _TooSlow:
+        return failed(f"no complete answer within {timeout:g}s (or the verification deadline)")
+    except _TooBig:
+        return failed(f"answer larger than {MAX_BODY} bytes")
     except httpx.HTTPError as exc:
-        return HealthResult(
-            source="http",
-            name=endpoint.path,
-            ok=False,
-            detail=f"{type(exc).__name__}: {exc or 'no answer'}",
-        )
+        return failed(f"{type(exc).__name__}: {exc or 'no answer'}")
+    response = httpx.Response(status_code, content=body)
     elapsed = (time.perf_counter() - started) * 1000
     result = dict(
         source="http",
@@ -101,6 +144,46 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
                     **result,
                 )
     return HealthResult(ok=True, detail=f"status {response.status_code}", **result)
+
+
+class _TooSlow(Exception):
+    pass
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _bounded_get(http: httpx.Client, url: str, end: float) -> tuple[bytes, int]:
+    """GET ``url``, every operation given only the time left until ``end``."""
+    import httpx
+
+    left = end - time.monotonic()
+    if left <= 0:
+        raise _TooSlow
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with http.stream("GET", url, timeout=httpx.Timeout(left)) as response:
+            # httpcore takes the body's read timeout from the request when the body starts.
+            timeouts = response.request.extensions.get("timeout")
+            if isinstance(timeouts, dict):
+                timeouts["read"] = min(BODY_READ_S, max(0.01, end - time.monotonic()))
+            stream = response.iter_raw()
+            while True:
+                if time.monotonic() >= end:
+                    raise _TooSlow
+                try:
+                    chunk = next(stream)
+                except StopIteration:
+                    break
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _TooBig
+                chunks.append(chunk)
+            return b"".join(chunks), response.status_code
+    except httpx.TimeoutException:
+        raise _TooSlow from None
 
 
 def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:
@@ -164,7 +247,8 @@ def verify(
     number = 0
     while True:
         number += 1
-        results = round_()
+        with deadline_at(deadline):
+            results = round_()
         outcome.rounds.append(results)
         if on_round:
             on_round(number, results)
