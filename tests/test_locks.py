@@ -478,3 +478,43 @@ def test_a_corrupt_lock_file_is_held_not_free(project: Path) -> None:
     deployed = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
     assert deployed.returncode == 0, deployed.stderr
     stop_app(project / ".wave" / "local" / "web")
+
+
+def test_a_running_deploy_renews_its_lock_and_stops_when_it_loses_it(project: Path) -> None:
+    """lock_ttl = 1.5 s: the holder keeps it fresh; broken mid-run, the run stops and undoes."""
+    with (project / "wave.toml").open("a") as toml:
+        toml.write("\n[state]\nlock_ttl = 1.5\n")
+    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert first.returncode == 0, first.stderr
+    victim = start_deploy(project, "r2", "alice", delay=20)
+    try:
+        wait_for(lock_file(project).exists, "the lock file")
+        held = LockInfo.model_validate_json(lock_file(project).read_text())
+
+        def renewed() -> bool:
+            now = LockInfo.model_validate_json(lock_file(project).read_text())
+            return now.expires_at > held.expires_at
+
+        wait_for(renewed, "a renewal of the lock", timeout=10)
+        broken = wave_cli(
+            project,
+            "unlock",
+            "--env",
+            ENV,
+            "--force",
+            "--force",
+            "--reason",
+            "test",
+            deployer="ops",
+        )
+        assert broken.returncode == 0, broken.stderr
+        _out, err = victim.communicate(timeout=120)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.communicate(timeout=30)
+    assert victim.returncode == 143, err
+    assert "broken while this run held it" in err
+    runs = [r for r in history(project) if r.kind == "deploy"]
+    assert [(r.release, r.outcome) for r in runs] == [("r1", "succeeded"), ("r2", "interrupted")]
+    stop_app(app_root(project))

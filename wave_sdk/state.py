@@ -107,6 +107,14 @@ class StateStore(Protocol):
         """Release ``lock`` if it is still the one held (never someone else's)."""
         ...
 
+    def renew_lock(self, lock: LockInfo, ttl: float) -> LockInfo:
+        """Push ``lock``'s expiry ``ttl`` seconds ahead; the holder calls it while it runs.
+
+        Raises :class:`~wave_sdk.errors.LockHeld` when the lock is no longer ``lock`` (it
+        was broken or taken over): the holder must stop.
+        """
+        ...
+
     def read_lock(self, environment: str) -> LockInfo | None:
         """The current holder, or ``None``.
 
@@ -361,6 +369,23 @@ class LocalStateStore:
                 return  # unreadable: not provably ours, so not ours to remove
             if held is not None and held.token == lock.token:
                 self._lock_file(lock.environment).unlink(missing_ok=True)
+
+    def renew_lock(self, lock: LockInfo, ttl: float) -> LockInfo:
+        with self._guard(self._safe(lock.environment)):
+            try:
+                held = self.read_lock(lock.environment)
+            except StateError as exc:
+                raise LockHeld(exc.message, hint=exc.hint) from None
+            if held is None or held.token != lock.token:
+                raise LockHeld(
+                    f"the lock of {lock.environment!r} was "
+                    + (f"taken by {held.describe()}" if held else "broken")
+                    + " while this run held it",
+                    holder=held.public() if held else None,
+                )
+            renewed = held.model_copy(update={"expires_at": utcnow() + timedelta(seconds=ttl)})
+            atomic_write(self._lock_file(lock.environment), renewed.model_dump_json())
+            return renewed
 
     def break_lock(self, environment: str) -> LockInfo | None:
         with self._guard(self._safe(environment)):

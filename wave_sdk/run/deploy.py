@@ -31,6 +31,7 @@ from wave_sdk.errors import (
 from wave_sdk.models import HistoryRecord, Release, new_deploy_id, utcnow
 from wave_sdk.run import approve, boundary, interrupts
 from wave_sdk.run.failure import Failure
+from wave_sdk.run.heartbeat import Heartbeat
 from wave_sdk.run.journal import Journal
 from wave_sdk.run.report import DeployReport
 from wave_sdk.signals import Changes, Signal, SignalType
@@ -81,6 +82,7 @@ class DeployRun:
         self.migration: MigrationRun | None = None
         self.journal = Journal(ctx.store, environment=self.environment, deploy_id=self.deploy_id)
         self.lock: LockInfo | None = None
+        self.heartbeat: Heartbeat | None = None
 
     @property
     def deploy_id(self) -> str:
@@ -116,13 +118,17 @@ class DeployRun:
             self.gate()
             self.take_lock()
             assert self.lock is not None
+            heartbeat = self.heartbeat = Heartbeat(
+                self.ctx.store, self.lock, self.ctx.config.state.lock_ttl
+            )
             try:
-                self.locked()
+                with heartbeat:
+                    self.locked()
             except interrupts.Abandoned as exc:
                 exc.environment = self.environment
                 raise
             finally:
-                self.ctx.store.release_lock(self.lock)
+                self.ctx.store.release_lock(heartbeat.lock)
         return self.report
 
     def gate(self) -> None:

@@ -198,7 +198,9 @@ class Failure:
         # Commands other threads of the step were waiting on (a check, a fan-out) stop now.
         procs.end_all()
         prior = run.report.reason  # a verification that had failed already, say
-        run.report.reason = (f"{prior}; " if prior else "") + f"interrupted by {name}"
+        lost = run.heartbeat.lost if run.heartbeat else None
+        why = f"stopped: {lost}" if lost else f"interrupted by {name}"
+        run.report.reason = (f"{prior}; " if prior else "") + why
         run.emit("fail", "finish", f"{name}: stopping; rolling back what this run changed")
         with interrupts.rolling_back():
             changed = bool(run.attempted) or run.journal.last("migrate") is not None
