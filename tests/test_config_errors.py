@@ -261,6 +261,32 @@ CASES: dict[str, Case] = {
         "did you mean 'project'?",
         file="pyproject.toml [tool.wave]",
     ),
+    # Names become file names, log fields and signal names: one rule, checked here.
+    "environment-name-with-slash": Case(
+        '[environments."a/b"]\ntarget = "web"\n' + TARGET,
+        "environments",
+        "rename it",
+        says="invalid name 'a/b'",
+    ),
+    "environment-name-5000-characters": Case(
+        f'[environments.{"x" * 5000}]\ntarget = "web"\n' + TARGET,
+        "environments",
+        "rename it",
+        says="(5000 characters)",
+    ),
+    "target-name-escaping": Case(
+        ENV.replace('"web"', '"../../../escape-target"')
+        + TARGET.replace("[targets.web]", '[targets."../../../escape-target"]'),
+        "targets",
+        "rename it",
+        says="no '..'",
+    ),
+    "project-name-with-dotdot": Case(
+        '[project]\nname = "../up"\n' + VALID,
+        "project.name",
+        "wave config schema",
+        says="invalid name '../up'",
+    ),
 }
 
 KNOWN_GAPS: dict[str, str] = {}

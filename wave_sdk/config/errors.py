@@ -129,6 +129,12 @@ def config_error(
     if any(isinstance(e.get("input"), SecretStr) for e, _ in group):
         message = "this field does not accept a secret from ${VAR}"
         hint = "secrets belong in fields meant for them (such as env); use a literal value here"
+    elif where.bad_key and kind == "value_error":
+        # A key that breaks a rule (an environment or target name): the rule says why, and
+        # the key (which may be long) is named in the message, cut, not in the path.
+        loc = (*prefix, *where.path[:-1])
+        message = message.removeprefix("Value error, ")
+        hint = "rename it (and every reference to it)"
     elif kind == "extra_forbidden" or where.bad_key:
         bad = str(where.path[-1])
         choices = where.choices

@@ -8,10 +8,12 @@ keys are checked later against the model of the adapter it names
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -43,10 +45,32 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def check_name(value: str) -> str:
+    """Check an environment, target or project name.
+
+    Names become file names, log fields and signal names: a letter or digit, then letters,
+    digits, ``.``, ``_`` or ``-``; at most 63; no ``..`` (so no ``/``, no control
+    characters, nothing that leaves a directory).
+    """
+    if not _NAME.match(value) or ".." in value:
+        shown = value if len(value) <= 40 else value[:40] + f"… ({len(value)} characters)"
+        raise ValueError(
+            f"invalid name {shown!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 63, starting with a letter or digit, no '..')"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(check_name)]
+
+
 class ProjectConfig(Settings):
     """``[project]``: who this is, and whom to call when a deploy fails."""
 
-    name: str = Field("app", description="Project name, used in signals and history.")
+    name: Name = Field("app", description="Project name, used in signals and history.")
     contacts: list[str] = Field(
         default_factory=list, description="Emergency contacts, shown in every failure message."
     )
@@ -398,8 +422,8 @@ class WaveConfig(Settings):
     """The whole configuration file."""
 
     project: ProjectConfig = Field(default_factory=ProjectConfig)
-    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
-    targets: dict[str, TargetEntry] = Field(default_factory=dict)
+    environments: dict[Name, EnvironmentConfig] = Field(default_factory=dict)
+    targets: dict[Name, TargetEntry] = Field(default_factory=dict)
     approvals: dict[Literal["deploy", "migration", "config", "rollback"], dict[str, Level]] = Field(
         default_factory=dict, description="Cells overriding the runbook's approval matrix."
     )
@@ -435,11 +459,12 @@ class WaveConfig(Settings):
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
+            shown = name if len(name) <= 40 else name[:40] + f"… ({len(name)} characters)"
             raise ConfigError(
-                f"unknown environment {name!r} (configured: {known})",
+                f"unknown environment {shown!r} (configured: {known})",
                 file=self.file_label,
                 key="environments",
-                hint=f"add [environments.{name}] or pick a configured one",
+                hint="pick a configured one, or add [environments.NAME] to the file",
             )
         return self.environments[name]
 
