@@ -25,9 +25,16 @@ from wave_sdk import procs, secrets
 from wave_sdk.checks import CheckSpec, command_check, run_checks
 from wave_sdk.config import CheckConfig
 from wave_sdk.errors import AdapterError
+from wave_sdk.testing import missing
 from wave_sdk.transport import LocalTransport
 
-pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
+
+@pytest.fixture(autouse=True)
+def _proc_filesystem() -> None:
+    """These tests look for leftover processes in /proc: without it they cannot say."""
+    if not Path("/proc").is_dir():
+        missing("/proc", "the tests read the process table from it (Linux)")
+
 
 # Slack for a loaded machine: what a test allows beyond the timeout and the grace.
 SLACK = 5.0
