@@ -20,19 +20,13 @@ def stranded(records: Sequence[HistoryRecord]) -> HistoryRecord | None:
     """The last deploy, if it failed and was left on the target (not rolled back).
 
     That happens when the decision tree said "fix the configuration", when
-    ``auto_rollback`` is off, or on a first deploy with nothing to return to. A deploy that
-    failed before changing anything (``verification.changed`` false) left nothing there.
+    ``auto_rollback`` is off, or on a first deploy with nothing to return to.
     """
     for record in reversed(records):
         if record.kind == "rollback":
             return None
         if record.kind == "deploy" and record.outcome != "blocked":
-            left = (
-                record.outcome == "failed"
-                and not record.rolled_back_to
-                and record.verification.get("changed", True)
-            )
-            return record if left else None
+            return record if record.outcome == "failed" and not record.rolled_back_to else None
     return None
 
 

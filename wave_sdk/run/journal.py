@@ -22,7 +22,7 @@ import os
 import signal
 from typing import TYPE_CHECKING, Any
 
-from wave_sdk.models import HistoryRecord, JournalEntry
+from wave_sdk.models import JOURNAL_STEPS, HistoryRecord, JournalEntry
 from wave_sdk.run.interrupts import shielded
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ class Journal:
         self, step: str, *, target: str | None = None, release: str | None = None, **data: Any
     ) -> JournalEntry:
         """Store the entry durably; only then does the caller change anything."""
+        if step not in JOURNAL_STEPS:  # recovery reads these names: no step it cannot know
+            raise ValueError(f"unknown journal step {step!r}")
         entry = JournalEntry(
             deploy_id=self.deploy_id,
             environment=self.environment,
