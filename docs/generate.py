@@ -470,6 +470,8 @@ def configuration_page() -> str:
             heading = f"[{key}]"
             rendered.pop(held[0])
             body += _model_section(heading, 2, held[0], held[1], defs, models, rendered)
+            if key == "approvals":
+                body += _matrix_section(DEFAULT_MATRIX, LEVEL_NAMES)
         elif isinstance(extra, dict) and "oneOf" in extra:
             heading = f"[{key}.<name>]"
             body += _targets_section(heading, extra["oneOf"], defs, models, specs)
@@ -477,9 +479,6 @@ def configuration_page() -> str:
             heading = f"[{key}.<name>]"
             name = extra["$ref"].rsplit("/", 1)[-1]
             body += _model_section(heading, 2, name, defs[name], defs, models, rendered)
-        elif "propertyNames" in prop:
-            heading = f"[{key}]"
-            body += _matrix_section(heading, prop, defs, DEFAULT_MATRIX, LEVEL_NAMES)
         else:
             heading = f"[{key}]"
             body += [
@@ -546,27 +545,17 @@ def _targets_section(
     return out
 
 
-def _matrix_section(
-    heading: str,
-    prop: dict[str, Any],
-    defs: dict[str, Any],
-    matrix: dict[str, dict[str, int]],
-    level_names: dict[int, str],
-) -> list[str]:
-    actions = prop["propertyNames"].get("enum", [])
+def _matrix_section(matrix: dict[str, dict[str, int]], level_names: dict[int, str]) -> list[str]:
+    """The runbook's matrix the ``[approvals]`` cells override, as a table."""
     environments = list(dict.fromkeys(env for cells in matrix.values() for env in cells))
     levels = ", ".join(f"`L{n}` {name.split(' ', 1)[1]}" for n, name in level_names.items())
-    out = [
-        f"## {code(heading)}",
-        "",
-        inline(prop.get("description", "")),
-        "",
-        "Each key is an action, each value a table of environment = level, for example",
-        '`deploy = { staging = "L2" }`. Actions: ' + ", ".join(f"`{a}`" for a in actions) + ".",
-        f"Levels: {levels};",
+    return [
+        "The runbook's matrix. Each action key above is a table of environment = level, for",
+        'example `deploy = { staging = "L2" }`. Levels: ' + levels + ";",
         "`1` … `5` are accepted too. A lower number is a higher authority. Cells not set keep",
-        "the default below; an environment outside the default matrix needs `L1` unless set",
-        "here.",
+        "the default below (a production-like environment takes production's column); an",
+        "environment outside the matrix needs `L1` unless set here. A cell below the matrix",
+        "needs `allow_lower_approvals = true` in its environment.",
         "",
         *table(
             ["action", *environments],
@@ -574,7 +563,6 @@ def _matrix_section(
         ),
         "",
     ]
-    return out
 
 
 # -- cli.md -----------------------------------------------------------------------------

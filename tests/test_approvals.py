@@ -15,13 +15,14 @@ from projects import HEALTH_FAST, WAVE, Project
 from wave_sdk.models import Approval, utcnow
 
 
-def production(project: Project) -> None:
+def production(project: Project, approvals: str = "") -> None:
     project.write(f"""
 [environments.production]
 branch = "main"
 target = "web"
 {project.local_target()}
 {HEALTH_FAST}
+{approvals}
 """)
 
 
@@ -102,7 +103,7 @@ def run_in_terminal(project: Project, args: list[str], answer: str) -> tuple[int
 
 
 def test_terminal_prompt_needs_the_environment_name(project: Project) -> None:
-    production(project)
+    production(project, "[approvals]\ndistinct_approver = false")
     src = str(project.release("v1"))
     args = ["deploy", "--env", "production", "--release", "v1", "--source", src]
     code, output = run_in_terminal(project, args, answer="yes")
@@ -113,3 +114,16 @@ def test_terminal_prompt_needs_the_environment_name(project: Project) -> None:
     assert code == 0, output
     history = project.wave().history("production")
     assert history[-1].outcome == "succeeded" and history[-1].approved_by
+
+
+def test_terminal_prompt_is_not_offered_when_the_approver_must_be_someone_else(
+    project: Project,
+) -> None:
+    production(project)  # distinct_approver is on for L1 by default
+    src = str(project.release("v1"))
+    args = ["deploy", "--env", "production", "--release", "v1", "--source", src]
+    code, output = run_in_terminal(project, args, answer="production")
+    assert "to approve:" not in output
+    assert code == 4, output
+    assert "someone other than the deployer" in output
+    assert not (project.root / ".wave" / "local").exists()  # nothing was deployed

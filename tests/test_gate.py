@@ -56,8 +56,17 @@ def commit_file(root: Path, name: str, text: str, message: str) -> str:
 
 
 def init_repo(root: Path) -> str:
+    """A repository holding everything in ``root`` (wave.toml among it), on main."""
     git(root, "init", "-q", "-b", "main")
-    return commit_file(root, "CHANGELOG.md", "# Changelog\n", "initial")
+    (root / "CHANGELOG.md").write_text("# Changelog\n")
+    return commit_all(root, "initial")
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Commit every change, so the checkout is clean and a release is this commit."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
 
 
 def claude(project: Project, name: str, data: Any) -> Path:
@@ -115,6 +124,7 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
         .replace('target = "web"\n', 'target = "web"\nchecks = ["lint"]\n', 1)
         + '\n[checks.lint]\ncommand = "echo lint clean"\n'
     )
+    head = commit_all(project.root, "lint before deploying")
     approve_wave(project, head)
     escalation = claude(
         project,
@@ -617,15 +627,27 @@ def test_a_check_whose_need_failed_is_not_run(project: Project) -> None:
 
 
 def test_gate7_signal_approves_a_production_deploy(project: Project) -> None:
-    head = gate_project(project)
+    gate_project(project)
     wave = project.wave(interactive=False)
     source = project.release("v1")
+    head = commit_all(project.root, "v1")
     with pytest.raises(GateError) as gate_info:
         wave.deploy("production", release="v1", source=source)
     assert "gate7-approval" in str(gate_info.value)
 
     approve_wave(project, head, approved_by="dana (CTO)")
     wave.check("production", report=True)  # VALIDATION-REPORT.md for this commit
+    with pytest.raises(ApprovalRequired):  # by default Gate 7 passes the gate, not L1
+        wave.deploy("production", release="v1", source=source)
+
+    toml = project.root / "wave.toml"
+    toml.write_text(
+        toml.read_text() + '\n[approvals]\ngate7_approves = true\nsignal_files_up_to = "L1"\n'
+    )
+    head = commit_all(project.root, "Gate 7 is the L1 approval here")
+    approve_wave(project, head, approved_by="dana (CTO)")
+    wave = project.wave(interactive=False)
+    wave.check("production", report=True)
     report = wave.deploy("production", release="v1", source=source)
     assert report.outcome == "succeeded"
     assert report.approval is not None
@@ -659,6 +681,7 @@ def test_approval_signal_file_satisfies_l1_bound_to_its_commit(project: Project)
     claude(project, "signal-staging-approval-bob.json", {**approval, "environment": "staging"})
     wave = project.wave(interactive=False)
     source = project.release("v1")
+    head = commit_all(project.root, "v1")
     with pytest.raises(ApprovalRequired) as info:
         wave.deploy("production", release="v1", source=source)
     assert f"for commit {head}" in str(info.value), "another commit's approval does not count"
@@ -668,6 +691,15 @@ def test_approval_signal_file_satisfies_l1_bound_to_its_commit(project: Project)
         wave.deploy("production", release="v1", source=source)  # L2 does not satisfy L1
 
     claude(project, "signal-prod-approval-erin.json", {**approval, "commit": head})
+    with pytest.raises(ApprovalRequired) as info:  # a file claims L1, counts as L2
+        wave.deploy("production", release="v1", source=source)
+    assert "it claims L1, and a signal file counts as at most L2" in str(info.value)
+
+    toml = project.root / "wave.toml"
+    toml.write_text(toml.read_text() + '\n[approvals]\nsignal_files_up_to = "L1"\n')
+    head = commit_all(project.root, "signal files may approve L1 here")
+    claude(project, "signal-prod-approval-erin.json", {**approval, "commit": head})
+    wave = project.wave(interactive=False)
     report = wave.deploy("production", release="v1", source=source)
     assert report.approval is not None and report.approval.approved_by == "erin"
     assert report.approval.source == "signal signal-prod-approval-erin.json"

@@ -31,6 +31,7 @@ def setup(project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch) -> 
 [environments.staging]
 target = "web-staging"
 database_url = "${{WAVE_TEST_STAGING_DB}}"
+allow_lower_approvals = true
 
 [environments.production]
 target = "web-production"
@@ -57,11 +58,12 @@ def test_migration_deploy_rolls_back_database_then_code(
     wave = project.wave()
     v1 = project.release("v1")
     wave.deploy("staging", release="v1", source=v1, migrations=False)
-    wave.approve("production", "deploy", release="v1", approved_by="alice")
+    wave.approve("production", "deploy", source=v1, approved_by="alice")
     wave.deploy("production", release="v1", source=v1, migrations=False)
 
     # v2 carries the migration; its code fails verification in production.
-    wave.approve("production", "deploy", release="v2", approved_by="alice")
+    v2 = project.release("v2", healthy=False)
+    wave.approve("production", "deploy", source=v2, approved_by="alice")
     with pytest.raises(ApprovalRequired) as info:
         wave.deploy(
             "production", release="v2", source=project.release("v2", healthy=False), migrations=True
@@ -70,8 +72,8 @@ def test_migration_deploy_rolls_back_database_then_code(
     assert "email" not in dbs.columns("production", "users"), "nothing may run unapproved"
     assert not (project.root / ".wave" / "backups").exists()
 
-    wave.approve("production", "migration", release="v2", approved_by="cto")
-    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
+    wave.approve("production", "migration", source=v2, approved_by="cto")
+    wave.approve("staging", "migration", level=2, source=v2, approved_by="cto")
     with pytest.raises(VerificationFailed) as failed:
         wave.deploy(
             "production", release="v2", source=project.release("v2", healthy=False), migrations=True
@@ -114,8 +116,9 @@ def test_manual_rollback_of_a_migrated_release_undoes_the_database_first(
     wave = project.wave()
     v1 = project.release("v1")
     wave.deploy("staging", release="v1", source=v1, migrations=False)
-    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
-    report = wave.deploy("staging", release="v2", source=project.release("v2"), migrations=True)
+    v2 = project.release("v2")
+    wave.approve("staging", "migration", level=2, source=v2, approved_by="cto")
+    report = wave.deploy("staging", release="v2", source=v2, migrations=True)
     assert report.migrated and "email" in dbs.columns("staging", "users")
 
     wave.approve("staging", "rollback", level=3, release="v1", approved_by="pm")
@@ -143,7 +146,7 @@ def test_a_killed_migration_deploy_is_recovered_database_first(
     setup(project, dbs, monkeypatch)
     wave = project.wave()
     wave.deploy("staging", release="v1", source=project.release("v1"), migrations=False)
-    wave.approve("staging", "migration", level=2, release="v2", approved_by="cto")
+    wave.approve("staging", "migration", level=2, source=project.release("v2"), approved_by="cto")
     killed = project.cli(
         "deploy", "--env", "staging", "--release", "v2",
         "--source", str(project.release("v2")), "--migrations",

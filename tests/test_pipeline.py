@@ -207,10 +207,18 @@ target = "web"
     assert info.value.command.startswith("wave approve --env production --action deploy")
     assert not (project.root / ".wave" / "local").exists()
 
+    # An approval naming the release id only does not name its code: L1 must.
     wave.approve("production", "deploy", level=1, release="v1", approved_by="alice")
+    with pytest.raises(ApprovalRequired) as info:
+        wave.deploy("production", release="v1", source=project.release("v1"))
+    assert "it names release v1, and L1 (human) must name digest sha256:" in str(info.value)
+
+    wave.approve("production", "deploy", level=1, source=project.release("v1"), approved_by="alice")
     report = wave.deploy("production", release="v1", source=project.release("v1"))
     assert report.approval is not None and report.approval.approved_by == "alice"
-    assert wave.history("production")[-1].approved_by == "alice"
+    last = wave.history("production")[-1]
+    assert last.approved_by == "alice" and last.digest == report.approval.digest
+    assert last.commit is None  # not a git checkout: no commit is claimed
 
 
 def test_approval_is_bound_to_its_commit(project: Project) -> None:
@@ -221,12 +229,16 @@ target = "web"
 {HEALTH_FAST}
 """)
     wave = project.wave()
-    wave.approve("production", "deploy", level=1, commit="a" * 40)
+    wave.approve("production", "deploy", level=1, commit="a" * 40, approved_by="alice")
     release = wave.release("v1", source=project.release("v1"), commit="b" * 40)
     with pytest.raises(ApprovalRequired) as info:
         wave.deploy("production", release=release)
     assert "b" * 40 in str(info.value)
-    wave.approve("production", "deploy", level=1, commit="b" * 40)
+    wave.approve("production", "deploy", level=1, commit="b" * 40)  # by the deployer: refused
+    with pytest.raises(ApprovalRequired) as info:
+        wave.deploy("production", release=release)
+    assert "tester is the deployer, and the approver must be someone else" in str(info.value)
+    wave.approve("production", "deploy", level=1, commit="b" * 40, approved_by="alice")
     assert wave.deploy("production", release=release).outcome == "succeeded"
 
 

@@ -265,4 +265,4 @@ deploy = {{{{ production = "L3" }}}}
     assert wave.config.required_level("rollback", "production") == 1  # only the cell lowered
     plan = wave.plan("production", release=wave.release("v1", source=project.release("v1")))
     approve = next(s for s in plan.steps if s.step == "approve")
-    assert "lowered below L1" in approve.detail
+    assert "lowered from the runbook's L1 by allow_lower_approvals" in approve.detail

@@ -49,14 +49,19 @@ class _Model(BaseModel):
 
 
 class Release(_Model):
-    """One deployable version.
+    """One deployable version, bound to its content.
 
-    ``id`` names it everywhere (directory, tag, history). ``commit`` binds approvals to code;
-    ``source`` is the local directory an adapter uploads or builds from, when it needs one.
+    ``id`` names it everywhere (directory, tag, history). What it *is* is ``commit`` or
+    ``digest``, and approvals bind to that (:mod:`wave_sdk.content` decides which):
+    ``commit`` is set only when the source is a clean checkout of that commit; otherwise
+    ``digest`` (``sha256:…`` of the files deployed) names the content and ``commit`` is
+    ``None``, so history never claims a commit for code that was not in it. ``source`` is
+    the local directory an adapter uploads or builds from, when it needs one.
     """
 
     id: ReleaseId
     commit: str | None = None
+    digest: str | None = None
     source: Path | None = None
     created_at: datetime = Field(default_factory=utcnow)
     stories: tuple[str, ...] = ()
@@ -160,9 +165,21 @@ class Approval(_Model):
     approved_by: str
     release: str | None = None
     commit: str | None = None
+    digest: str | None = None
     approved_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None
     source: str = "record"
+    signature: str | None = None
+    """``hmac-sha256:<hex>`` over the record without this field (:mod:`wave_sdk.signing`)."""
+
+    @property
+    def bound_to(self) -> str | None:
+        """What the approval names, as messages say it: a commit, a digest or a release."""
+        if self.commit:
+            return f"commit {self.commit}"
+        if self.digest:
+            return f"digest {self.digest}"
+        return f"release {self.release}" if self.release else None
 
     def covers(
         self,
@@ -181,7 +198,21 @@ class Approval(_Model):
             return False
         if self.commit is not None and self.commit != release.commit:
             return False
+        if self.digest is not None and self.digest != release.digest:
+            return False
         return self.release is None or self.release == release.id
+
+    def names_content_of(self, release: Release) -> bool:
+        """Whether this approval names exactly ``release``'s code (L1 and L2 need that).
+
+        Its commit when the release has one, else its digest; a release with neither (an
+        image named by tag alone) can only be named by its id.
+        """
+        if release.commit:
+            return self.commit == release.commit
+        if release.digest:
+            return self.digest == release.digest
+        return self.release == release.id
 
 
 class HistoryRecord(_Model):
@@ -201,6 +232,7 @@ class HistoryRecord(_Model):
     targets: tuple[str, ...] = ()
     release: str | None = None
     commit: str | None = None
+    digest: str | None = None
     outcome: str
     started_at: datetime
     finished_at: datetime = Field(default_factory=utcnow)

@@ -88,6 +88,9 @@ class Signal(BaseModel):
     deployed_by: str = Field("", description="the runbook's Procedure 1 name for deployer")
     project: str = ""
     release: str | None = None
+    digest: str | None = Field(
+        None, description="sha256 of the files deployed, when the release is not a commit"
+    )
     deploy_id: str = ""
     targets: list[str] = Field(default_factory=list)
     rolled_back_from_release: str | None = None

@@ -65,6 +65,7 @@ class CurrentRelease(BaseModel):
     environment: str
     release: str
     commit: str | None = None
+    digest: str | None = None
     targets: dict[str, str] = Field(default_factory=dict)
     deploy_id: str
     deployed_at: datetime

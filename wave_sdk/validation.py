@@ -31,6 +31,7 @@ TITLES = {
     "technical": "Technical",
     "documentation": "Documentation",
     "communication": "Communication",
+    "release": "Release",
 }
 MARKS = {"passed": "✓", "failed": "✗", "pending": "□"}
 _HEADER = re.compile(r"^- (Project|Environment|Commit|Wave|Status|Generated): (.*)$", re.M)

@@ -110,26 +110,37 @@ class Wave:
         source: str | os.PathLike[str] | None = None,
         commit: str | None = None,
     ) -> Release:
-        """Describe a release: explicit id, else the git commit, else a hash of ``source``."""
-        from wave_sdk.git import head_commit
-        from wave_sdk.releases import tree_hash
+        """Describe a release of ``source`` (default: the project), bound to its content.
 
-        commit = commit or head_commit(self.config.root)
+        Its commit when ``source`` is a clean checkout, else the digest of its files (see
+        :mod:`wave_sdk.content`). It is named ``release_id``, else after the commit's
+        first 12 digits, else ``src-`` and the digest's. ``commit`` is for callers that
+        build the release themselves and assert which commit it is (the CLI never does).
+        """
+        from wave_sdk import content
+
         src = Path(source).resolve() if source else None
         if src is not None and not src.is_dir():
             raise UsageError(f"--source {source}: not a directory")
+        if commit is not None:
+            found = content.Content(content.resolve_commit(self.config, commit), None)
+        else:
+            found = content.identify(self.config, src)
         if release_id is None:
-            if commit:
-                release_id = commit[:12]
-            elif src is not None:
-                release_id = "src-" + tree_hash(src)[:12]
-            else:
-                raise UsageError(
-                    "cannot name the release: not a git repository and no --source",
-                    hint="pass --release ID",
-                )
+            release_id = (
+                found.commit[:12]
+                if found.commit
+                else "src-" + (found.digest or "").removeprefix(content.DIGEST_PREFIX)[:12]
+            )
+        metadata = {"why_not_commit": found.why_not_commit} if found.why_not_commit else {}
         try:
-            return Release(id=release_id, commit=commit, source=src)
+            return Release(
+                id=release_id,
+                commit=found.commit,
+                digest=found.digest,
+                source=src,
+                metadata=metadata,
+            )
         except ValidationError as exc:
             message = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
             raise UsageError(message, hint="pass --release with a plain id") from None
@@ -167,13 +178,30 @@ class Wave:
         level: int = 1,
         release: str | None = None,
         commit: str | None = None,
+        digest: str | None = None,
+        source: str | os.PathLike[str] | None = None,
         approved_by: str | None = None,
         expires_in: float | None = None,
     ) -> Approval:
-        """Record an approval (what ``wave approve`` does)."""
+        """Record an approval (what ``wave approve`` does), bound to the code it names.
+
+        ``commit`` is resolved to its full SHA (an unknown one is refused); ``digest`` is
+        taken as given. With neither, the approval names what ``source`` (default: the
+        project) is now — its commit if it is a clean checkout, else its digest — unless
+        ``release`` alone is given. It is signed when ``[approvals] key`` is set.
+        """
         from datetime import timedelta
 
+        from wave_sdk import content, signing
+
         self.config.environment(environment)
+        if commit is not None:
+            commit = content.resolve_commit(self.config, commit)
+        if digest is not None:
+            digest = content.check_digest(digest)
+        if commit is None and digest is None and (release is None or source is not None):
+            current = self.release(release, source=source)
+            commit, digest = current.commit, current.digest
         approval = Approval(
             environment=environment,
             action=action,
@@ -181,8 +209,12 @@ class Wave:
             approved_by=approved_by or self.deployer,
             release=release,
             commit=commit,
+            digest=digest,
             expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
         )
+        key = self.config.approvals.key
+        if key is not None:
+            approval = signing.sign_approval(approval, key.get_secret_value())
         self.store.add_approval(approval)
         return approval
 

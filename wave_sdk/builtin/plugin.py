@@ -64,10 +64,13 @@ def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:
 def wave_checks(
     environment: str, config: WaveConfig, release: Release | None, store: StateStore
 ) -> list[CheckSpec]:
-    """Gate 7, documentation and communication checks, where the gate is on (docs/gate.md)."""
+    """The environment's branch rule, and Gate 7's checks where the gate is on (docs/gate.md)."""
     from wave_sdk.gate import gate_checks
+    from wave_sdk.git.binding import branch_check
 
-    return gate_checks(environment=environment, config=config, release=release, store=store)
+    branch = branch_check(config, environment, release)
+    gate = gate_checks(environment=environment, config=config, release=release, store=store)
+    return [branch, *gate] if branch is not None else gate
 
 
 @hookimpl

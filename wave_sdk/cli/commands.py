@@ -13,10 +13,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wave_sdk.errors import StateError, UsageError, WaveError
 from wave_sdk.secrets import redact
+
+if TYPE_CHECKING:
+    from wave_sdk.models import Release
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -69,10 +72,22 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
+def content_line(release: Release) -> str:
+    """``commit abc… (clean checkout)`` or ``digest sha256:… — why not a commit``."""
+    if release.commit:
+        return f"commit {release.commit}"
+    if release.digest:
+        why = release.metadata.get("why_not_commit")
+        return f"digest {release.digest}" + (f" — no commit: {why}" if why else "")
+    return "no commit or digest"
+
+
 def plan(args: argparse.Namespace) -> int:
     wave = _wave(args)
     result = wave.plan(args.env, release=wave.release(args.release, source=args.source))
     lines = [f"plan: {result.release.id} → {result.environment}"]
+    what = content_line(result.release)
+    lines.append(f"  release  {what}")
     for step in result.steps:
         mark = (
             ""
@@ -386,14 +401,14 @@ def approve(args: argparse.Namespace) -> int:
         level=level,
         release=args.release,
         commit=args.commit,
+        digest=args.digest,
+        source=args.source,
         approved_by=args.by,
         expires_in=args.expires,
     )
-    bound = (
-        " for " + (approval.commit or approval.release)
-        if (approval.commit or approval.release)
-        else ""
-    )
+    bound = f" for {approval.bound_to}" if approval.bound_to else ""
+    if approval.signature:
+        bound += " (signed)"
     _out(
         args,
         _dump(approval),

@@ -224,7 +224,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="authority of the approver: L1 human … L5 automatic (default L1)",
     )
     p.add_argument("--release", metavar="ID", help="bind the approval to this release id")
-    p.add_argument("--commit", metavar="SHA", help="bind the approval to this commit")
+    p.add_argument(
+        "--commit",
+        metavar="SHA",
+        help="bind the approval to this commit (a short SHA or a ref is resolved to the full SHA)",
+    )
+    p.add_argument(
+        "--digest",
+        metavar="sha256:HEX",
+        help="bind the approval to this content digest (as `wave plan` shows for a release "
+        "that is not a clean checkout)",
+    )
+    p.add_argument(
+        "--source",
+        metavar="DIR",
+        help="bind the approval to what DIR is now (its commit if clean, else its digest); "
+        "the default when no --commit, --digest or --release is given is the project",
+    )
     p.add_argument("--by", metavar="NAME", help="who approves (default: the current user)")
     p.add_argument("--expires", type=float, metavar="SECONDS", help="validity (default: no expiry)")
 

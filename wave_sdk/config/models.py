@@ -142,7 +142,11 @@ class BakeConfig(Settings):
 class EnvironmentConfig(Settings):
     """``[environments.<name>]``: where a branch goes and what guards it."""
 
-    branch: str | None = Field(None, description="Branch pattern, e.g. 'feature/*' or 'main'.")
+    branch: str | None = Field(
+        None,
+        description="Branch, or pattern such as 'feature/*', that a deployed commit must be "
+        "on (the `branch` check).",
+    )
     auto_deploy: bool = Field(False, description="Deploy automatically on push to the branch.")
     target: str | list[str] = Field(
         description="Target name, or names deployed in order (backend before frontend)."
@@ -172,8 +176,13 @@ class EnvironmentConfig(Settings):
     )
     allow_lower_approvals: bool = Field(
         False,
-        description="Production only: let [approvals] require less than L1 here. Every "
-        "plan and deploy says so.",
+        description="Let [approvals] require less here than the runbook's matrix (L1 in "
+        "production). Every plan says so.",
+    )
+    require_pushed: bool | None = Field(
+        None,
+        description="A deployed commit must be on `branch` as the remote ([git] remote) has "
+        "it, not only locally (default: where a deploy needs L1).",
     )
     gate: bool | None = Field(
         None,
@@ -418,14 +427,73 @@ class TargetEntry(BaseModel):
     adapter: str = Field(description="Adapter name, as listed by `wave adapters`.")
 
 
+class ApprovalsConfig(Settings):
+    """``[approvals]``: cells overriding the runbook's matrix, and who may approve how.
+
+    The trust model (docs/concepts.md#trust) is what these keys tune: approvals bind to the
+    code they name, may be signed, and a file dropped in the signals directory cannot
+    stand in for a human unless configured to.
+    """
+
+    deploy: dict[str, Level] = Field(
+        default_factory=dict, description='Deploy cells, e.g. { staging = "L2" }.'
+    )
+    migration: dict[str, Level] = Field(default_factory=dict, description="Migration cells.")
+    config: dict[str, Level] = Field(default_factory=dict, description="Config-change cells.")
+    rollback: dict[str, Level] = Field(default_factory=dict, description="Rollback cells.")
+    require_signature: bool = Field(
+        False,
+        description="Count only approvals (records and signal files) signed with `key`; "
+        "unsigned or badly signed ones are refused, saying why.",
+    )
+    key: SecretStr | None = Field(
+        None,
+        description='HMAC-SHA256 key approvals are signed with, as a secret: '
+        '"${WAVE_APPROVAL_KEY}". `wave approve` signs when it is set.',
+    )
+    signal_files_up_to: Level = Field(
+        2,
+        description="The highest authority an approval signal file can carry (default L2: "
+        "a file never stands in for the L1 human).",
+    )
+    gate7_approves: bool = Field(
+        False,
+        description="Let the Gate 7 signal count as the deploy approval too (capped by "
+        "signal_files_up_to); by default it satisfies the gate7-approval check only.",
+    )
+    distinct_approver: bool | None = Field(
+        None,
+        description="Refuse an approval given by the deployer themself (default: for L1 "
+        "steps; true: every level; false: never).",
+    )
+
+    @model_validator(mode="after")
+    def _key_for_signatures(self) -> ApprovalsConfig:
+        if self.require_signature and self.key is None:
+            raise Invalid(
+                "require_signature = true needs a key to check signatures with",
+                hint='add key = "${WAVE_APPROVAL_KEY}" to [approvals]',
+            )
+        return self
+
+    def cells(self, action: str) -> dict[str, int]:
+        """The overridden cells of ``action``'s row: environment → level."""
+        return dict(getattr(self, action, {}))
+
+    def distinct_for(self, level: int) -> bool:
+        """Whether a step needing ``level`` refuses the deployer's own approval."""
+        return self.distinct_approver if self.distinct_approver is not None else level == 1
+
+
 class WaveConfig(Settings):
     """The whole configuration file."""
 
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     environments: dict[Name, EnvironmentConfig] = Field(default_factory=dict)
     targets: dict[Name, TargetEntry] = Field(default_factory=dict)
-    approvals: dict[Literal["deploy", "migration", "config", "rollback"], dict[str, Level]] = Field(
-        default_factory=dict, description="Cells overriding the runbook's approval matrix."
+    approvals: ApprovalsConfig = Field(
+        default_factory=ApprovalsConfig,
+        description="Cells overriding the runbook's approval matrix, and approval rules.",
     )
     checks: dict[str, CheckConfig] = Field(default_factory=dict)
     health: HealthConfig = Field(default_factory=HealthConfig)
@@ -471,23 +539,39 @@ class WaveConfig(Settings):
     def health_for(self, environment: str) -> HealthConfig:
         return self.environment(environment).health or self.health
 
-    def required_level(self, action: str, environment: str) -> int:
-        """The approval level the matrix requires for ``action`` in ``environment``.
+    def runbook_level(self, action: str, environment: str) -> int | None:
+        """The level the runbook's matrix sets for ``action`` in ``environment``.
 
-        Production needs L1 whatever the matrix says unless the environment sets
-        ``allow_lower_approvals`` (validation refuses a lowered cell without it).
+        Its column by name (development, staging, production), else production's for a
+        production-like environment; ``None`` for any other environment, which the runbook
+        does not cover (it then needs L1 unless ``[approvals]`` says otherwise).
+        """
+        row = DEFAULT_MATRIX[action]
+        if environment in row:
+            return row[environment]
+        env = self.environments.get(environment)
+        return row["production"] if env and env.is_production(environment) else None
+
+    def required_level(self, action: str, environment: str) -> int:
+        """The approval level ``action`` needs in ``environment``.
+
+        ``[approvals]`` overrides cells; a cell below the runbook's matrix counts only when
+        the environment sets ``allow_lower_approvals`` (validation refuses it without).
         """
         env = self.environments.get(environment)
-        production = env.is_production(environment) if env else environment == "production"
-        cells = self.approvals.get(action, {})  # type: ignore[call-overload]
-        if environment in cells:
-            level = int(cells[environment])
-        else:
-            # Environments outside the runbook's three need a human unless configured.
-            level = DEFAULT_MATRIX[action].get(environment, 1)
-        if production and not (env and env.allow_lower_approvals):
-            return 1
+        runbook = self.runbook_level(action, environment)
+        cells = self.approvals.cells(action)
+        level = cells.get(environment, runbook if runbook is not None else 1)
+        if runbook is not None and level > runbook and not (env and env.allow_lower_approvals):
+            return runbook
         return level
+
+    def lowered(self, action: str, environment: str) -> int | None:
+        """The runbook's level when ``allow_lower_approvals`` lowered this cell, else ``None``."""
+        runbook = self.runbook_level(action, environment)
+        if runbook is not None and self.required_level(action, environment) > runbook:
+            return runbook
+        return None
 
     def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
         """Validate target ``name`` against its adapter's model; return (spec, settings)."""

@@ -4,7 +4,7 @@ Pydantic validates each table on its own; these run once the whole file has (the
 validator of :class:`~wave_sdk.config.WaveConfig`). Each problem is a
 :class:`~wave_sdk.config.errors.CrossRefError` reported at the key holding the name, with the
 names it could have meant: an environment's targets and checks, a check's ``needs`` (and
-their cycles), the environments of ``[approvals]`` and production's L1.
+their cycles), the environments of ``[approvals]`` and cells lowered below the runbook's matrix.
 """
 
 from __future__ import annotations
@@ -43,14 +43,16 @@ def check_references(config: WaveConfig) -> None:
             define="",
             hint="remove one of these needs",
         )
-    for action, cells in config.approvals.items():
-        for env_name, level in cells.items():
+    for action in DEFAULT_MATRIX:
+        for env_name, level in config.approvals.cells(action).items():
             cell_env = config.environments.get(env_name)
-            production = cell_env.is_production(env_name) if cell_env else env_name == "production"
-            if production and level > 1 and not (cell_env and cell_env.allow_lower_approvals):
+            runbook = config.runbook_level(action, env_name)
+            lowered = runbook is not None and level > runbook
+            if lowered and not (cell_env and cell_env.allow_lower_approvals):
                 raise CrossRefError(
                     f"approvals.{action}.{env_name}",
-                    f"production needs L1 (a human) for {action}; L{level} lowers it",
+                    f"the runbook's matrix needs L{runbook} for {action} in {env_name}; "
+                    f"L{level} lowers it",
                     (),
                     define=f"environments.{env_name}",
                     hint=f"to lower it on purpose, set allow_lower_approvals = true in "

@@ -1,4 +1,12 @@
-"""Approval signal files as approvals: the Gate 7 signal, and ``signal-*-approval*.json``."""
+"""Approval signal files as approvals: ``signal-*-approval*.json``, and the Gate 7 signal.
+
+Any process that can write to the signals directory can write these files, so what they
+may approve is limited by ``[approvals]`` (docs/concepts.md#trust): a file carries at most
+``signal_files_up_to`` (default L2: never the L1 human), the Gate 7 signal approves a
+deploy only with ``gate7_approves``, and with ``require_signature`` a file counts only
+when its ``signature`` (:mod:`wave_sdk.signing`, over the file's JSON) holds — the provider
+then signs the approval it returns, vouching for what it checked.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +55,7 @@ def _approvals(config: WaveConfig, request: ApprovalRequest) -> Iterator[Approva
     if not directory.is_dir():
         return
     wave = config.gate.wave
-    if wave is not None and request.action == "deploy":
+    if wave is not None and request.action == "deploy" and config.approvals.gate7_approves:
         path = directory / gate7_signal_name(wave)
         if path.exists():
             approval = _gate7_approval(path, request, wave, config)
@@ -111,7 +119,22 @@ def _file_approval(path: Path, request: ApprovalRequest, config: WaveConfig) -> 
 
 def _approval(
     path: Path, data: dict[str, Any], request: ApprovalRequest, config: WaveConfig, *, level: int
-) -> Approval:
+) -> Approval | None:
+    from wave_sdk import signing
+
+    key = request.key
+    if key is not None:
+        problem = signing.problem(data, key.get_secret_value())
+        if problem is not None:
+            request.refuse(path.name, problem)
+            return None
+    cap = config.approvals.signal_files_up_to
+    if level < cap and request.level < cap:
+        request.refuse(
+            path.name,
+            f"it claims L{level}, and a signal file counts as at most L{cap} "
+            "([approvals] signal_files_up_to)",
+        )
     if data.get("expires_at") is not None and _time(data["expires_at"]) is None:
         # Read as "never expires" it would outlive what the approver meant: refuse it.
         problem = f"'expires_at' is {data['expires_at']!r}, not an ISO 8601 time"
@@ -120,17 +143,21 @@ def _approval(
     if isinstance(commit, str) and commit_matches(commit, request.release.commit):
         commit = request.release.commit  # an abbreviated SHA of this very commit
     release = data.get("release")
-    return Approval(
+    digest = data.get("digest")
+    approval = Approval(
         environment=request.environment,
         action=request.action,
-        level=level,
+        # A file can stand in for at most the configured authority, whatever it claims.
+        level=max(level, config.approvals.signal_files_up_to),
         approved_by=str(data.get("approved_by") or "Gate 7 signal"),
         release=str(release) if release is not None else None,
         commit=str(commit) if commit is not None else None,
+        digest=str(digest) if digest is not None else None,
         approved_at=_time(data.get("approved_at") or data.get("timestamp")) or _now(),
         expires_at=_time(data.get("expires_at")),
         source=f"signal {path.name}",
     )
+    return signing.sign_approval(approval, key.get_secret_value()) if key else approval
 
 
 def _level(value: Any) -> int | None:

@@ -24,16 +24,33 @@ def providers(ctx: RunContext) -> list[approvals.ApprovalProviderSpec]:
     return found
 
 
+def request(
+    ctx: RunContext, environment: str, action: str, level: int, release: Release
+) -> approvals.ApprovalRequest:
+    """The request for the step, with the project's rules (``[approvals]``) applied."""
+    rules = ctx.config.approvals
+    return approvals.ApprovalRequest(
+        environment=environment,
+        action=action,
+        level=level,
+        release=release,
+        interactive=ctx.interactive,
+        deployer=ctx.deployer,
+        distinct=rules.distinct_for(level),
+        key=rules.key if rules.require_signature else None,
+    )
+
+
 def find(
     ctx: RunContext, environment: str, action: str, level: int, release: Release
 ) -> Approval | None:
     """The approval on record for the step, without prompting (for a plan)."""
-    request = approvals.ApprovalRequest(
-        environment=environment, action=action, level=level, release=release, interactive=False
-    )
+    wanted = request(ctx, environment, action, level, release)
     for provider in providers(ctx):
-        approval = provider.find(request)
-        if approval is not None:
+        if provider.name == "prompt":
+            continue
+        approval = provider.find(wanted)
+        if approval is not None and wanted.accepts(approval):
             return approval
     return None
 
@@ -44,14 +61,7 @@ def require(ctx: RunContext, environment: str, action: str, release: Release) ->
     ``None`` when the level is L5 (automatic). An approval given at the prompt is recorded.
     """
     level = ctx.config.required_level(action, environment)
-    request = approvals.ApprovalRequest(
-        environment=environment,
-        action=action,
-        level=level,
-        release=release,
-        interactive=ctx.interactive,
-    )
-    approval = approvals.obtain(request, providers(ctx))
+    approval = approvals.obtain(request(ctx, environment, action, level, release), providers(ctx))
     if approval is None:
         ctx.emit(
             "ok",

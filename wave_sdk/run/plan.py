@@ -60,11 +60,8 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
         PlanStep(
             step="approve",
             detail=f"deploy needs {approvals.level_name(level)}"
-            + (
-                " — production lowered below L1 by allow_lower_approvals"
-                if env.is_production(environment) and level > 1
-                else ""
-            ),
+            + (f" for {approvals.content_of(release)}" if level <= 2 else "")
+            + _lowered(ctx, "deploy", environment),
             level=level,
             satisfied=approved,
         ),
@@ -76,7 +73,8 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
         PlanStep(
             step="finish",
             detail="on failure roll back to "
-            + (f"{last.release}, then verify it" if last else "nothing (first deploy)"),
+            + (f"{last.release}, then verify it" if last else "nothing (first deploy)")
+            + _lowered(ctx, "rollback", environment),
             level=config.required_level("rollback", environment),
         ),
     ]
@@ -88,6 +86,13 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
         checks=list(env.checks),
         steps=steps,
     )
+
+
+def _lowered(ctx: RunContext, action: str, environment: str) -> str:
+    runbook = ctx.config.lowered(action, environment)
+    if runbook is None:
+        return ""
+    return f" — lowered from the runbook's L{runbook} by allow_lower_approvals"
 
 
 def _gate_detail(ctx: RunContext, environment: str) -> str:

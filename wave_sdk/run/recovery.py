@@ -332,6 +332,7 @@ class _Reconcile:
                 ),
                 project=self.ctx.config.project.name,
                 release=self.begin.release,
+                digest=data.get("digest"),
                 deploy_id=self.run_.deploy_id,
                 targets=[str(t) for t in data.get("targets", [])],
                 contacts=self.ctx.config.project.contacts,
@@ -358,6 +359,7 @@ class _Reconcile:
                 targets=tuple(str(t) for t in data.get("targets", [])),
                 release=release,
                 commit=data.get("commit"),
+                digest=data.get("digest"),
                 outcome=outcome,
                 started_at=datetime.fromisoformat(str(data.get("started_at")))
                 if data.get("started_at")

@@ -23,6 +23,7 @@ class DeployReport(BaseModel):
     environment: str
     release: str
     commit: str | None = None
+    digest: str | None = None
     outcome: str = "planned"
     plan: Plan
     checks: list[CheckResult] = Field(default_factory=list)

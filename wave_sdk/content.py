@@ -1,0 +1,218 @@
+"""What a release is: the commit of a clean checkout, or the digest of the files deployed.
+
+Approvals bind to code, history records it, signals announce it — so a release must say
+truthfully which code it carries. :func:`identify` looks at the directory being deployed
+(``--source``, else the project) and answers with exactly one of:
+
+* **a commit**, when that directory is a clean checkout of the project repository's
+  ``HEAD``: it holds tracked files and ``git status`` finds nothing changed or untracked
+  under it. Ignored files (dependencies, build output, ``.env``) do not count, by git's own
+  rule; neither do the files wave itself writes into a project (``.wave/``, the signals
+  directory, the validation report, backups), or a deploy would dirty the next one.
+* **a digest** (``sha256:…`` over every file's path and bytes, wave's own files left out),
+  with the reason there is no commit: uncommitted changes, a directory outside the
+  repository, no repository at all.
+
+A commit is never claimed for code that is not in it; a digest approval
+(``wave approve --digest``) covers exactly the bytes it was computed over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wave_sdk.errors import GitError, UsageError
+
+if TYPE_CHECKING:
+    from wave_sdk.config import WaveConfig
+
+DIGEST_PREFIX = "sha256:"
+ALWAYS_LEFT_OUT = (".git", ".wave", "__pycache__")
+"""Names left out of a digest at any depth: version control and wave's own state."""
+
+
+@dataclass(frozen=True)
+class Content:
+    """A source's identity: ``commit`` or ``digest``, and why there is no commit."""
+
+    commit: str | None
+    digest: str | None
+    why_not_commit: str | None = None
+
+
+def identify(config: WaveConfig, source: Path | None) -> Content:
+    """The commit ``source`` (default: the project) is a clean checkout of, or its digest."""
+    from wave_sdk.git import head_commit
+
+    root = config.root.resolve()
+    directory = (source or root).resolve()
+    own = wave_paths(config, directory)
+    head = head_commit(root)
+    if head is None:
+        why = "the project is not a git repository (or has no commit yet)"
+        return Content(None, digest(directory, own), why)
+    top = _toplevel(root)
+    if top is None or not directory.is_relative_to(top):
+        why = f"the source {directory} is outside the repository {top or root}"
+        return Content(None, digest(directory, own), why)
+    changed = _changed(root, directory, config)
+    if changed is None:
+        why = f"the source {directory} holds no file of commit {head[:12]}"
+        return Content(None, digest(directory, own), why)
+    if changed:
+        shown = ", ".join(changed[:3]) + (
+            f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        )
+        why = f"the source has changes not committed in {head[:12]} ({shown})"
+        return Content(None, digest(directory, own), why)
+    return Content(head, None)
+
+
+def resolve_commit(config: WaveConfig, commit: str) -> str:
+    """The full SHA of ``commit`` (a short SHA, a branch, a tag) in the project repository.
+
+    Raises:
+        UsageError: the repository does not know it — an approval for a commit that does
+            not exist would never match anything, silently.
+
+    """
+    from wave_sdk import git
+
+    try:
+        done = git.run(
+            config.root,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{commit}^{{commit}}",
+            check=False,
+        )
+        known = done.returncode == 0 and done.stdout.strip()
+    except GitError:
+        known = ""
+    if known:
+        return known
+    full = len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)
+    if full and git.head_commit(config.root) is None:
+        return commit  # no repository to ask: a full SHA is taken as written
+    raise UsageError(
+        f"commit {commit[:40]!r} is not in the repository at {config.root}",
+        hint="name a commit that exists (a full or short SHA, a branch or a tag); "
+        "fetch it first if it is on the remote only",
+    )
+
+
+def check_digest(value: str) -> str:
+    """``value`` if it is a digest this module makes (``sha256:`` and 64 hex digits)."""
+    hexpart = value.removeprefix(DIGEST_PREFIX)
+    if (
+        not value.startswith(DIGEST_PREFIX)
+        or len(hexpart) != 64
+        or not all(c in "0123456789abcdef" for c in hexpart)
+    ):
+        raise UsageError(
+            f"digest {value[:80]!r} is not sha256:<64 hex digits>",
+            hint="copy it from `wave plan` or from the refusal that asked for it",
+        )
+    return value
+
+
+def digest(directory: Path, left_out: frozenset[Path] = frozenset()) -> str:
+    """``sha256:`` over each file's relative path, kind and bytes under ``directory``.
+
+    Symbolic links count by their target's text, not followed; ``left_out`` (absolute
+    paths) and the names in :data:`ALWAYS_LEFT_OUT` are skipped.
+    """
+    total = hashlib.sha256()
+    for relative, path in _walk(directory, left_out):
+        total.update(relative.encode(errors="surrogateescape") + b"\0")
+        if path.is_symlink():
+            total.update(b"l" + os.readlink(path).encode(errors="surrogateescape") + b"\0")
+            continue
+        total.update(b"f")
+        one = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                one.update(chunk)
+        total.update(one.digest())
+    return DIGEST_PREFIX + total.hexdigest()
+
+
+def wave_paths(config: WaveConfig, directory: Path) -> frozenset[Path]:
+    """The files and directories wave writes into a project, as absolute paths."""
+    root = config.root.resolve()
+    named = [config.state.path, config.signals.dir, ".wave"]
+    if config.gate.report:
+        named.append(config.gate.report)
+    if config.gate.dir:
+        named.append(config.gate.dir)
+    if config.migrations is not None:
+        named.append(config.migrations.backup_dir)
+    return frozenset((root / name).resolve() for name in named)
+
+
+def _walk(directory: Path, left_out: frozenset[Path]) -> Iterator[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for top, dirs, files in os.walk(directory, followlinks=False):
+        here = Path(top)
+        kept = []
+        for name in dirs:
+            path = here / name
+            if name in ALWAYS_LEFT_OUT or path in left_out:
+                continue
+            if path.is_symlink():
+                files.append(name)  # a link to a directory: its target's text, not its tree
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in files:
+            path = here / name
+            if name in ALWAYS_LEFT_OUT or path in left_out:
+                continue
+            if path.is_symlink() or path.is_file():
+                found.append((path.relative_to(directory).as_posix(), path))
+    yield from sorted(found)
+
+
+def _toplevel(root: Path) -> Path | None:
+    from wave_sdk import git
+
+    try:
+        done = git.run(root, "rev-parse", "--show-toplevel", check=False)
+    except GitError:
+        return None
+    return Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
+
+
+def _changed(root: Path, directory: Path, config: WaveConfig) -> list[str] | None:
+    """Paths under ``directory`` that differ from ``HEAD``; ``None`` when none is tracked."""
+    from wave_sdk import git
+
+    where = os.path.relpath(directory, root)
+    tracked = git.run(root, "ls-files", "-z", "--", where).stdout
+    if not tracked.strip("\0"):
+        return None
+    excluded = [
+        f":(exclude){os.path.relpath(path, root)}"
+        for path in wave_paths(config, directory)
+        if path.is_relative_to(directory)
+    ]
+    status = git.run(
+        root,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignore-submodules=none",
+        "--",
+        where,
+        *excluded,
+        ":(exclude,glob)**/__pycache__/**",
+    ).stdout
+    return [entry[3:] for entry in status.split("\0") if len(entry) > 3 and entry[2] == " "]
