@@ -448,7 +448,7 @@ class ApprovalsConfig(Settings):
     )
     key: SecretStr | None = Field(
         None,
-        description='HMAC-SHA256 key approvals are signed with, as a secret: '
+        description="HMAC-SHA256 key approvals are signed with, as a secret: "
         '"${WAVE_APPROVAL_KEY}". `wave approve` signs when it is set.',
     )
     signal_files_up_to: Level = Field(
