@@ -76,6 +76,36 @@ class Project:
                 time.sleep(0.02)
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Dana",
+    "GIT_AUTHOR_EMAIL": "dana@example.com",
+    "GIT_COMMITTER_NAME": "Dana",
+    "GIT_COMMITTER_EMAIL": "dana@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` as a fixed identity; its output, stripped. Fails on an error."""
+    proc = subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Commit every change, so the checkout is clean and a release is this commit."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
 def toml_value(value: Any) -> str:
     """A TOML literal for the simple values test configurations use."""
     if isinstance(value, dict):

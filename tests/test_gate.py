@@ -9,14 +9,12 @@ behaviour is the point, `Wave` is called directly elsewhere. Deploys go to the b
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from projects import HEALTH_FAST, Project
+from projects import HEALTH_FAST, Project, commit_all, git
 
 from wave_sdk.checks import CheckSpec, run_checks
 from wave_sdk.errors import ApprovalRequired, ConfigError, GateError
@@ -24,26 +22,6 @@ from wave_sdk.gate import check_merges
 from wave_sdk.models import CheckResult, utcnow
 from wave_sdk.state import CurrentRelease
 from wave_sdk.validation import read_report_header
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Dana",
-    "GIT_AUTHOR_EMAIL": "dana@example.com",
-    "GIT_COMMITTER_NAME": "Dana",
-    "GIT_COMMITTER_EMAIL": "dana@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(root), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-        timeout=60,
-        check=True,
-    )
-    return proc.stdout.strip()
 
 
 def commit_file(root: Path, name: str, text: str, message: str) -> str:
@@ -60,13 +38,6 @@ def init_repo(root: Path) -> str:
     git(root, "init", "-q", "-b", "main")
     (root / "CHANGELOG.md").write_text("# Changelog\n")
     return commit_all(root, "initial")
-
-
-def commit_all(root: Path, message: str) -> str:
-    """Commit every change, so the checkout is clean and a release is this commit."""
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 def claude(project: Project, name: str, data: Any) -> Path:
