@@ -54,7 +54,7 @@ def identify(config: WaveConfig, source: Path | None) -> Content:
     own = wave_paths(config, directory)
     head = head_commit(root)
     if head is None:
-        why = "the project is not a git repository (or has no commit yet)"
+        why = "the project is not a git repository, or has no commit yet"
         return Content(None, digest(directory, own), why)
     top = _toplevel(root)
     if top is None or not directory.is_relative_to(top):

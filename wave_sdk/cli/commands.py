@@ -87,7 +87,7 @@ def plan(args: argparse.Namespace) -> int:
     result = wave.plan(args.env, release=wave.release(args.release, source=args.source))
     lines = [f"plan: {result.release.id} → {result.environment}"]
     what = content_line(result.release)
-    lines.append(f"  release  {what}")
+    lines.append(f"  {'release':<8}{'':<6} {what}")
     for step in result.steps:
         mark = (
             ""

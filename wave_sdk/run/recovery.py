@@ -359,7 +359,7 @@ class _Reconcile:
                 targets=tuple(str(t) for t in data.get("targets", [])),
                 release=release,
                 commit=data.get("commit"),
-                digest=data.get("digest"),
+                digest=data.get("digest") if release == self.begin.release else None,
                 outcome=outcome,
                 started_at=datetime.fromisoformat(str(data.get("started_at")))
                 if data.get("started_at")
