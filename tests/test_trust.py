@@ -238,3 +238,26 @@ def test_a_signed_record_passes(
     assert code == 0, output
     assert served(project) == "v1"
     assert history(project)[-1]["approved_by"] == "alice"
+
+
+def test_a_branch_pattern_binds_an_environment_to_matching_branches(
+    project: Project, tmp_path: Path
+) -> None:
+    repo_project(project, tmp_path)
+    toml = project.root / "wave.toml"
+    toml.write_text(
+        toml.read_text() + '\n[environments.development]\nbranch = "feature/*"\ntarget = "web"\n'
+    )
+    commit_all(project.root, "development follows feature branches")
+
+    def branch_check() -> tuple[bool, str]:
+        [found] = [r for r in project.wave().check("development") if r.name == "branch"]
+        return found.ok, found.detail
+
+    ok, detail = branch_check()
+    assert not ok and "is not on feature/* (it is on main)" in detail
+    git(project.root, "checkout", "-q", "-b", "feature/login")
+    write_app(project.root / "app", "v2")
+    commit = commit_all(project.root, "login")
+    ok, detail = branch_check()  # development needs no L1: on the local branch is enough
+    assert ok and detail == f"commit {commit[:12]} is on feature/*", detail

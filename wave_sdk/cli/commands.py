@@ -409,6 +409,8 @@ def approve(args: argparse.Namespace) -> int:
     bound = f" for {approval.bound_to}" if approval.bound_to else ""
     if approval.signature:
         bound += " (signed)"
+    if approval.commit is None and approval.digest is None:
+        bound += " — it names no commit or digest, so it covers L3 to L5 steps only"
     _out(
         args,
         _dump(approval),
