@@ -297,3 +297,13 @@ EXIT_CODES: dict[int, str] = {
     143: "terminated (SIGTERM): the same as 130",
 }
 """Exit codes of the ``wave`` command, documented in ``wave --help`` and the CLI reference."""
+
+
+def clip(value: str, limit: int = 40) -> str:
+    """``value`` cut to ``limit`` characters for a message, saying how long it really was.
+
+    Names, ids and paths a user typed are quoted in errors; a 10,000-character one must
+    not become 10,000 characters of error. Quote the result with ``!r``, which also shows
+    a newline or other control character as an escape and keeps the message one line.
+    """
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value)} characters)"

@@ -15,18 +15,30 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+from wave_sdk.errors import clip
+
+_RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+TEMPORARY = ".tmp-"
+"""What wave puts in the names of directories and links it has not finished yet."""
 
 
 def check_release_id(value: str) -> str:
     """Release ids become directory names, image tags and remote arguments: keep them plain.
 
     A leading letter or digit, then letters, digits, ``.``, ``_`` or ``-``; at most 128
-    characters. ``..``, ``/``, spaces and shell metacharacters can therefore never appear.
+    characters. ``..``, ``/``, spaces, control characters and shell metacharacters can
+    therefore never appear; nor can ``.tmp-``, which marks the release layout's unfinished
+    copies (an id holding it would be staged, then never listed as a release).
     """
-    if not _RELEASE_ID.match(value) or ".." in value:
+    if TEMPORARY in value:
         raise ValueError(
-            f"invalid release id {value!r}: use letters, digits, '.', '_' or '-' "
+            f"invalid release id {clip(value)!r}: '{TEMPORARY}' is reserved for wave's "
+            "temporary directories; choose an id without it"
+        )
+    if not _RELEASE_ID.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"invalid release id {clip(value)!r}: use letters, digits, '.', '_' or '-' "
             "(at most 128, starting with a letter or digit, no '..')"
         )
     return value

@@ -27,7 +27,7 @@ from wave_sdk.config.errors import Invalid, config_error, label_of
 from wave_sdk.config.levels import DEFAULT_MATRIX, Level
 from wave_sdk.config.references import check_references
 from wave_sdk.config.suggest import suggest
-from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError
+from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError, clip
 
 if TYPE_CHECKING:
     from wave_sdk.plugins import PluginManager
@@ -45,7 +45,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 def check_name(value: str) -> str:
@@ -55,10 +55,9 @@ def check_name(value: str) -> str:
     digits, ``.``, ``_`` or ``-``; at most 63; no ``..`` (so no ``/``, no control
     characters, nothing that leaves a directory).
     """
-    if not _NAME.match(value) or ".." in value:
-        shown = value if len(value) <= 40 else value[:40] + f"… ({len(value)} characters)"
+    if not _NAME.fullmatch(value) or ".." in value:
         raise ValueError(
-            f"invalid name {shown!r}: use letters, digits, '.', '_' or '-' "
+            f"invalid name {clip(value)!r}: use letters, digits, '.', '_' or '-' "
             "(at most 63, starting with a letter or digit, no '..')"
         )
     return value
@@ -527,9 +526,8 @@ class WaveConfig(Settings):
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
-            shown = name if len(name) <= 40 else name[:40] + f"… ({len(name)} characters)"
             raise ConfigError(
-                f"unknown environment {shown!r} (configured: {known})",
+                f"unknown environment {clip(name)!r} (configured: {known})",
                 file=self.file_label,
                 key="environments",
                 hint="pick a configured one, or add [environments.NAME] to the file",
