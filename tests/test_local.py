@@ -70,7 +70,10 @@ def test_shared_path_may_not_escape_the_release(project: Project) -> None:
     assert not (project.root / ".wave/local/outside").exists()
 
 
-@pytest.mark.parametrize("release", ["$(touch pwned)", "../up", "a b", ".hidden", "v1;id"])
+@pytest.mark.parametrize(
+    "release",
+    ["$(touch pwned)", "../up", "a b", ".hidden", "v1;id", "v1\n", "ok.tmp-1234", "x" * 10_000],
+)
 def test_release_ids_with_shell_or_path_syntax_are_refused(project: Project, release: str) -> None:
     setup(project)
     src = project.release("v1")
@@ -79,6 +82,10 @@ def test_release_ids_with_shell_or_path_syntax_are_refused(project: Project, rel
     )
     assert result.returncode == 2, result.stderr
     assert "invalid release id" in result.stderr and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert len(line) < 300, "a long id is cut in the message"
+    if ".tmp-" in release:  # wave's own temporary names: staged, then never listed
+        assert "'.tmp-' is reserved" in line
     assert not (project.root / "pwned").exists()
     assert not (project.root / ".wave" / "local").exists()
 
@@ -108,3 +115,58 @@ def test_project_directory_as_source_leaves_out_state_and_releases(
     assert (release / "server.py").is_file()
     assert not (release / ".git").exists() and not (release / ".wave").exists()
     assert not (release / (root or "deploy")).exists()
+
+
+@pytest.mark.parametrize("release", [None, "v1"])
+def test_source_links_out_of_the_tree_are_refused_before_copying(
+    project: Project, release: str | None
+) -> None:
+    """An outside secret and /dev/zero behind links: nothing copied, one line naming them.
+
+    Without ``--release`` (no git) the content hash that names the release refuses first;
+    with one, the copy does, before its first byte.
+    """
+    setup(project)
+    src = project.release("v1")
+    (project.root / "secret.txt").write_text("outside-secret-7f3a\n")
+    (src / "secret.txt").symlink_to("../../secret.txt")
+    (src / "zero").symlink_to("/dev/zero")
+    args = ["--release", release] if release else []
+    result = project.cli("deploy", "--env", "development", *args, "--source", str(src), timeout=60)
+    assert result.returncode in (2, 6), result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert "'secret.txt' is a link to '../../secret.txt', outside the source directory" in last
+    assert "(and 1 more)" in last and "replace the link" in last
+    assert "Traceback" not in result.stderr
+    releases = project.root / ".wave/local/web/releases"
+    assert not releases.exists() or os.listdir(releases) == []
+    assert not any(
+        b"outside-secret-7f3a" in p.read_bytes()
+        for p in (project.root / ".wave").rglob("*")
+        if p.is_file() and not p.is_symlink()
+    )
+
+
+def test_a_target_named_to_escape_the_project_is_refused(project: Project) -> None:
+    name = "../../../escape-target"
+    project.write(f"""
+[environments.development]
+target = "{name}"
+{project.local_target(f'"{name}"')}
+{HEALTH_FAST}
+""")
+    src = project.release("v1")
+    result = project.cli("deploy", "--env", "development", "--release", "v1", "--source", str(src))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "invalid name '../../../escape-target'" in line and "rename it" in line
+    assert not (project.root.parent.parent / "escape-target").exists()
+    assert not (project.root / ".wave" / "local").exists()
+
+
+def test_an_absolute_root_outside_the_project_is_allowed(project: Project, tmp_path: Path) -> None:
+    """Only a relative root is kept inside the project: an absolute one is asked for."""
+    elsewhere = tmp_path / "elsewhere"
+    setup(project, root=str(elsewhere))
+    project.wave().deploy("development", release="v1", source=project.release("v1"))
+    assert (elsewhere / "releases" / "v1" / "REVISION").is_file()

@@ -16,6 +16,7 @@ by :func:`~wave_sdk.models.check_release_id` before they touch a path.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import secrets
 from collections.abc import Callable, Iterable
@@ -23,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
-from wave_sdk.models import check_release_id
+from wave_sdk.models import TEMPORARY, check_release_id
+from wave_sdk.sources import walk
 from wave_sdk.transport import Transport
 
 EXCLUDE = (".git", ".wave", "__pycache__")
@@ -79,7 +81,7 @@ class ReleaseLayout:
         a complete release either way.
         """
         final = self.path(release_id)
-        staging = f"{final}.tmp-{secrets.token_hex(4)}"
+        staging = f"{final}{TEMPORARY}{secrets.token_hex(4)}"
         moved = False
         try:
             if callable(source):
@@ -139,7 +141,7 @@ class ReleaseLayout:
             raise ReleaseNotFound(
                 f"release {release_id} is not on the target ({self.releases_dir})"
             )
-        temporary = f"{self.current_link}.tmp-{secrets.token_hex(4)}"
+        temporary = f"{self.current_link}{TEMPORARY}{secrets.token_hex(4)}"
         self.transport.run(["ln", "-sfn", "--", target, temporary])
         self.transport.run(["mv", "-T", "--", temporary, self.current_link])
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -173,7 +175,7 @@ class ReleaseLayout:
         for line in result.stdout.splitlines() if result.ok else []:
             stamp, _, directory = line.partition(" ")
             name = posixpath.basename(directory)
-            if ".tmp-" not in name and _valid(name):
+            if _valid(name):  # a staging copy (<id>.tmp-…) is never a valid id
                 found.append((-float(stamp), name))
         return [name for _, name in sorted(found)]
 
@@ -200,14 +202,29 @@ class ReleaseLayout:
         return removed
 
 
-def tree_hash(root: Path) -> str:
-    """A content hash of a directory (paths and bytes), for naming releases without git."""
+def tree_hash(root: Path, *, exclude: Iterable[str] = EXCLUDE) -> str:
+    """A content hash of what staging ``root`` would copy, for naming releases without git.
+
+    The entries are those of :func:`~wave_sdk.sources.walk` (so a source it refuses has no
+    hash either, and excluded names do not change it): each one's path and kind, a link's
+    target as written (never what it points to), a file's bytes and whether it is
+    executable.
+    """
     import hashlib
 
-    digest = hashlib.sha1()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+    digest = hashlib.sha256()
+    for entry in walk(root, exclude=tuple(exclude)):
+        path = root / entry.path
+        executable = entry.kind == "file" and os.lstat(path).st_mode & 0o111
+        header = f"{entry.kind}{'+x' if executable else ''} {entry.path}"
+        digest.update(header.encode("utf-8", "surrogateescape") + b"\0")
+        if entry.kind == "link":
+            digest.update(entry.target.encode("utf-8", "surrogateescape") + b"\0")
+        elif entry.kind == "file":
+            with open(path, "rb") as file:
+                for chunk in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
     return digest.hexdigest()
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 from wave_sdk import procs, secrets
 from wave_sdk.errors import AdapterError
 from wave_sdk.fileio import atomic_write
+from wave_sdk.sources import walk
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,10 @@ class Transport(Protocol):
     def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
         """Copy the local directory ``source`` to ``dest`` (which must not exist).
 
-        Names in ``exclude`` are skipped at any depth. Raise :class:`AdapterError` on failure.
+        What is copied is what :func:`wave_sdk.sources.walk` returns, checked before
+        anything is sent (links kept as links; a link out of the tree, a device, a FIFO or
+        a socket refused with :class:`~wave_sdk.errors.UsageError`). Names in ``exclude``
+        are skipped at any depth. Raise :class:`AdapterError` if the copy itself fails.
         """
         ...
 
@@ -107,18 +111,24 @@ class LocalTransport:
         # dest is <root>/releases/<id>.tmp-…: never copy the layout's root into itself when
         # it lies inside the source (root = "deploy" with source = ".").
         layout_root = Path(dest).resolve().parent.parent
-        skip = shutil.ignore_patterns(*exclude)
-
-        def ignore(directory: str, names: list[str]) -> set[str]:
-            inside = {n for n in names if Path(directory, n).resolve() == layout_root}
-            return set(skip(directory, names)) | inside
-
+        entries = walk(source, exclude=exclude, skip=(layout_root,))  # refuses before copying
+        directories = [(source, dest)]
         try:
-            # Links are followed: a release must not point back into the source tree.
-            shutil.copytree(source, dest, symlinks=False, ignore=ignore)
-        except (OSError, shutil.Error) as exc:
-            detail = exc.args[0][0][2] if isinstance(exc, shutil.Error) and exc.args[0] else exc
-            raise AdapterError(f"cannot copy {source} to {dest}: {detail}") from None
+            os.mkdir(dest)
+            for entry in entries:
+                target = os.path.join(dest, entry.path)
+                if entry.kind == "dir":
+                    os.mkdir(target)
+                    directories.append((source / entry.path, target))
+                elif entry.kind == "link":
+                    os.symlink(entry.target, target)
+                else:
+                    shutil.copy2(source / entry.path, target, follow_symlinks=False)
+            # Modes and times last: a read-only directory would refuse its own contents.
+            for origin, copy in reversed(directories):
+                shutil.copystat(origin, copy)
+        except OSError as exc:
+            raise AdapterError(f"cannot copy {source} to {dest}: {exc}") from None
 
     def read_text(self, path: str) -> str | None:
         try:

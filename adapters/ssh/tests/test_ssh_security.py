@@ -239,3 +239,21 @@ def test_the_release_id_check_is_the_core_one() -> None:
     for bad in ("$(x)", "a b", "a;b", "`x`", "..", "-rf"):
         with pytest.raises(ValueError, match=re.escape("invalid release id")):
             check_release_id(bad)
+
+
+def test_a_source_link_out_of_the_tree_is_refused_before_any_host_is_touched(
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
+) -> None:
+    [host] = start_hosts(1)
+    project.write(farm.target([host]))
+    release = make_app("v1")
+    assert release.source is not None
+    (release.source.parent / "secret.txt").write_text("outside")
+    (release.source / "secret.txt").symlink_to("../secret.txt")
+    with pytest.raises(AdapterError) as info:  # the deploy failed: the pipeline says so
+        project.wave().deploy("fleet", release=release)
+    assert "'secret.txt' is a link to '../secret.txt', outside the source directory" in str(
+        info.value
+    )
+    assert host.logins() == 0, "nothing was uploaded, no host was even connected to"
+    assert not (host.deploy_path / "releases").exists()

@@ -21,6 +21,7 @@ from wave_sdk_ssh.errors import ConnectionLost, HostUnreachable, RemoteCommandFa
 from wave_sdk_ssh.process import Systemd
 
 from wave_sdk.adapter import TargetContext
+from wave_sdk.errors import UsageError
 from wave_sdk.reporting import ListReporter
 from wave_sdk.transport import CommandResult
 
@@ -65,8 +66,7 @@ def test_put_tree_uploads_one_archive_with_exclusions(
     (source / "sub" / ".git" / "HEAD").write_text("ref")
     (source / "run.sh").write_text("#!/bin/sh\n")
     (source / "run.sh").chmod(0o755)
-    (tmp_path / "outside.txt").write_text("followed")
-    (source / "link.txt").symlink_to(tmp_path / "outside.txt")
+    (source / "link.txt").symlink_to("sub/page.txt")  # inside the tree: kept as a link
     adapter = _adapter(farm, [host])
     t = adapter.transport(adapter.hosts[0])
     try:
@@ -79,8 +79,30 @@ def test_put_tree_uploads_one_archive_with_exclusions(
     assert (copy / "sub" / "page.txt").read_text() == "page"
     assert not (copy / "sub" / ".git").exists()
     assert os.access(copy / "run.sh", os.X_OK)
-    assert not (copy / "link.txt").is_symlink() and (copy / "link.txt").read_text() == "followed"
+    assert os.readlink(copy / "link.txt") == "sub/page.txt"
+    assert (copy / "link.txt").read_text() == "page"
     assert (copy / "sub" / "page.txt").stat().st_uid == farm.user.pw_uid
+
+
+def test_put_tree_refuses_a_link_out_of_the_tree_before_connecting(
+    farm: kit.Farm, start_hosts: kit.StartHosts, tmp_path: Path
+) -> None:
+    [host] = start_hosts(1)
+    source = tmp_path / "site"
+    source.mkdir()
+    (source / "index.html").write_text("page")
+    (tmp_path / "secret.txt").write_text("outside")
+    (source / "secret.txt").symlink_to("../secret.txt")
+    adapter = _adapter(farm, [host])
+    t = adapter.transport(adapter.hosts[0])
+    try:
+        with pytest.raises(UsageError) as info:
+            t.put_tree(source, str(host.directory / "copy"))
+        assert (t.connects, t.commands) == (0, 0)
+    finally:
+        adapter.close()
+    assert "'secret.txt' is a link to '../secret.txt', outside the source" in str(info.value)
+    assert not (host.directory / "copy").exists()
 
 
 def test_connect_timeout_on_a_silent_server(farm: kit.Farm) -> None:

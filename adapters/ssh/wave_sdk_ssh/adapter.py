@@ -229,7 +229,13 @@ class SSHAdapter(Adapter):
                 hint="set `source` (or [git]) in the target, or pass --source DIR",
             )
         directory = Path(source)
+        # Archived (and its entries checked) now, once: a source wave refuses is refused
+        # before any host is touched, and every host gets the same bytes.
+        self._session.bundle(directory, self._exclude()).path()
         return lambda run: directory
+
+    def _exclude(self) -> tuple[str, ...]:
+        return (".git", ".wave", *self.config.exclude)
 
     def _stage(
         self,
@@ -252,7 +258,7 @@ class SSHAdapter(Adapter):
                 release.id,
                 fill(run),
                 linked=self.config.shared,
-                exclude=(".git", ".wave", *self.config.exclude),
+                exclude=self._exclude(),
                 build=build,
             )
 

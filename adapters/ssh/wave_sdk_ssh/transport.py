@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import os
 import shlex
 import tarfile
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
+from wave_sdk.sources import walk
 from wave_sdk.transport import CommandResult
 from wave_sdk_ssh.errors import (
     ConnectionLost,
@@ -142,10 +142,11 @@ class Session:
 class Bundle:
     """A release directory as one tar file: uploaded with one command per host.
 
-    Built lazily, under a lock, the first time a host asks for it, and then streamed to
-    every host from the same file; symlinks are followed (a release must not point back
-    into the source tree), names in ``exclude`` are left out at any depth, and ownership
-    is dropped.
+    Built lazily, under a lock, the first time it is asked for, and then streamed to every
+    host from the same file. Its entries are those of :func:`wave_sdk.sources.walk`, which
+    refuses a link out of the tree, a device, a FIFO or a socket before the archive is
+    begun; links inside the tree stay links. Names in ``exclude`` are left out at any
+    depth, and ownership is dropped.
     """
 
     def __init__(self, source: Path, exclude: Sequence[str]) -> None:
@@ -158,14 +159,20 @@ class Bundle:
     def path(self) -> str:
         with self._lock:
             if self._path is None:
+                entries = walk(self.source, exclude=self.exclude)
                 fd, name = tempfile.mkstemp(prefix="wave-ssh-", suffix=".tar")
                 try:
                     with (
                         os.fdopen(fd, "wb") as raw,
-                        tarfile.open(fileobj=raw, mode="w", dereference=True) as tar,
+                        tarfile.open(fileobj=raw, mode="w") as tar,
                     ):
-                        for entry in sorted(os.listdir(self.source)):
-                            tar.add(self.source / entry, arcname=entry, filter=self._filter)
+                        for entry in entries:
+                            tar.add(
+                                self.source / entry.path,
+                                arcname=entry.path,
+                                recursive=False,
+                                filter=_anonymous,
+                            )
                 except OSError as exc:
                     os.unlink(name)
                     raise HostError(
@@ -176,20 +183,18 @@ class Bundle:
                 self._path = name
             return self._path
 
-    def _filter(self, info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        name = info.name.rsplit("/", 1)[-1]
-        if any(fnmatch.fnmatch(name, pattern) for pattern in self.exclude):
-            return None
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        return info
-
     def close(self) -> None:
         with self._lock:
             if self._path is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self._path)
                 self._path = None
+
+
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
 
 
 class SSHTransport:
