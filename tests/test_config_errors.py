@@ -287,6 +287,37 @@ CASES: dict[str, Case] = {
         "wave config schema",
         says="invalid name '../up'",
     ),
+    "environment-name-with-newline": Case(
+        '[environments."dev\\n"]\ntarget = "web"\n' + TARGET,
+        "environments",
+        "rename it",
+        says="invalid name 'dev\\n'",
+    ),
+    "local-root-leaving-the-project": Case(
+        VALID + 'root = "releases/../../outside"\n',
+        "targets.web.root",
+        "wave config schema",
+        says="leaves the project directory",
+    ),
+    # Deep or huge files: one line, never a RecursionError or a long read.
+    "toml-deeply-nested-arrays": Case(
+        "a = " + "[" * 2000 + "]" * 2000 + "\n" + VALID, None, "flatten it", says="nested more"
+    ),
+    "toml-deeply-nested-inline-tables": Case(
+        "a = " + "{ b = " * 600 + "1" + " }" * 600 + "\n" + VALID,
+        None,
+        "flatten it",
+        says="nested more than 32 deep",
+    ),
+    "toml-deeply-nested-dotted-table": Case(
+        VALID + "[" + ".".join(["x"] * 3000) + "]\ny = 1\n",
+        "x",
+        "flatten it",
+        says="nested more than 32 deep",
+    ),
+    "toml-huge-file": Case(
+        VALID + "# padding\n" * 200_000, None, "shrink it", says="larger than 1024 KiB"
+    ),
 }
 
 KNOWN_GAPS: dict[str, str] = {}

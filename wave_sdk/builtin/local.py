@@ -28,7 +28,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import Settings
-from wave_sdk.errors import AdapterError, ReleaseNotFound
+from wave_sdk.errors import AdapterError, ReleaseNotFound, clip
 from wave_sdk.fileio import atomic_write
 from wave_sdk.models import (
     DeployResult,
@@ -56,7 +56,9 @@ class LocalTarget(Settings):
     port: int = Field(ge=1, le=65535, description="Port the process listens on (127.0.0.1).")
     host: str = Field("127.0.0.1", description="Host part of the release's URL.")
     root: str | None = Field(
-        None, description="Where releases live; default .wave/local/<target> in the project."
+        None,
+        description="Where releases live; default .wave/local/<target> in the project. "
+        "A relative path stays inside the project; an absolute one may be anywhere.",
     )
     env: dict[str, str | SecretStr] = Field(
         default_factory=dict, description="Environment of the process; ${VAR} values stay secret."
@@ -67,6 +69,20 @@ class LocalTarget(Settings):
     keep: int = Field(5, ge=2, description="Releases kept; the rollback target is never pruned.")
     start_timeout: float = Field(15.0, gt=0, description="Seconds for the port to accept.")
     stop_timeout: float = Field(10.0, gt=0, description="Seconds between SIGTERM and SIGKILL.")
+
+    @field_validator("root")
+    @classmethod
+    def _inside_the_project(cls, value: str | None) -> str | None:
+        # `..` in a relative root is how a copied config writes releases (and deletes old
+        # ones) outside the project; a root elsewhere must be asked for by absolute path.
+        if value is not None and not os.path.isabs(value):
+            normal = os.path.normpath(value)
+            if normal == ".." or normal.startswith("../"):
+                raise ValueError(
+                    f"relative root {clip(value)!r} leaves the project directory; "
+                    "use a path inside the project, or an absolute path"
+                )
+        return value
 
     @field_validator("command")
     @classmethod

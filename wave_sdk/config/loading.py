@@ -18,10 +18,16 @@ from pydantic import SecretStr, ValidationError
 from wave_sdk import secrets
 from wave_sdk.config.errors import config_error, dotted, keys_of, label_of
 from wave_sdk.config.models import WaveConfig
-from wave_sdk.errors import ConfigError
+from wave_sdk.errors import ConfigError, clip
 
 CONFIG_FILES = ("wave.toml", "pyproject.toml")
 """The files :func:`find_config` looks for in each directory, in this order."""
+
+MAX_BYTES = 1 << 20
+"""Largest configuration file read (1 MiB): a real one is a few kilobytes."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays accepted; the schema itself needs fewer than ten."""
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -67,7 +73,7 @@ def find_config(start: Path | None = None) -> Path:
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "[tool.wave" in pyproject.read_text(errors="replace"):
+        if pyproject.is_file() and "[tool.wave" in _read(pyproject, label_of(pyproject)):
             return pyproject
     raise ConfigError(
         f"no wave.toml (or pyproject.toml with [tool.wave]) in {here} or above",
@@ -89,13 +95,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> WaveConfig:
             raise ConfigError(f"{file}: no such file", hint="check the path given to --config")
     label = file.name
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read(file, label))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"not valid TOML: {exc}", file=label, hint="fix the syntax at the line and column shown"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=label) from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise _too_deep(label, None) from None
     if file.name == "pyproject.toml":
         tool = data.get("tool")
         table = tool.get("wave") if isinstance(tool, dict) else None
@@ -115,6 +122,7 @@ def parse_config(
 ) -> WaveConfig:
     """Validate an already-parsed mapping (what :func:`load_config` does after reading)."""
     label = label or (label_of(file) if file else "<config>")
+    _check_depth(data, label)
     data = _interpolate(data, (), label)
     if "source" in data:  # the field that records where the file is, not a key of it
         raise ConfigError(
@@ -129,3 +137,41 @@ def parse_config(
     except ValidationError as exc:
         raise config_error(exc, label, model=WaveConfig, data=data) from None
     return config
+
+
+def _read(file: Path, label: str) -> str:
+    """The file's text, refused with one line when too large to be a configuration."""
+    try:
+        with open(file, "rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(
+                f"the file is larger than {MAX_BYTES // 1024} KiB, too large to be a configuration",
+                file=label,
+                hint="point --config at the configuration file, or shrink it",
+            )
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=label) from None
+
+
+def _check_depth(data: dict[str, Any], label: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before anything walks it recursively."""
+    pending: list[tuple[object, tuple[str | int, ...]]] = [(data, ())]
+    while pending:
+        value, path = pending.pop()
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(label, path[:MAX_DEPTH])
+        if isinstance(value, dict):
+            pending.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend((v, (*path, i)) for i, v in enumerate(value))
+
+
+def _too_deep(label: str, path: tuple[str | int, ...] | None) -> ConfigError:
+    return ConfigError(
+        f"tables or arrays are nested more than {MAX_DEPTH} deep",
+        file=label,
+        key=clip(str(path[0])) if path else None,
+        hint="flatten it: no wave setting nests that deep",
+    )
