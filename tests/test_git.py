@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from wave_sdk import procs
 from wave_sdk.errors import (
     ApprovalRequired,
     DirtyWorkTree,
@@ -695,3 +696,33 @@ def process_state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
         return None
+
+
+def test_a_hanging_hook_ends_at_the_timeout_with_its_whole_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hook that never returns: the git command fails at its timeout, nothing is left."""
+    import psutil
+
+    import wave_sdk.git.command
+
+    one_commit(tmp_path)
+    marker = f"wave-hung-hook-{time.monotonic_ns()}"
+    hook = tmp_path / ".git" / "hooks" / "post-checkout"
+    hook.write_text(
+        f"#!/bin/sh\n{sys.executable} -c 'import time; time.sleep(300)' {marker} &\nsleep 300\n"
+    )
+    hook.chmod(0o755)
+    monkeypatch.setattr(wave_sdk.git.command, "TIMEOUT_S", 1.0)
+
+    started = time.monotonic()
+    with pytest.raises(GitError) as info:
+        run_git(tmp_path, "checkout", "--quiet", "-b", "other")
+    assert time.monotonic() - started < 1.0 + procs.GRACE_S + 2
+    assert "did not finish within 1s" in str(info.value)
+    left = [
+        p.pid
+        for p in psutil.process_iter(["cmdline", "status"])
+        if marker in (p.info["cmdline"] or []) and p.info["status"] != psutil.STATUS_ZOMBIE
+    ]
+    assert left == [], "the hook's processes outlived the git command"
