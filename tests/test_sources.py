@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from wave_sdk.content import digest
 from wave_sdk.errors import AdapterError, UsageError
-from wave_sdk.releases import ReleaseLayout, tree_hash
+from wave_sdk.releases import ReleaseLayout
 from wave_sdk.sources import walk
 from wave_sdk.transport import LocalTransport
 
@@ -107,8 +108,8 @@ def test_a_bad_entry_is_refused_before_anything_is_copied(tmp_path: Path, kind: 
     assert "'static/bad'" in message and says in message, message
     assert " — " in message and ("remove it" in message or "replace the link" in message)
     assert os.listdir(tmp_path / "deploy" / "releases") == []  # not even a temporary copy
-    with pytest.raises(UsageError):  # the name of a release built without git: the same walk
-        tree_hash(src)
+    with pytest.raises(UsageError):  # the digest of a release without a commit: the same walk
+        digest(src)
 
 
 def test_several_bad_entries_name_the_first_and_count_the_rest(tmp_path: Path) -> None:
@@ -157,15 +158,17 @@ def test_a_failed_copy_leaves_no_temporary_directory(tmp_path: Path) -> None:
     assert os.listdir(root / "releases") == []
 
 
-def test_tree_hash_follows_what_would_be_copied(tmp_path: Path) -> None:
+def test_the_digest_covers_what_would_be_copied(tmp_path: Path) -> None:
     src = source_tree(tmp_path)
-    first = tree_hash(src)
+    first = digest(src)
     (src / ".git").mkdir()
     (src / ".git" / "HEAD").write_text("ref\n")
-    assert tree_hash(src) == first, "an excluded name changed the hash"
+    (src / "report.md").write_text("wave's own file\n")
+    assert digest(src, frozenset({(src / "report.md").resolve()})) == first, "a left-out name"
     (src / "assets").unlink()
     (src / "assets").symlink_to("static/css")
-    assert tree_hash(src) != first, "a link's target is part of the release"
-    second = tree_hash(src)
+    assert digest(src) != first, "a link's target is part of the release"
+    (src / "report.md").unlink()
+    second = digest(src)
     (src / "app.py").chmod(0o755)
-    assert tree_hash(src) != second, "the executable bit is part of the release"
+    assert digest(src) != second, "the executable bit is part of the release"

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wave_sdk.errors import GitError, UsageError
+from wave_sdk.sources import walk
 
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
@@ -124,18 +124,24 @@ def check_digest(value: str) -> str:
 
 
 def digest(directory: Path, left_out: frozenset[Path] = frozenset()) -> str:
-    """``sha256:`` over each file's relative path, kind and bytes under ``directory``.
+    """``sha256:`` over each entry's relative path, kind and bytes under ``directory``.
 
-    Symbolic links count by their target's text, not followed; ``left_out`` (absolute
+    The entries are those :func:`wave_sdk.sources.walk` gives a release's copy, so the
+    digest covers what ships and a source it refuses (a link out of the tree, a device)
+    has no digest either. Symbolic links count by their target's text, not followed; an
+    executable file differs from the same bytes without the bit; ``left_out`` (absolute
     paths) and the names in :data:`ALWAYS_LEFT_OUT` are skipped.
     """
     total = hashlib.sha256()
-    for relative, path in _walk(directory, left_out):
-        total.update(relative.encode(errors="surrogateescape") + b"\0")
-        if path.is_symlink():
-            total.update(b"l" + os.readlink(path).encode(errors="surrogateescape") + b"\0")
+    for entry in walk(directory, exclude=ALWAYS_LEFT_OUT, skip=left_out):
+        if entry.kind == "dir":
             continue
-        total.update(b"f")
+        total.update(entry.path.encode(errors="surrogateescape") + b"\0")
+        if entry.kind == "link":
+            total.update(b"l" + entry.target.encode(errors="surrogateescape") + b"\0")
+            continue
+        path = directory / entry.path
+        total.update(b"x" if path.lstat().st_mode & 0o111 else b"f")
         one = hashlib.sha256()
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
@@ -154,30 +160,11 @@ def wave_paths(config: WaveConfig, directory: Path) -> frozenset[Path]:
         named.append(config.gate.dir)
     if config.migrations is not None:
         named.append(config.migrations.backup_dir)
+    for target in config.targets.values():  # a `local` release layout kept in the project
+        layout = (target.model_extra or {}).get("root")
+        if target.adapter == "local" and isinstance(layout, str):
+            named.append(layout)
     return frozenset((root / name).resolve() for name in named)
-
-
-def _walk(directory: Path, left_out: frozenset[Path]) -> Iterator[tuple[str, Path]]:
-    found: list[tuple[str, Path]] = []
-    for top, dirs, files in os.walk(directory, followlinks=False):
-        here = Path(top)
-        kept = []
-        for name in dirs:
-            path = here / name
-            if name in ALWAYS_LEFT_OUT or path in left_out:
-                continue
-            if path.is_symlink():
-                files.append(name)  # a link to a directory: its target's text, not its tree
-            else:
-                kept.append(name)
-        dirs[:] = kept
-        for name in files:
-            path = here / name
-            if name in ALWAYS_LEFT_OUT or path in left_out:
-                continue
-            if path.is_symlink() or path.is_file():
-                found.append((path.relative_to(directory).as_posix(), path))
-    yield from sorted(found)
 
 
 def _toplevel(root: Path) -> Path | None:

@@ -16,7 +16,6 @@ by :func:`~wave_sdk.models.check_release_id` before they touch a path.
 from __future__ import annotations
 
 import contextlib
-import os
 import posixpath
 import secrets
 from collections.abc import Callable, Iterable
@@ -25,7 +24,6 @@ from pathlib import Path
 
 from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
 from wave_sdk.models import TEMPORARY, check_release_id
-from wave_sdk.sources import walk
 from wave_sdk.transport import Transport
 
 EXCLUDE = (".git", ".wave", "__pycache__")
@@ -200,32 +198,6 @@ class ReleaseLayout:
                 self.transport.run(["rm", "-rf", "--", self.path(name)])
                 removed.append(name)
         return removed
-
-
-def tree_hash(root: Path, *, exclude: Iterable[str] = EXCLUDE) -> str:
-    """A content hash of what staging ``root`` would copy, for naming releases without git.
-
-    The entries are those of :func:`~wave_sdk.sources.walk` (so a source it refuses has no
-    hash either, and excluded names do not change it): each one's path and kind, a link's
-    target as written (never what it points to), a file's bytes and whether it is
-    executable.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for entry in walk(root, exclude=tuple(exclude)):
-        path = root / entry.path
-        executable = entry.kind == "file" and os.lstat(path).st_mode & 0o111
-        header = f"{entry.kind}{'+x' if executable else ''} {entry.path}"
-        digest.update(header.encode("utf-8", "surrogateescape") + b"\0")
-        if entry.kind == "link":
-            digest.update(entry.target.encode("utf-8", "surrogateescape") + b"\0")
-        elif entry.kind == "file":
-            with open(path, "rb") as file:
-                for chunk in iter(lambda: file.read(1 << 20), b""):
-                    digest.update(chunk)
-            digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def _valid(name: str) -> bool:

@@ -1,10 +1,10 @@
 """What a release is made of: the entries of a source directory, walked once and checked.
 
 Every way a local directory leaves this machine goes through :func:`walk` — the ``local``
-target's copy and the SSH adapter's archive (both through ``Transport.put_tree``), and the
-content hash that names a release built without git
-(:func:`~wave_sdk.releases.tree_hash`) — so they agree on what a release contains and
-refuse the same things, before the first byte is copied or uploaded:
+target's copy and the SSH adapter's archive (both through ``Transport.put_tree``) — and so
+does the digest a release without a commit is approved by (:func:`wave_sdk.content.digest`):
+they agree on what a release contains and refuse the same things, before the first byte is
+copied or uploaded (for a deploy, when the release is identified):
 
 * a symbolic link is kept as a link, and only when it stays inside the tree: relative, and
   resolving inside the source directory both as written and on disk. A link out of the
@@ -50,8 +50,9 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
     Args:
         root: the source directory (it may itself be reached through a link).
         exclude: name patterns (:mod:`fnmatch`) left out at any depth, with all they hold.
-        skip: directories, as resolved absolute paths, left out wherever they appear (the
-            release layout's own root when it lies inside the source).
+        skip: entries, as resolved absolute paths, left out wherever they appear (the
+            release layout's own root when it lies inside the source; the files wave
+            writes into a project, for its digest).
 
     Raises:
         UsageError: naming the first entry that leaves the tree or is not a file, a
@@ -81,6 +82,8 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
             if any(fnmatch.fnmatch(child.name, pattern) for pattern in exclude):
                 continue
             relative = posixpath.join(directory, child.name) if directory else child.name
+            if os.path.join(real_root, relative) in skipped:  # no link on the way: real
+                continue
             mode = child.stat(follow_symlinks=False).st_mode
             if stat.S_ISLNK(mode):
                 target = os.readlink(child.path)
@@ -90,9 +93,8 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
                 else:
                     entries.append(Entry(relative, "link", target))
             elif stat.S_ISDIR(mode):
-                if os.path.realpath(child.path) not in skipped:
-                    entries.append(Entry(relative, "dir"))
-                    subdirectories.append(relative)
+                entries.append(Entry(relative, "dir"))
+                subdirectories.append(relative)
             elif stat.S_ISREG(mode):
                 entries.append(Entry(relative, "file"))
             else:
