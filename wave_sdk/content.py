@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wave_sdk.errors import GitError, UsageError
+from wave_sdk.releases import EXCLUDE
 from wave_sdk.sources import walk
 
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
 
 DIGEST_PREFIX = "sha256:"
-ALWAYS_LEFT_OUT = (".git", ".wave", "__pycache__")
-"""Names left out of a digest at any depth: version control and wave's own state."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +129,11 @@ def digest(directory: Path, left_out: frozenset[Path] = frozenset()) -> str:
     digest covers what ships and a source it refuses (a link out of the tree, a device)
     has no digest either. Symbolic links count by their target's text, not followed; an
     executable file differs from the same bytes without the bit; ``left_out`` (absolute
-    paths) and the names in :data:`ALWAYS_LEFT_OUT` are skipped.
+    paths) and the names in :data:`wave_sdk.releases.EXCLUDE` (never copied into a
+    release) are skipped.
     """
     total = hashlib.sha256()
-    for entry in walk(directory, exclude=ALWAYS_LEFT_OUT, skip=left_out):
+    for entry in walk(directory, exclude=EXCLUDE, skip=left_out):
         if entry.kind == "dir":
             continue
         total.update(entry.path.encode(errors="surrogateescape") + b"\0")
