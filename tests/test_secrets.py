@@ -157,3 +157,38 @@ def test_wave_error_containing_a_registered_secret_prints_masked(
 def test_short_values_are_not_registered() -> None:
     secrets.register("ab")
     assert secrets.redact("a tab b") == "a tab b"
+
+
+def test_data_is_masked_before_it_is_serialised() -> None:
+    """A quote, a backslash or non-ASCII: ``json.dumps`` escapes them, so masking the JSON
+    text afterwards misses the secret (issue 9); :func:`secrets.dumps` masks the data first."""
+    token = 'T2-QU"OTE\\BACK-pässwörd-5150'
+    secrets.register(token)
+    data = {"message": f"refused {token}", token: [token, ("x", token)], "n": 1, "ok": None}
+
+    for text in (secrets.dumps(data), secrets.dumps(data, indent=2, ensure_ascii=False)):
+        assert json.loads(text) == {
+            "message": "refused ***",
+            "***": ["***", ["x", "***"]],
+            "n": 1,
+            "ok": None,
+        }
+        for form in (token, json.dumps(token)[1:-1], json.dumps(token, ensure_ascii=False)[1:-1]):
+            assert form not in text
+
+
+def test_encoded_forms_of_a_secret_are_masked_in_text() -> None:
+    """Text someone else encoded: an app logging its URL, a library quoting a value."""
+    from urllib.parse import quote, quote_plus
+
+    token = 'T2 with\\spaces/ünd"quotes'
+    secrets.register(token)
+    for form in (json.dumps(token)[1:-1], repr(token)[1:-1], quote(token), quote_plus(token)):
+        assert secrets.redact(f"GET /health?t={form} failed") == "GET /health?t=*** failed"
+
+
+def test_short_values_are_named_for_the_warning() -> None:
+    secrets.register("x", name="SHORT_TOKEN")
+    secrets.register("y")  # a whole resolved value: no variable to name
+    assert secrets.too_short() == ["SHORT_TOKEN"]
+    assert secrets.redact("x y") == "x y"

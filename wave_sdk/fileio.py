@@ -13,6 +13,9 @@ def atomic_write(path: Path, text: str) -> None:
     Temporary file in the same directory, fsync, rename over the target, fsync the
     directory: a SIGKILL or power loss at any point leaves no torn file behind (at worst a
     stray ``.tmp`` that no reader looks at).
+
+    The file is mode 0600 (``mkstemp`` creates it so, and the rename keeps it), whatever
+    the old file's mode: what wave writes may hold a command's or an app's output.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -97,7 +97,7 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
     """
     import httpx
 
-    url = base_url.rstrip("/") + endpoint.path
+    url = base_url.rstrip("/") + endpoint.url_path
     started = time.perf_counter()
     end = time.monotonic() + timeout
     outer = _deadline.get()
@@ -105,7 +105,7 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
         end = min(end, outer)
 
     def failed(detail: str) -> HealthResult:
-        return HealthResult(source="http", name=endpoint.path, ok=False, detail=detail)
+        return HealthResult(source="http", name=endpoint.shown, ok=False, detail=detail)
 
     try:
         body, status_code = _bounded_get(client(tls=url.startswith("https:")), url, end)
@@ -119,7 +119,7 @@ def check_endpoint(base_url: str, endpoint: HealthEndpoint, *, timeout: float) -
     elapsed = (time.perf_counter() - started) * 1000
     result = dict(
         source="http",
-        name=endpoint.path,
+        name=endpoint.shown,
         status_code=response.status_code,
         response_time_ms=round(elapsed, 2),
     )

@@ -141,7 +141,8 @@ class Result:
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last ``lines`` lines of :attr:`output`, secrets masked: what to report."""
-        return secrets.redact("\n".join(self.output.strip().splitlines()[-lines:]))
+        # Masked before it is cut: a secret holding a newline may straddle the cut.
+        return "\n".join(secrets.redact(self.output).strip().splitlines()[-lines:])
 
 
 # -- a started child -------------------------------------------------------------------

@@ -4,19 +4,19 @@ The pipeline emits :class:`Event` values to a :class:`Reporter`. The CLI picks o
 terminal, :class:`ConsoleReporter` with symbols and elapsed time; otherwise plain
 timestamped lines; with ``--json``, events go to stderr as JSON lines and the result to
 stdout. Library users pass their own (anything with an ``emit`` method) or get
-:class:`NullReporter`. Every text passes :func:`~wave_sdk.secrets.redact` on its way out.
+:class:`NullReporter`. Every text passes :func:`~wave_sdk.secrets.redact` on its way out,
+every JSON line :func:`~wave_sdk.secrets.dumps` (masked in the data, then serialised).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
-from wave_sdk.secrets import redact
+from wave_sdk.secrets import dumps, redact
 
 
 @dataclass(frozen=True)
@@ -86,4 +86,4 @@ class JsonLinesReporter:
 
     def emit(self, event: Event) -> None:
         record = {"kind": event.kind, "step": event.step, "message": event.message, **event.data}
-        print(redact(json.dumps(record, default=str)), file=self.stream, flush=True)
+        print(dumps(record), file=self.stream, flush=True)

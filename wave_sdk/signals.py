@@ -16,7 +16,6 @@ state store's history records: they are notices, not a second source of truth.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from wave_sdk.fileio import atomic_write
 from wave_sdk.models import utcnow
-from wave_sdk.secrets import redact_data
+from wave_sdk.secrets import dumps
 
 SignalType = Literal["deployment-starting", "deployment-complete", "rollback-complete"]
 
@@ -118,7 +117,7 @@ class Signal(BaseModel):
         data = self.model_dump(mode="json", exclude_none=False)
         if not data["deployed_by"]:
             data["deployed_by"] = data["deployer"]
-        return json.dumps(redact_data(data), indent=2) + "\n"
+        return dumps(data, indent=2) + "\n"
 
 
 def write_signal(signal: Signal, directory: Path) -> Path:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.fileio import atomic_write
 from wave_sdk.models import Approval, HistoryRecord, JournalEntry, utcnow
-from wave_sdk.secrets import redact
+from wave_sdk.secrets import dumps
 
 
 class LockInfo(BaseModel):
@@ -216,9 +216,17 @@ class LocalStateStore:
         self.path = path
 
     def _dir(self, name: str) -> Path:
+        """``name`` under the store, created private (0700) when wave creates it.
+
+        History and journals hold the output of checks and of the app. An existing directory
+        keeps the mode it was given (a store shared by a team may be group-readable); the
+        files themselves are always 0600.
+        """
         directory = self.path / name
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            # The store itself first: mkdir(parents=True) gives the parents the default mode.
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, exist_ok=True)
         except OSError as exc:
             raise StateError(
                 f"cannot create state directory {directory}: {exc.strerror}",
@@ -236,7 +244,7 @@ class LocalStateStore:
     # -- history -----------------------------------------------------------------------
 
     def append_history(self, record: HistoryRecord) -> None:
-        _append_line(self._dir("") / "history.jsonl", redact(record.model_dump_json()))
+        _append_line(self._dir("") / "history.jsonl", dumps(record))
 
     def history(self, environment: str | None = None) -> list[HistoryRecord]:
         ledger = self.path / "history.jsonl"
@@ -273,7 +281,7 @@ class LocalStateStore:
     def _guard(self, environment: str) -> Iterator[None]:
         """Serialise lock inspection and takeover between processes on this machine."""
         guard = self._dir("locks") / f"{environment}.guard"
-        fd = os.open(guard, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(guard, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -403,7 +411,8 @@ class LocalStateStore:
         directory = self._dir("approvals")
         stamp = approval.approved_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{self._safe(approval.environment)}-{approval.action}-{stamp}.json"
-        atomic_write(directory / name, approval.model_dump_json(indent=2))
+        # Masked like every record (a secret in a signed one voids its signature: refused).
+        atomic_write(directory / name, dumps(approval, indent=2))
 
     def approvals(self, environment: str) -> list[Approval]:
         directory = self.path / "approvals"
@@ -422,9 +431,9 @@ class LocalStateStore:
 
     def journal_append(self, entry: JournalEntry) -> None:
         directory = self._journal_dir(entry.environment)
-        directory.mkdir(exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         name = self._safe(entry.deploy_id)
-        _append_line(directory / f"{name}.jsonl", redact(entry.model_dump_json()))
+        _append_line(directory / f"{name}.jsonl", dumps(entry))
 
     def journals(self, environment: str) -> dict[str, list[JournalEntry]]:
         directory = self.path / "journal" / self._safe(environment)

@@ -143,7 +143,8 @@ def render_report(
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    # Masked before its whitespace is folded, or a secret holding a newline would not match.
+    return " ".join(redact(text).split()).replace("|", "\\|")
 
 
 def _longest_backticks(text: str) -> int:

@@ -6,7 +6,7 @@ suite is first proven on — and it uses the same release layout as the SSH adap
 
     <root>/releases/<id>/  current -> releases/<id>  shared/  revisions.log
     <root>/app.pid         {"pid": …, "start": …, "release": …} of the running process
-    <root>/logs/<id>.log   the process's stdout and stderr
+    <root>/logs/<id>.log   the process's stdout and stderr (0600, in a 0700 directory)
 
 The process runs in its own session, so it outlives ``wave`` and is stopped by its pid
 (the whole process group) on the next deploy or rollback.
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
+from wave_sdk import secrets
 from wave_sdk.adapter import Adapter, TargetContext
 from wave_sdk.config import Settings
 from wave_sdk.errors import AdapterError, ReleaseNotFound, clip
@@ -146,9 +147,7 @@ class LocalAdapter(Adapter):
         env = {**os.environ, "PORT": str(self.config.port), "WAVE_RELEASE": release_id}
         for key, value in self.config.env.items():
             env[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
-        logs = self.root / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{release_id}.log"
+        log_path = self._log(release_id)
         self._check_port_free()
         with open(log_path, "ab") as log:
             try:
@@ -195,6 +194,21 @@ class LocalAdapter(Adapter):
             f"{self.config.start_timeout:g}s; last log lines: " + " | ".join(_tail(log_path, 5)),
             hint="raise start_timeout or check that the app reads $PORT",
         )
+
+    def _log(self, release_id: str) -> Path:
+        """The release's log file, private (0600 in a 0700 directory).
+
+        The app writes to it straight (it outlives wave, so wave cannot mask what it
+        prints), and it may print its secrets. Modes are set on an existing file and
+        directory too (older versions of wave left them 0644).
+        """
+        logs = self.root / "logs"
+        logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        logs.chmod(0o700)
+        path = logs / f"{release_id}.log"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        path.chmod(0o600)
+        return path
 
     def _check_port_free(self) -> None:
         if _port_open(self.config.host, self.config.port):
@@ -320,7 +334,9 @@ def _reap(pid: int) -> None:
 
 
 def _tail(path: Path, lines: int) -> list[str]:
+    """The log's last ``lines`` lines, masked before they are split (a secret may hold one)."""
     try:
-        return path.read_text(errors="replace").strip().splitlines()[-lines:] or ["(empty log)"]
+        text = secrets.redact(path.read_text(errors="replace"))
     except OSError:
         return ["(no log)"]
+    return text.strip().splitlines()[-lines:] or ["(empty log)"]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.errors import StateError, UsageError, WaveError
-from wave_sdk.secrets import redact
+from wave_sdk.secrets import dumps, redact
 
 if TYPE_CHECKING:
     from wave_sdk.models import Release
@@ -24,14 +23,14 @@ if TYPE_CHECKING:
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
     if args.json:
-        print(redact(json.dumps(data, indent=2, default=str)))
+        print(dumps(data, indent=2))
     else:
         print(redact(text))
 
 
 def report_error(args: argparse.Namespace, exc: WaveError) -> None:
     if getattr(args, "json", False):
-        print(json.dumps(exc.to_dict(), indent=2))
+        print(dumps(exc.to_dict(), indent=2))
     else:
         print(f"wave: error: {exc}", file=sys.stderr)
 
@@ -145,7 +144,7 @@ def deploy(args: argparse.Namespace) -> int:
     except WaveError as exc:
         report = getattr(exc, "report", None)
         if args.json and report is not None:
-            print(redact(json.dumps({**exc.to_dict(), "report": _dump(report)}, indent=2)))
+            print(dumps({**exc.to_dict(), "report": report}, indent=2))
             return exc.exit_code
         raise
     if args.dry_run:
@@ -456,7 +455,7 @@ def config(args: argparse.Namespace) -> int:
 
     manager = get_plugin_manager()
     if args.action == "schema":
-        print(json.dumps(config_schema(manager), indent=2))
+        print(dumps(config_schema(manager), indent=2))
         return 0
     from wave_sdk.state import open_state_store
 
@@ -464,10 +463,23 @@ def config(args: argparse.Namespace) -> int:
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
     open_state_store(cfg, manager)  # an unknown [state] store fails here, not at deploy time
     if args.action == "validate":
+        from wave_sdk import secrets
+
+        warnings = [
+            f"${{{name}}} is shorter than {secrets.MIN_LENGTH} characters: wave cannot mask it "
+            "in command output or logs (its own fields never show it); use a longer secret"
+            for name in secrets.too_short()
+        ]
         _out(
             args,
-            {"valid": True, "file": str(cfg.source)},
-            f"{cfg.source}: valid ({len(cfg.environments)} environments, {len(targets)} targets)",
+            {"valid": True, "file": str(cfg.source), "warnings": warnings},
+            "\n".join(
+                [
+                    f"{cfg.source}: valid ({len(cfg.environments)} environments, "
+                    f"{len(targets)} targets)",
+                    *(f"warning: {w}" for w in warnings),
+                ]
+            ),
         )
         return 0
     data = cfg.model_dump(mode="json", by_alias=True)
@@ -475,7 +487,7 @@ def config(args: argparse.Namespace) -> int:
         name: {"adapter": spec.name, **settings.model_dump(mode="json")}
         for name, (spec, settings) in targets.items()
     }
-    print(redact(json.dumps(data, indent=2)))
+    print(dumps(data, indent=2))
     return 0
 
 

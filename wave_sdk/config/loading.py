@@ -55,7 +55,7 @@ def _interpolate(value: Any, path: tuple[str | int, ...], file: str) -> Any:
                 key=dotted(path),
                 hint=f"export {name}=… before running wave, or remove the reference",
             )
-        secrets.register(os.environ[name])
+        secrets.register(os.environ[name], name=name)
         return os.environ[name]
 
     resolved = _VAR.sub(substitute, value)

@@ -78,7 +78,11 @@ class ProjectConfig(Settings):
 class HealthEndpoint(Settings):
     """One HTTP health endpoint and what a healthy answer looks like."""
 
-    path: str = Field(description="Path under the base URL, e.g. /api/health.")
+    path: str | SecretStr = Field(
+        description="Path under the base URL, e.g. /api/health. A token it needs goes in the "
+        'query as a secret: "/api/health?token=${HEALTH_TOKEN}" (sent as it is, shown as '
+        '"/api/health?***").'
+    )
     status: int = Field(200, ge=100, le=599, description="Expected HTTP status.")
     json_fields: dict[str, Any] = Field(
         default_factory=dict,
@@ -90,10 +94,28 @@ class HealthEndpoint(Settings):
 
     @field_validator("path")
     @classmethod
-    def _starts_with_slash(cls, value: str) -> str:
-        if not value.startswith("/"):
+    def _starts_with_slash(cls, value: str | SecretStr) -> str | SecretStr:
+        if isinstance(value, SecretStr):
+            if not value.get_secret_value().startswith("/"):
+                raise Invalid("must start with '/'", hint="write the path before the ${VAR}")
+        elif not value.startswith("/"):
             raise Invalid(f"{value!r} must start with '/'", hint=f"write it as '/{value}'")
         return value
+
+    @property
+    def url_path(self) -> str:
+        """The path to request, secrets included."""
+        return self.path.get_secret_value() if isinstance(self.path, SecretStr) else self.path
+
+    @property
+    def shown(self) -> str:
+        """The path to show: a query holding a secret is shown as ``?***``."""
+        if isinstance(self.path, str):
+            return self.path
+        from wave_sdk.secrets import redact
+
+        path, query_mark, _ = self.path.get_secret_value().partition("?")
+        return redact(path) + ("?***" if query_mark else "")
 
 
 def _default_endpoints() -> list[HealthEndpoint]:
@@ -526,8 +548,10 @@ class WaveConfig(Settings):
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
+            from wave_sdk.secrets import redact  # before repr() and the cut: both change it
+
             raise ConfigError(
-                f"unknown environment {clip(name)!r} (configured: {known})",
+                f"unknown environment {clip(redact(name))!r} (configured: {known})",
                 file=self.file_label,
                 key="environments",
                 hint="pick a configured one, or add [environments.NAME] to the file",

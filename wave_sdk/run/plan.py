@@ -108,7 +108,7 @@ def _gate_detail(ctx: RunContext, environment: str) -> str:
 def _verify_detail(ctx: RunContext, environment: str) -> str:
     health = ctx.config.health_for(environment)
     env = ctx.config.environment(environment)
-    paths = ", ".join(e.path for e in health.endpoints) or "no endpoints"
+    paths = ", ".join(e.shown for e in health.endpoints) or "no endpoints"
     detail = (
         f"adapter health + {paths}; {health.consecutive} passing rounds in a row, "
         f"deadline {health.deadline:g}s"

@@ -37,10 +37,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         version = self.settings.get("version")
         failing = self.settings.get("failing") or []
-        if self.path in HEALTH_PATHS:
-            bad = self.path in failing  # type: ignore[operator]
+        path = self.path.partition("?")[0]  # a query (a token) changes nothing
+        if path in HEALTH_PATHS:
+            bad = path in failing  # type: ignore[operator]
             self._send(503 if bad else 200, {"status": "fail" if bad else "ok", "version": version})
-        elif self.path == "/":
+        elif path == "/":
             self._send(200, {"app": "wave health app", "version": version})
         else:
             self._send(404, {"error": "not found"})
