@@ -161,7 +161,8 @@ def test_without_approval_nothing_reaches_main_and_the_command_is_given(repos: R
         "--commit",
         commit,
     ]
-    assert f"hotfix/urgent merged into main is commit {commit}" in line
+    assert "hotfix/urgent merged into main: deploy to production needs L1" in line
+    assert f"approval for commit {commit}" in line
     assert "nothing was merged into main and nothing was pushed" in line
     assert "then run `wave hotfix finish urgent` again" in line
     # That commit is the --no-ff merge, made but on no branch; main is untouched.

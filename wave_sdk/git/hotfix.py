@@ -205,8 +205,8 @@ class Hotfixes(WorkTree):
             return approve(commit)
         except ApprovalRequired as exc:
             refused = ApprovalRequired(
-                f"{branch} merged into {main} is commit {commit}: {exc.message}; nothing was "
-                f"merged into {main} and nothing was pushed",
+                f"{branch} merged into {main}: {exc.message}; nothing was merged into {main} "
+                "and nothing was pushed",
                 command=exc.command,
             )
             refused.hint = f"{refused.hint}, then run `wave hotfix finish {name}` again"
@@ -312,7 +312,7 @@ class Hotfixes(WorkTree):
                         f"{self.remote} refused to delete {branch} — delete it by hand: "
                         f"git push {self.remote} --delete {branch}",
                     )
-        gone = "deleted" if deleted else f"kept (not in {main})"
-        there = f", and on {self.remote}" if deleted_remote else ""
+        gone = "deleted here" if deleted else f"kept here (not in {main})"
+        there = f", deleted on {self.remote}" if deleted_remote else ""
         self._emit("ok", "cleanup", f"{branch} {gone}{there}")
         return done.model_copy(update={"deleted": deleted, "deleted_remote": deleted_remote})
