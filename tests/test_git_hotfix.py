@@ -397,9 +397,7 @@ def test_a_conflict_in_a_range_undoes_every_revert_and_pushes_nothing(repos: Rep
         ("nosuch..HEAD", "'nosuch' names no commit here"),
     ],
 )
-def test_unusable_ranges_are_refused_and_change_nothing(
-    repos: Repos, spec: str, says: str
-) -> None:
+def test_unusable_ranges_are_refused_and_change_nothing(repos: Repos, spec: str, says: str) -> None:
     head = repos.commit("main", {"a.txt": "a\n"})
     git(repos.work, "pull", "--quiet", "--ff-only")
     proc = repos.wave("revert", spec)
