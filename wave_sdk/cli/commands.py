@@ -529,7 +529,8 @@ def hotfix(args: argparse.Namespace) -> int:
         )
         return 0
     done, report = wave.hotfix_finish(args.name, environment=args.env, deploy=not args.no_deploy)
-    remote = wave.config.git.remote
+    where = (("here", done.deleted), (f"on {wave.config.git.remote}", done.deleted_remote))
+    places = [place for place, deleted in where if deleted]
     lines = [
         f"{done.branch} "
         + (
@@ -546,9 +547,7 @@ def hotfix(args: argparse.Namespace) -> int:
         + (", pushed" if done.backport_pushed else "")
         if done.backport
         else f"{done.develop} already had it",
-        f"deleted {done.branch}" + (f" here and on {remote}" if done.deleted_remote else "")
-        if done.deleted
-        else f"kept {done.branch}",
+        f"deleted {done.branch} " + " and ".join(places) if places else f"kept {done.branch}",
     ]
     data = {**_dump(done), "deploy": _dump(report) if report else None}
     _out(args, data, "\n".join(lines))
