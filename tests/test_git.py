@@ -3,165 +3,28 @@ the other developers, and a work clone where wave runs.
 
 Merge deployment (order, --no-ff, push; a conflicting branch, failing validation, a dirty
 tree, a refused push — each leaving the repository as it was and the remote untouched),
-hotfix start/finish with deploy and backport (and its conflict), revert of a merge commit,
-and names that look like shell syntax.
+and names that look like shell syntax. The hotfix and revert are in test_git_hotfix.py.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from git_repos import WAVE_TOML, Repos, git, identify, make_repos, one_error_line
 
 from wave_sdk import procs
-from wave_sdk.errors import (
-    ApprovalRequired,
-    DirtyWorkTree,
-    GateError,
-    GitError,
-    HotfixIncomplete,
-    MergeConflict,
-    UsageError,
-)
+from wave_sdk.errors import DirtyWorkTree, GateError, GitError, MergeConflict, UsageError
 from wave_sdk.git import Repository, changed_files, head_commit, name_problem
 from wave_sdk.git import run as run_git
-from wave_sdk.testing import run_wave
-
-WAVE = str(Path(sys.executable).parent / "wave")
-
-CHECK_TREE = """\
-import pathlib, sys
-names = sorted(p.name for p in pathlib.Path(".").iterdir() if p.is_file())
-pathlib.Path(".seen").write_text(" ".join(names))
-sys.exit(1 if "BROKEN" in names else 0)
-"""
-
-WAVE_TOML = f"""\
-[project]
-name = "gitdemo"
-
-[environments.production]
-branch = "main"
-target = "web"
-checks = ["tree"]
-
-[environments.staging]
-branch = "develop"
-target = "web"
-
-[targets.web]
-adapter = "local"
-command = ["python3", "server.py"]
-port = 3999
-
-[checks.tree]
-command = [{json.dumps(sys.executable)}, "check_tree.py"]
-
-[git]
-merge_order = ["backend", "frontend"]
-"""
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout.strip()
-
-
-def identify(clone: Path, name: str) -> None:
-    git(clone, "config", "user.name", name)
-    git(clone, "config", "user.email", f"{name}@example.invalid")
-
-
-@dataclass
-class Repos:
-    remote: Path
-    seed: Path
-    work: Path
-
-    def commit(self, branch: str, files: dict[str, str], *, start: str = "main") -> str:
-        """As another developer: commit ``files`` on ``branch`` (made from ``start``), push."""
-        if git(self.seed, "branch", "--list", branch):
-            git(self.seed, "checkout", "--quiet", branch)
-        else:
-            git(self.seed, "checkout", "--quiet", "-b", branch, f"origin/{start}")
-        for name, text in files.items():
-            (self.seed / name).write_text(text)
-        git(self.seed, "add", *files)
-        git(self.seed, "commit", "--quiet", "-m", f"{branch}: {', '.join(files)}")
-        git(self.seed, "push", "--quiet", "origin", branch)
-        git(self.seed, "fetch", "--quiet", "origin")
-        return git(self.seed, "rev-parse", "HEAD")
-
-    def work_commit(self, files: dict[str, str], message: str = "fix") -> str:
-        for name, text in files.items():
-            (self.work / name).write_text(text)
-        git(self.work, "add", *files)
-        git(self.work, "commit", "--quiet", "-m", message)
-        return git(self.work, "rev-parse", "HEAD")
-
-    def remote_rev(self, branch: str) -> str:
-        return git(self.remote, "rev-parse", f"refs/heads/{branch}")
-
-    def parents(self, commit: str, cwd: Path | None = None) -> list[str]:
-        return git(cwd or self.remote, "rev-list", "--parents", "-n", "1", commit).split()[1:]
-
-    def branch(self) -> str:
-        return git(self.work, "symbolic-ref", "--short", "HEAD")
-
-    def head(self) -> str:
-        return git(self.work, "rev-parse", "HEAD")
-
-    def local(self, branch: str) -> str:
-        return git(self.work, "rev-parse", f"refs/heads/{branch}")
-
-    def status(self) -> str:
-        return git(self.work, "status", "--porcelain")
-
-    def wave(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_wave(*args, cwd=self.work, env={"WAVE_DEPLOYER": "git-test"})
 
 
 @pytest.fixture
 def repos(tmp_path: Path) -> Repos:
-    remote, seed, work = tmp_path / "remote.git", tmp_path / "seed", tmp_path / "work"
-    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
-    git(tmp_path, "clone", "--quiet", str(remote), str(seed))
-    identify(seed, "seed")
-    git(seed, "checkout", "--quiet", "-b", "main")
-    files = {
-        "wave.toml": WAVE_TOML,
-        "check_tree.py": CHECK_TREE,
-        ".gitignore": ".seen\n.wave/\n.claude/\n",
-        "app.txt": "app v1\n",
-        "shared.txt": "shared\nbase\n",
-        "settings.txt": "settings\nbase\n",
-    }
-    for name, text in files.items():
-        (seed / name).write_text(text)
-    git(seed, "add", *files)
-    git(seed, "commit", "--quiet", "-m", "initial")
-    git(seed, "push", "--quiet", "origin", "main")
-    git(seed, "push", "--quiet", "origin", "main:develop")
-    git(seed, "fetch", "--quiet", "origin")
-    git(tmp_path, "clone", "--quiet", str(remote), str(work))
-    identify(work, "dana")
-    return Repos(remote=remote, seed=seed, work=work)
-
-
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    errors = [line for line in lines if line.startswith("wave: error: ")]
-    assert len(errors) == 1, proc.stderr
-    return errors[0]
+    return make_repos(tmp_path)
 
 
 # -- merge deployment ----------------------------------------------------------------------
@@ -351,179 +214,6 @@ def test_merge_preview_names_conflicts_without_touching_anything(repos: Repos) -
     assert git(repos.work, "for-each-ref") == refs
 
 
-# -- hotfix --------------------------------------------------------------------------------
-
-
-def test_hotfix_start_and_finish_deploys_then_backports(repos: Repos) -> None:
-    develop_before = repos.commit("develop", {"develop.txt": "next release\n"})
-    main_before = repos.remote_rev("main")
-    repo = Repository(repos.work)
-
-    started = repo.hotfix_start("login-fix")
-    assert started.branch == "hotfix/login-fix" and started.base == main_before
-    assert repos.branch() == "hotfix/login-fix" and repos.head() == main_before
-    fix = repos.work_commit({"app.txt": "app v1, login fixed\n"})
-
-    calls: list[dict[str, str]] = []
-
-    def deploy(commit: str) -> None:
-        calls.append(
-            {
-                "commit": commit,
-                "checked_out": repos.branch(),
-                "remote_main": repos.remote_rev("main"),
-                "remote_develop": repos.remote_rev("develop"),
-            }
-        )
-
-    done = repo.hotfix_finish("login-fix", deploy=deploy)
-
-    # Merged into main with --no-ff, pushed, then deployed from main, before the backport.
-    assert repos.parents(done.commit) == [main_before, fix]
-    assert calls == [
-        {
-            "commit": done.commit,
-            "checked_out": "main",
-            "remote_main": done.commit,
-            "remote_develop": develop_before,
-        }
-    ]
-    assert done.merged and done.pushed and done.deployed
-    # Backported: develop merged the hotfix (not all of main) and was pushed.
-    assert done.backport == repos.remote_rev("develop")
-    assert repos.parents(done.backport) == [develop_before, fix]
-    assert done.backport_pushed
-    # Back where the user was.
-    assert repos.branch() == "hotfix/login-fix" and repos.status() == ""
-
-
-def test_hotfix_through_the_cli_without_deploy(repos: Repos) -> None:
-    proc = repos.wave("hotfix", "start", "cli-fix", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["branch"] == "hotfix/cli-fix"
-    fix = repos.work_commit({"app.txt": "app v1, fixed\n"})
-
-    proc = repos.wave("hotfix", "finish", "cli-fix", "--no-deploy", "--json")
-    assert proc.returncode == 0, proc.stderr
-    done = json.loads(proc.stdout)
-    assert done["deployed"] is False and done["deploy"] is None
-    assert repos.remote_rev("main") == done["commit"]
-    assert fix in repos.parents(done["commit"])
-    assert repos.remote_rev("develop") == done["backport"]
-    assert fix in repos.parents(done["backport"])
-
-    text = repos.wave("hotfix", "start", "cli-fix")
-    assert text.returncode == 1
-    assert "hotfix/cli-fix already exists" in one_error_line(text)
-
-
-def test_backport_conflict_keeps_the_production_fix_and_says_what_to_do(repos: Repos) -> None:
-    develop_before = repos.commit("develop", {"app.txt": "app v2 (develop)\n"})
-    repo = Repository(repos.work)
-    repo.hotfix_start("crash")
-    fix = repos.work_commit({"app.txt": "app v1, crash fixed\n"})
-    deployed: list[str] = []
-
-    with pytest.raises(HotfixIncomplete) as caught:
-        repo.hotfix_finish("crash", deploy=deployed.append)
-
-    error = caught.value
-    message = str(error)
-    assert error.exit_code == 1
-    assert "\n" not in message
-    assert "does not merge cleanly into develop: conflicts in app.txt" in message
-    assert "git checkout develop" in message and "git merge --no-ff hotfix/crash" in message
-    assert "git push origin develop" in message
-    # The production fix stays: merged, pushed and deployed.
-    assert deployed == [repos.remote_rev("main")]
-    assert fix in repos.parents(repos.remote_rev("main"))
-    assert error.result is not None and error.result.deployed
-    # develop is untouched, here and on the remote; the work tree is clean.
-    assert repos.remote_rev("develop") == develop_before
-    assert repos.status() == "" and repos.branch() == "hotfix/crash"
-
-
-def test_hotfix_deploy_refused_then_finished_by_running_again(repos: Repos) -> None:
-    repo = Repository(repos.work)
-    repo.hotfix_start("pay")
-    fix = repos.work_commit({"app.txt": "app v1, payments fixed\n"})
-    develop_before = repos.remote_rev("develop")
-
-    def refused(commit: str) -> None:
-        raise ApprovalRequired("deploy to production needs L1", command="wave approve …")
-
-    with pytest.raises(HotfixIncomplete) as caught:
-        repo.hotfix_finish("pay", deploy=refused)
-    assert caught.value.exit_code == 4  # the cause's
-    assert "the deploy failed: deploy to production needs L1" in str(caught.value)
-    assert "wave hotfix finish pay" in str(caught.value)
-    merged = repos.remote_rev("main")
-    assert fix in repos.parents(merged)
-    assert repos.remote_rev("develop") == develop_before
-
-    deployed: list[str] = []
-    done = repo.hotfix_finish("pay", deploy=deployed.append)
-    assert not done.merged and deployed == [merged] == [done.commit]
-    assert repos.remote_rev("main") == merged  # no second merge
-    assert fix in repos.parents(repos.remote_rev("develop"))
-
-
-def test_hotfix_conflicting_with_main_restores_everything(repos: Repos) -> None:
-    repo = Repository(repos.work)
-    repo.hotfix_start("late")
-    repos.work_commit({"app.txt": "hotfix version\n"})
-    repos.commit("main", {"app.txt": "main moved on\n"})
-    main_remote = repos.remote_rev("main")
-    head = repos.head()
-
-    with pytest.raises(MergeConflict) as caught:
-        repo.hotfix_finish("late", deploy=lambda commit: pytest.fail("must not deploy"))
-    assert caught.value.files == ["app.txt"]
-    assert repos.remote_rev("main") == main_remote
-    assert repos.branch() == "hotfix/late" and repos.head() == head and repos.status() == ""
-
-
-# -- revert --------------------------------------------------------------------------------
-
-
-def test_revert_of_a_merge_commit_pushes_a_revert(repos: Repos) -> None:
-    repos.commit("backend", {"backend.txt": "api v2\n"})
-    merged = Repository(repos.work).merge(branches=["backend"])
-    git(repos.work, "checkout", "--quiet", "develop")
-
-    proc = repos.wave("revert", merged.after, "--json")
-
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    assert result["mainline"] == 1 and result["pushed"] is True
-    assert repos.remote_rev("main") == result["commit"]
-    assert repos.parents(result["commit"]) == [merged.after]
-    # The tree is main's before the merge: the backend change is gone.
-    assert git(repos.remote, "rev-parse", f"{result['commit']}^{{tree}}") == git(
-        repos.remote, "rev-parse", f"{merged.before}^{{tree}}"
-    )
-    assert repos.branch() == "main" and not (repos.work / "backend.txt").exists()
-
-
-def test_revert_of_a_plain_commit_without_push(repos: Repos) -> None:
-    change = repos.commit("main", {"app.txt": "app v1.1\n"})
-    result = Repository(repos.work).revert(change, push=False)
-    assert result.mainline is None and not result.pushed
-    assert repos.remote_rev("main") == change
-    assert repos.parents(result.commit, repos.work) == [change]
-    assert (repos.work / "app.txt").read_text() == "app v1\n"
-
-
-def test_revert_of_a_commit_not_on_main_changes_nothing(repos: Repos) -> None:
-    other = repos.commit("backend", {"backend.txt": "api v2\n"})
-    git(repos.work, "fetch", "--quiet", "origin")
-    head = repos.head()
-    proc = repos.wave("revert", other)
-    assert proc.returncode == 2
-    assert "is not on main" in one_error_line(proc)
-    assert repos.head() == head and repos.remote_rev("main") == head
-
-
 # -- names ---------------------------------------------------------------------------------
 
 HOSTILE = ["x; touch pwned", "$(id)", "`touch pwned`", "a b", "../x", "x..y", "-x", "x.lock"]
@@ -582,25 +272,6 @@ def test_dirty_tree_error_lists_files(repos: Repos) -> None:
     with pytest.raises(DirtyWorkTree) as caught:
         Repository(repos.work).revert("HEAD")
     assert caught.value.files == ["app.txt", "shared.txt"]
-
-
-def test_hotfix_finish_through_the_cli_needs_the_production_approval(repos: Repos) -> None:
-    assert repos.wave("hotfix", "start", "urgent").returncode == 0
-    fix = repos.work_commit({"app.txt": "app v1, urgent fix\n"})
-
-    proc = repos.wave("hotfix", "finish", "urgent")
-
-    # Wave.deploy to production refuses without an L1 approval for the merged commit: the
-    # hotfix is on main (pushed), and the message says how to approve and finish.
-    assert proc.returncode == 4
-    line = one_error_line(proc)
-    merged = repos.remote_rev("main")
-    assert fix in repos.parents(merged)
-    assert f"hotfix/urgent is in main on origin ({merged[:12]})" in line
-    assert "wave approve --env production --action deploy --level L1" in line
-    assert merged in line
-    assert "run `wave hotfix finish urgent` again" in line
-    assert repos.branch() == "hotfix/urgent" and repos.status() == ""
 
 
 # -- the questions the pipeline asks (wave_sdk.git.command) ----------------------------

@@ -19,7 +19,7 @@ import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -45,6 +45,9 @@ from wave_sdk.run.context import RunContext
 from wave_sdk.run.plan import Plan, make_plan
 from wave_sdk.run.report import DeployReport
 from wave_sdk.state import StateStore
+
+if TYPE_CHECKING:
+    from wave_sdk.git import HotfixFinished
 
 __all__ = ["DeployReport", "Plan", "Wave"]
 
@@ -217,6 +220,17 @@ class Wave:
             approval = signing.sign_approval(approval, key.get_secret_value())
         self.store.add_approval(approval)
         return approval
+
+    def hotfix_finish(
+        self, name: str, *, environment: str | None = None, deploy: bool = True
+    ) -> tuple[HotfixFinished, DeployReport | None]:
+        """Finish ``hotfix/<name>``: checks, approval, merge, push, deploy, backport, cleanup.
+
+        See :func:`wave_sdk.git.finish_hotfix`.
+        """
+        from wave_sdk.git import finish_hotfix
+
+        return finish_hotfix(self, name, environment=environment, deploy=deploy)
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -523,19 +523,16 @@ def merge(args: argparse.Namespace) -> int:
 
 
 def hotfix(args: argparse.Namespace) -> int:
-    from collections.abc import Callable
-
-    from wave_sdk.git import Repository, production_environment
+    from wave_sdk.git import Repository
 
     wave = _wave(args)
-    settings = wave.config.git
-    repo = Repository.from_config(wave.config, reporter=wave.reporter)
     if args.action == "start":
         if args.no_deploy or args.env:
             raise UsageError(
                 "--env and --no-deploy belong to `wave hotfix finish`", hint="leave them out"
             )
-        started = repo.hotfix_start(args.name, main=settings.main)
+        repo = Repository.from_config(wave.config, reporter=wave.reporter)
+        started = repo.hotfix_start(args.name, main=wave.config.git.main)
         _out(
             args,
             _dump(started),
@@ -543,37 +540,28 @@ def hotfix(args: argparse.Namespace) -> int:
             f"fix there, then run `wave hotfix finish {started.name}`",
         )
         return 0
-    reports: list[Any] = []
-    run_deploy: Callable[[str], None] | None = None
-    if not args.no_deploy:
-        environment = args.env or production_environment(wave.config)
-        wave.config.environment(environment)  # an unknown name fails before anything changes
-
-        def run_deploy(commit: str) -> None:
-            reports.append(wave.deploy(environment, release=wave.release(commit=commit)))
-
-    done = repo.hotfix_finish(
-        args.name,
-        main=settings.main,
-        develop=settings.develop,
-        deploy=run_deploy,
-        message=settings.message,
-        push=settings.push,
-    )
+    done, report = wave.hotfix_finish(args.name, environment=args.env, deploy=not args.no_deploy)
+    where = (("here", done.deleted), (f"on {wave.config.git.remote}", done.deleted_remote))
+    places = [place for place, deleted in where if deleted]
     lines = [
         f"{done.branch} "
-        + ("merged into" if done.merged else "was already in")
+        + (
+            f"checked, approved by {done.approved_by or 'nobody (none needed)'}, merged into"
+            if done.merged
+            else "was already in"
+        )
         + f" {done.main} ({done.commit[:12]})"
         + (", pushed" if done.pushed else ""),
-        f"deployed {reports[0].release} to {reports[0].environment}"
-        if reports
+        f"deployed {report.release} to {report.environment}"
+        if report
         else "not deployed (--no-deploy)",
         f"backported to {done.develop} ({done.backport[:12]})"
         + (", pushed" if done.backport_pushed else "")
         if done.backport
         else f"{done.develop} already had it",
+        f"deleted {done.branch} " + " and ".join(places) if places else f"kept {done.branch}",
     ]
-    data = {**_dump(done), "deploy": _dump(reports[0]) if reports else None}
+    data = {**_dump(done), "deploy": _dump(report) if report else None}
     _out(args, data, "\n".join(lines))
     return 0
 
@@ -588,10 +576,16 @@ def revert(args: argparse.Namespace) -> int:
         branch=args.branch or settings.main,
         push=settings.push and not args.no_push,
     )
-    text = (
-        f"{result.commit[:12]} on {result.branch} reverts {result.reverted[:12]}"
-        + (" (a merge: against its first parent)" if result.mainline else "")
-        + (f"; pushed to {wave.config.git.remote}" if result.pushed else "; not pushed")
+    lines = [
+        f"{r.commit[:12]} on {result.branch} reverts {r.reverted[:12]}"
+        + (" (a merge: against its first parent)" if r.mainline else "")
+        for r in result.reverts
+    ]
+    lines.append(
+        f"pushed {result.branch} ({result.commit[:12]}) to {wave.config.git.remote}"
+        if result.pushed
+        else f"not pushed: {result.branch} is at {result.commit[:12]} locally"
     )
+    text = "\n".join(lines)
     _out(args, _dump(result), text)
     return 0

@@ -281,15 +281,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "action",
         choices=["start", "finish"],
-        help="start: create hotfix/NAME from main; finish: merge into main, push, deploy, "
-        "backport to develop",
+        help="start: create hotfix/NAME from main; finish: check the merge, require its L1 "
+        "approval, then merge into main (--no-ff), push, deploy, backport to develop and "
+        "delete the branch",
     )
     p.add_argument("name", metavar="NAME", help="the hotfix's name: letters, digits, . _ -")
     env(p, required=False)
-    p.add_argument("--no-deploy", action="store_true", help="finish without deploying")
+    p.add_argument(
+        "--no-deploy",
+        action="store_true",
+        help="finish without deploying (the checks and the approval still apply)",
+    )
 
-    p = command("revert", "revert", "roll code back: a revert commit (-m 1 for a merge), pushed")
-    p.add_argument("commit", metavar="COMMIT", help="the commit or merge commit to revert")
+    p = command("revert", "revert", "roll code back: revert commits (-m 1 for a merge), pushed")
+    p.add_argument(
+        "commit",
+        metavar="COMMIT",
+        help="the commit or merge commit to revert, or a range A..B (e.g. HEAD~3..HEAD: "
+        "reverted newest first, one revert commit each); HEAD is the branch's tip",
+    )
     p.add_argument("--branch", "-b", metavar="BRANCH", help="branch to revert on (default main)")
     p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser

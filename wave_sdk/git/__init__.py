@@ -7,8 +7,9 @@
   live one — for the decision tree, Gate 7's changelog check and migration detection).
 * :mod:`wave_sdk.git.names` — which branch and remote names, and merge messages, wave
   lets reach git.
-* :mod:`wave_sdk.git.procedures` — :class:`Repository`: merge deployment, hotfix, revert,
-  and the merge preview of Gate 7, on the steps of :mod:`wave_sdk.git.repo`.
+* :mod:`wave_sdk.git.procedures` — :class:`Repository`: merge deployment, hotfix (from
+  :mod:`wave_sdk.git.hotfix`), revert, and the merge preview of Gate 7, on the steps of
+  :mod:`wave_sdk.git.repo`.
 * :mod:`wave_sdk.git.results` — what the procedures return.
 * :mod:`wave_sdk.git.project` — the glue between a project's configuration and a procedure.
 """
@@ -18,12 +19,18 @@ from __future__ import annotations
 from wave_sdk.git.command import ENVIRONMENT, TIMEOUT_S, changed_files, head_commit, run
 from wave_sdk.git.names import DEFAULT_MESSAGE, check_names, name_problem, template_problem
 from wave_sdk.git.procedures import Repository
-from wave_sdk.git.project import environment_checks, merge_target, production_environment
+from wave_sdk.git.project import (
+    environment_checks,
+    finish_hotfix,
+    merge_target,
+    production_environment,
+)
 from wave_sdk.git.results import (
     HotfixFinished,
     HotfixStarted,
     MergedBranch,
     MergeResult,
+    RevertedCommit,
     RevertResult,
 )
 
@@ -37,9 +44,11 @@ __all__ = [
     "MergedBranch",
     "Repository",
     "RevertResult",
+    "RevertedCommit",
     "changed_files",
     "check_names",
     "environment_checks",
+    "finish_hotfix",
     "head_commit",
     "merge_target",
     "name_problem",

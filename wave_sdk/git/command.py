@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from wave_sdk import procs, secrets
 from wave_sdk.errors import GitError
@@ -42,8 +42,16 @@ ENVIRONMENT = {
 """What wave adds to the environment of every git command."""
 
 
-def run(root: str | os.PathLike[str], *args: str, check: bool = True) -> procs.Result:
+def run(
+    root: str | os.PathLike[str],
+    *args: str,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> procs.Result:
     """Run ``git -C root *args`` within :data:`TIMEOUT_S`.
+
+    ``env`` adds variables for this command only (a commit's dates, say); it cannot undo
+    :data:`ENVIRONMENT`.
 
     Raises:
         GitError: git is not installed, did not finish in time, or (with ``check``)
@@ -52,7 +60,7 @@ def run(root: str | os.PathLike[str], *args: str, check: bool = True) -> procs.R
     """
     argv = ["git", "--no-pager", "-C", str(root), *args]
     try:
-        done = procs.run(argv, timeout=TIMEOUT_S, env={**os.environ, **ENVIRONMENT})
+        done = procs.run(argv, timeout=TIMEOUT_S, env={**os.environ, **(env or {}), **ENVIRONMENT})
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)", hint="install git") from None
     if done.timed_out:

@@ -9,13 +9,21 @@ was when a procedure fails. Each git command goes through :func:`~wave_sdk.git.c
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from wave_sdk import procs
-from wave_sdk.errors import DirtyWorkTree, GitError, MergeConflict, WaveError
+from wave_sdk.errors import (
+    DirtyWorkTree,
+    GateError,
+    GitError,
+    MergeConflict,
+    UsageError,
+    WaveError,
+)
 from wave_sdk.git.command import run, said
-from wave_sdk.git.names import check_names
+from wave_sdk.git.names import check_names, template_problem
 from wave_sdk.reporting import Event, NullReporter, Reporter
 
 Position = tuple[str | None, str]
@@ -46,9 +54,11 @@ class WorkTree:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def git(self, *args: str, check: bool = True) -> procs.Result:
+    def git(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> procs.Result:
         """Run ``git -C root *args`` (see :func:`~wave_sdk.git.command.run`)."""
-        return run(self.root, *args, check=check)
+        return run(self.root, *args, check=check, env=env)
 
     def _emit(self, kind: str, step: str, message: str, **data: Any) -> None:
         self.reporter.emit(Event(kind, step, message, data))
@@ -113,7 +123,72 @@ class WorkTree:
             raise GitError(f"`git merge-base` failed: {said(proc)}")
         return proc.returncode == 0
 
+    def merge_in_memory(self, base: str, tip: str) -> tuple[str | None, list[str]]:
+        """Merge commit ``tip`` onto commit ``base`` without touching anything: (tree, conflicts).
+
+        ``git merge-tree`` merges as ``git merge`` would (the same strategy) and writes only
+        objects: the tree of the result, or ``None`` and the conflicting files.
+        """
+        proc = self.git(
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            "-z",
+            base,
+            tip,
+            check=False,
+        )
+        fields = [f for f in proc.stdout.split("\0") if f]
+        if proc.returncode == 1:
+            return None, fields[1:]
+        if proc.returncode != 0 or not fields:
+            raise GitError(f"`git merge-tree` failed: {said(proc)}")
+        return fields[0], []
+
+    def commit_tree(
+        self, tree: str, parents: list[str], message: str, *, env: Mapping[str, str] | None = None
+    ) -> str:
+        """A commit of ``tree`` on ``parents``, referenced by no branch; its SHA.
+
+        ``env`` may set the identity and dates (``GIT_COMMITTER_DATE`` …); otherwise the
+        user's and now, as any commit.
+        """
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.git(*args, "-m", message, env=env).stdout.strip()
+
     # -- steps every procedure shares --------------------------------------------------
+
+    def _validate(
+        self,
+        validate: Callable[[], object],
+        *,
+        subject: str,
+        where: str,
+        undone: str,
+        hint: str,
+    ) -> None:
+        """Run ``validate()`` on the checked-out tree; a raise or ``False`` is a GateError.
+
+        The error reads "``where``: why; ``undone``" and keeps the checks' results and
+        their hint when they raised one with a hint, else ``hint``.
+        """
+        self._emit("step", "validate", f"validating {subject}")
+        try:
+            outcome = validate()
+        except WaveError as exc:
+            raise GateError(
+                f"{where}: {exc.message}; {undone}",
+                results=getattr(exc, "results", None),
+                hint=exc.hint or hint,
+            ) from exc
+        except Exception as exc:
+            raise GateError(f"{where}: {type(exc).__name__}: {exc}; {undone}", hint=hint) from exc
+        if outcome is False:
+            raise GateError(f"{where}; {undone}", hint=hint)
+        self._emit("ok", "validate", "validation passed")
 
     def _require_clean(self) -> None:
         proc = self.git("rev-parse", "--show-toplevel", check=False)
@@ -140,6 +215,19 @@ class WorkTree:
 
     def _position(self) -> Position:
         return self.current_branch(), self.head()
+
+    def _begin(self, message: str | None = None) -> Position:
+        """Start a procedure: refuse a bad merge ``message`` or a dirty tree, fetch.
+
+        Returns where the user was, to go back to at the end.
+        """
+        problem = template_problem(message) if message is not None else None
+        if problem:
+            raise UsageError(f"merge message {message!r}: {problem}", hint="use {branch}, {target}")
+        self._require_clean()
+        position = self._position()
+        self._fetch()
+        return position
 
     def _return_to(self, position: Position) -> None:
         branch, sha = position

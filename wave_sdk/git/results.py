@@ -48,21 +48,41 @@ class HotfixFinished(_Result):
     branch: str
     main: str
     develop: str
-    commit: str = Field(description="main after the hotfix merge: what was deployed.")
+    commit: str = Field(description="main after the hotfix merge (its full SHA): what ships.")
     merged: bool = Field(description="False when main already contained the hotfix (a rerun).")
+    checked: bool = Field(
+        False, description="Whether the checks ran on the merge commit, before main moved."
+    )
+    approved_by: str | None = Field(
+        None, description="Who approved the merge commit; None when none was needed or asked."
+    )
     pushed: bool = Field(description="Whether main was pushed.")
     deployed: bool = Field(description="Whether the deploy callable ran and returned.")
     backport: str | None = Field(
         None, description="The merge commit on develop; None when develop had the fix."
     )
     backport_pushed: bool = Field(False, description="Whether develop was pushed.")
+    deleted: bool = Field(False, description="Whether the hotfix branch was deleted here.")
+    deleted_remote: bool = Field(
+        False, description="Whether the hotfix branch was deleted on the remote."
+    )
+
+
+class RevertedCommit(_Result):
+    """One commit reverted by :meth:`Repository.revert`."""
+
+    reverted: str = Field(description="The commit reverted.")
+    mainline: int | None = Field(description="1 for a merge commit (-m 1), None otherwise.")
+    commit: str = Field(description="The revert commit.")
 
 
 class RevertResult(_Result):
     """What :meth:`Repository.revert` did."""
 
-    branch: str = Field(description="The branch the revert commit is on.")
-    reverted: str = Field(description="The commit reverted.")
-    mainline: int | None = Field(description="1 for a merge commit (-m 1), None otherwise.")
-    commit: str = Field(description="The revert commit.")
+    branch: str = Field(description="The branch the revert commits are on.")
+    before: str = Field(description="The branch's commit before the first revert.")
+    commit: str = Field(description="The branch's commit after the last revert.")
+    reverts: list[RevertedCommit] = Field(
+        description="Each commit reverted, in the order reverted: newest first."
+    )
     pushed: bool
