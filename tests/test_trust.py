@@ -261,3 +261,28 @@ def test_a_branch_pattern_binds_an_environment_to_matching_branches(
     commit = commit_all(project.root, "login")
     ok, detail = branch_check()  # development needs no L1: on the local branch is enough
     assert ok and detail == f"commit {commit[:12]} is on feature/*", detail
+
+
+def test_the_project_digest_is_what_git_sees_not_the_whole_directory(
+    project: Project, tmp_path: Path
+) -> None:
+    """Without --source the project stands for the targets' sources: an ignored virtual
+    environment (absolute links, a FIFO) neither breaks the release nor moves its digest."""
+    import os
+
+    repo_project(project, tmp_path)
+    (project.root / ".gitignore").write_text(".venv/\n")
+    venv = project.root / ".venv"
+    venv.mkdir()
+    (venv / "python").symlink_to("/usr/bin/python3")
+    os.mkfifo(venv / "pipe")
+    commit_all(project.root, "ignore the virtual environment")
+    assert project.wave().release().commit is not None  # ignored files are not dirt
+
+    (project.root / "notes.txt").write_text("uncommitted\n")
+    first = project.wave().release()
+    assert first.commit is None and first.digest is not None
+    (venv / "lib.py").write_text("changed, but ignored\n")
+    assert project.wave().release().digest == first.digest
+    (project.root / "notes.txt").write_text("edited\n")
+    assert project.wave().release().digest != first.digest

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wave_sdk.errors import GitError, UsageError
 from wave_sdk.releases import EXCLUDE
-from wave_sdk.sources import walk
+from wave_sdk.sources import Entry, walk
 
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
@@ -45,30 +46,38 @@ class Content:
 
 
 def identify(config: WaveConfig, source: Path | None) -> Content:
-    """The commit ``source`` (default: the project) is a clean checkout of, or its digest."""
+    """The commit ``source`` (default: the project) is a clean checkout of, or its digest.
+
+    The digest of an explicit ``source`` covers exactly what ships from it (and refuses
+    what may not ship). Without one, the project stands for the targets' sources: its
+    digest covers, in a repository, the files git sees (tracked, and untracked but not
+    ignored — not a virtual environment or ``node_modules``), else every file.
+    """
     from wave_sdk.git import head_commit
 
     root = config.root.resolve()
     directory = (source or root).resolve()
     own = wave_paths(config, directory)
     head = head_commit(root)
+
+    def of(why: str, *, seen_by_git: bool = False) -> Content:
+        if source is None and seen_by_git:
+            return Content(None, _hash(root, _entries_git_sees(root, own)), why)
+        return Content(None, digest(directory, own, strict=source is not None), why)
+
     if head is None:
-        why = "the project is not a git repository, or has no commit yet"
-        return Content(None, digest(directory, own), why)
+        return of("the project is not a git repository, or has no commit yet")
     top = _toplevel(root)
     if top is None or not directory.is_relative_to(top):
-        why = f"the source {directory} is outside the repository {top or root}"
-        return Content(None, digest(directory, own), why)
+        return of(f"the source {directory} is outside the repository {top or root}")
     changed = _changed(root, directory, config)
     if changed is None:
-        why = f"the source {directory} holds no file of commit {head[:12]}"
-        return Content(None, digest(directory, own), why)
+        return of(f"the source {directory} holds no file of commit {head[:12]}")
     if changed:
-        shown = ", ".join(changed[:3]) + (
-            f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        )
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        shown = ", ".join(changed[:3]) + more
         why = f"the source has changes not committed in {head[:12]} ({shown})"
-        return Content(None, digest(directory, own), why)
+        return of(why, seen_by_git=True)
     return Content(head, None)
 
 
@@ -122,18 +131,22 @@ def check_digest(value: str) -> str:
     return value
 
 
-def digest(directory: Path, left_out: frozenset[Path] = frozenset()) -> str:
-    """``sha256:`` over each entry's relative path, kind and bytes under ``directory``.
+def digest(directory: Path, left_out: frozenset[Path] = frozenset(), *, strict: bool = True) -> str:
+    """``sha256:`` over what a release of ``directory`` holds: each entry's path, kind, bytes.
 
     The entries are those :func:`wave_sdk.sources.walk` gives a release's copy, so the
-    digest covers what ships and a source it refuses (a link out of the tree, a device)
-    has no digest either. Symbolic links count by their target's text, not followed; an
-    executable file differs from the same bytes without the bit; ``left_out`` (absolute
-    paths) and the names in :data:`wave_sdk.releases.EXCLUDE` (never copied into a
-    release) are skipped.
+    digest covers what ships, and a source it refuses (a link out of the tree, a device)
+    has no digest either — unless not ``strict`` (see ``walk``). Symbolic links count by
+    their target's text, not followed; an executable file differs from the same bytes
+    without the bit; ``left_out`` (absolute paths) and the names in
+    :data:`wave_sdk.releases.EXCLUDE` (never copied into a release) are skipped.
     """
+    return _hash(directory, walk(directory, exclude=EXCLUDE, skip=left_out, strict=strict))
+
+
+def _hash(directory: Path, entries: Iterable[Entry]) -> str:
     total = hashlib.sha256()
-    for entry in walk(directory, exclude=EXCLUDE, skip=left_out):
+    for entry in sorted(entries, key=lambda e: e.path.split("/")):
         if entry.kind == "dir":
             continue
         total.update(entry.path.encode(errors="surrogateescape") + b"\0")
@@ -148,6 +161,25 @@ def digest(directory: Path, left_out: frozenset[Path] = frozenset()) -> str:
                 one.update(chunk)
         total.update(one.digest())
     return DIGEST_PREFIX + total.hexdigest()
+
+
+def _entries_git_sees(root: Path, own: frozenset[Path]) -> list[Entry]:
+    """The project's files as git sees them now: tracked and untracked-not-ignored ones."""
+    from wave_sdk import git
+
+    listed = git.run(
+        root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."
+    ).stdout
+    entries = []
+    for name in dict.fromkeys(n for n in listed.split("\0") if n):
+        path = root / name
+        if any(path == p or path.is_relative_to(p) for p in own) or not os.path.lexists(path):
+            continue  # wave's own files; a tracked file deleted in the work tree
+        if path.is_symlink():
+            entries.append(Entry(name, "link", os.readlink(path)))
+        elif path.is_file():
+            entries.append(Entry(name, "file"))
+    return entries
 
 
 def wave_paths(config: WaveConfig, directory: Path) -> frozenset[Path]:

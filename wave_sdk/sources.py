@@ -44,7 +44,13 @@ class Entry:
     """A link's target, exactly as written (always relative and inside the tree)."""
 
 
-def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()) -> list[Entry]:
+def walk(
+    root: Path,
+    *,
+    exclude: Sequence[str] = (),
+    skip: Collection[Path] = (),
+    strict: bool = True,
+) -> list[Entry]:
     """The entries of ``root``, parents before children, sorted by name within a directory.
 
     Args:
@@ -53,6 +59,10 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
         skip: entries, as resolved absolute paths, left out wherever they appear (the
             release layout's own root when it lies inside the source; the files wave
             writes into a project, for its digest).
+        strict: refuse what may not ship (the default). Without it, for a digest of a
+            directory that is not shipped as it is (the project, standing for the
+            targets' sources), every link is kept as written and special files are left
+            out.
 
     Raises:
         UsageError: naming the first entry that leaves the tree or is not a file, a
@@ -87,7 +97,7 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
             mode = child.stat(follow_symlinks=False).st_mode
             if stat.S_ISLNK(mode):
                 target = os.readlink(child.path)
-                reason = _link_problem(real_root, relative, target)
+                reason = _link_problem(real_root, relative, target) if strict else ""
                 if reason:
                     problems.append((relative, reason, _LINK_FIX))
                 else:
@@ -97,7 +107,7 @@ def walk(root: Path, *, exclude: Sequence[str] = (), skip: Collection[Path] = ()
                 subdirectories.append(relative)
             elif stat.S_ISREG(mode):
                 entries.append(Entry(relative, "file"))
-            else:
+            elif strict:
                 problems.append((relative, f"is {_special(mode)}", _SPECIAL_FIX))
         pending.extend(reversed(subdirectories))
     if problems:

@@ -352,7 +352,9 @@ def wave_for(root: Path, target: dict[str, Any], *, project: str = "tests") -> W
     config = parse_config(
         {
             "project": {"name": project},
-            "environments": {ENVIRONMENT: {"branch": "develop", "target": TARGET}},
+            "environments": {
+                ENVIRONMENT: {"branch": "develop", "target": TARGET, "allow_lower_approvals": True}
+            },
             "targets": {TARGET: {"adapter": "docker", **target}},
             "health": {
                 "endpoints": HEALTH_ENDPOINTS,

@@ -37,6 +37,7 @@ name = "e2e"
 [environments.staging]
 branch = "develop"
 target = "web"
+allow_lower_approvals = true
 
 [approvals.deploy]
 staging = "L5"

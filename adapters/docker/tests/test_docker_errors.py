@@ -191,6 +191,7 @@ name = "stop"
 [environments.staging]
 branch = "develop"
 target = "web"
+allow_lower_approvals = true
 
 [approvals.deploy]
 staging = "L5"
