@@ -1,0 +1,254 @@
+"""The digest-deploy toolkit: manifests checked against coreutils, uploads against a real
+HTTP server on loopback that records what it received and answers as a platform under
+load does (429 with Retry-After or a rate-limit reset, 503, dropped connections)."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wave_sdk.digests import RetryPolicy, Upload, UploadFailed, build_manifest, upload
+from wave_sdk.digests.progress import ProgressLine
+from wave_sdk.errors import UsageError
+
+
+def site(root: Path) -> Path:
+    files = {
+        "index.html": b"<h1>hello</h1>\n",
+        "css/app.css": b"body { color: red }\n",
+        "img/logo.bin": os.urandom(300_000),
+        "same-as-index.html": b"<h1>hello</h1>\n",
+        ".well-known/security.txt": b"Contact: mailto:sec@example.com\n",
+        ".env": b"SECRET=1\n",
+        "caf\u0065\u0301.txt": b"decomposed name\n",
+    }
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def test_manifest_digests_agree_with_coreutils(tmp_path: Path) -> None:
+    root = site(tmp_path / "out")
+    for algorithm, tool in (("sha1", "sha1sum"), ("sha256", "sha256sum")):
+        manifest = build_manifest(root, algorithm=algorithm)
+        for entry in manifest.files:
+            out = subprocess.run(
+                [tool, "--", str(entry.source)], capture_output=True, text=True, check=True
+            )
+            assert out.stdout.split()[0] == entry.digest, entry.path
+            assert entry.size == entry.source.stat().st_size
+
+
+def test_manifest_rules_hidden_normalised_links(tmp_path: Path) -> None:
+    root = site(tmp_path / "out")
+    (root / "link.html").symlink_to("index.html")
+    manifest = build_manifest(root)
+    paths = [f.path for f in manifest.files]
+    assert ".env" not in paths, "hidden files are left out"
+    assert ".well-known/security.txt" in paths, "…but sites must serve .well-known"
+    assert "caf\u00e9.txt" in paths, "names are NFC, as browsers request them"
+    by_path = {f.path: f for f in manifest.files}
+    assert by_path["link.html"].digest == by_path["index.html"].digest
+    assert manifest.digests(leading_slash=True)["/index.html"] == by_path["index.html"].digest
+    both = manifest.needing([by_path["index.html"].digest])
+    assert {f.path for f in both} == {"index.html", "same-as-index.html", "link.html"}
+    assert ".env" in {f.path for f in build_manifest(root, include_hidden=True).files}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda r: (r / "secret").symlink_to("../../secret.txt"), "outside the source directory"),
+        (lambda r: (r / "abs").symlink_to("/etc/hostname"), "link to the absolute path"),
+        (lambda r: (r / "page#1.html").write_text("x"), "which a URL path cannot carry"),
+        (lambda r: (r / "dirlink").symlink_to("css"), "is a link to a directory"),
+        (lambda r: os.mkfifo(r / "pipe"), "FIFO"),
+        (lambda r: (r / "caf\u00e9.txt").write_text("x"), "the same name once normalised"),
+    ],
+)
+def test_manifest_refuses_before_any_request(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "secret.txt").write_text("outside")
+    root = site(tmp_path / "out")
+    make(root)
+    with pytest.raises(UsageError) as info:
+        build_manifest(root)
+    assert message in str(info.value)
+
+
+# -- uploads -----------------------------------------------------------------------------
+
+
+class Platform(http.server.ThreadingHTTPServer):
+    """Records each PUT (path, body, time) and answers from a script of responses."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.script: list[tuple[int, dict[str, str]] | str] = []
+        self.received: dict[str, bytes] = {}
+        self.attempts: list[tuple[float, str, int]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.delay = 0.0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: Platform
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        platform = self.server
+        with platform.lock:
+            action = platform.script.pop(0) if platform.script else (200, {})
+            platform.in_flight += 1
+            platform.most_in_flight = max(platform.most_in_flight, platform.in_flight)
+        time.sleep(platform.delay)
+        with platform.lock:
+            platform.in_flight -= 1
+            status = 0 if action == "drop" else action[0]  # type: ignore[index]
+            platform.attempts.append((time.monotonic(), self.path, status))
+        if action == "drop":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status, headers = action  # type: ignore[misc]
+        if status < 400:
+            with platform.lock:
+                platform.received[self.path] = body
+        payload = b'{"message": "slow down"}' if status >= 400 else b"{}"
+        self.send_response(status)
+        for key, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    server = Platform()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def uploads_for(root: Path, platform: Platform) -> list[Upload]:
+    manifest = build_manifest(root)
+    return [Upload(entry=f, url=f"{platform.url}/files/{f.path}") for f in manifest.files]
+
+
+def test_every_file_arrives_byte_identical_within_the_concurrency(
+    tmp_path: Path, platform: Platform
+) -> None:
+    root = tmp_path / "out"
+    for i in range(40):
+        (root / f"p{i}").mkdir(parents=True)
+        (root / f"p{i}" / "index.html").write_bytes(os.urandom(2000 + i))
+    platform.delay = 0.02
+    seen: list[tuple[int, int, int, int]] = []
+    with httpx.Client() as client:
+        upload(
+            client, uploads_for(root, platform), concurrency=3, progress=lambda *c: seen.append(c)
+        )
+    assert len(platform.received) == 40
+    for i in range(40):
+        assert (
+            platform.received[f"/files/p{i}/index.html"] == (root / f"p{i}/index.html").read_bytes()
+        )
+    assert 1 < platform.most_in_flight <= 3
+    assert seen[-1][:2] == (40, 40) and seen[-1][2] == seen[-1][3]
+
+
+def test_429_and_503_are_retried_as_asked_and_reported(tmp_path: Path, platform: Platform) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "index.html").write_text("hi")
+    platform.script = [
+        (429, {"Retry-After": "1"}),
+        (429, {"X-RateLimit-Reset": str(int(time.time()) + 2)}),
+        (503, {}),
+        "drop",
+    ]
+    heard: list[str] = []
+    started = time.monotonic()
+    with httpx.Client() as client:
+        upload(
+            client,
+            uploads_for(root, platform),
+            policy=RetryPolicy(backoff_s=0.05),
+            on_retry=heard.append,
+        )
+    statuses = [status for _, _, status in platform.attempts]
+    assert statuses == [429, 429, 503, 0, 200]
+    gaps = [b[0] - a[0] for a, b in zip(platform.attempts, platform.attempts[1:], strict=False)]
+    assert gaps[0] >= 0.95, "Retry-After: 1 was honoured"
+    assert gaps[1] >= 0.9, "X-RateLimit-Reset was honoured"
+    assert platform.received["/files/index.html"] == b"hi"
+    assert time.monotonic() - started >= 2
+    assert len(heard) == 4 and "429 slow down" in heard[0] and "as the server asked" in heard[0]
+
+
+def test_a_4xx_that_cannot_succeed_fails_at_once(tmp_path: Path, platform: Platform) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "index.html").write_text("hi")
+    platform.script = [(422, {})]
+    with httpx.Client() as client, pytest.raises(UploadFailed) as info:
+        upload(client, uploads_for(root, platform))
+    assert len(platform.attempts) == 1
+    assert info.value.status == 422 and info.value.path == "index.html"
+    assert "refused: 422 slow down" in str(info.value)
+
+
+def test_a_wait_past_the_deadline_fails_now(tmp_path: Path, platform: Platform) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "index.html").write_text("hi")
+    platform.script = [(429, {"Retry-After": "120"})]
+    started = time.monotonic()
+    with httpx.Client() as client, pytest.raises(UploadFailed) as info:
+        upload(client, uploads_for(root, platform), policy=RetryPolicy(deadline_s=10))
+    assert time.monotonic() - started < 5
+    assert "asked to wait 120s, past the deadline" in str(info.value)
+
+
+def test_progress_draws_only_on_a_terminal(tmp_path: Path) -> None:
+    import io
+
+    pipe = io.StringIO()
+    line = ProgressLine("uploading", pipe)
+    line(1, 2, 10, 20)
+    line.close()
+    assert pipe.getvalue() == "", "nothing in a pipe"
+    shown = ProgressLine("uploading", io.StringIO(), enabled=True)
+    text = shown.render(1, 2, 1024, 2048, shown.started + 1)
+    assert text == "uploading: 1/2 files, 1.0 KB/2.0 KB (1.0 KB/s, 1s left)"
+
+
+def test_coreutils_present() -> None:
+    assert shutil.which("sha1sum") and shutil.which("sha256sum"), "coreutils is the oracle"
