@@ -148,7 +148,7 @@ def _send(
         if stop.is_set():
             return
         try:
-            with item.entry.source.open("rb") as body:
+            with open(item.entry.source, "rb") as body:
                 response = client.request(
                     item.method,
                     item.url,
