@@ -13,6 +13,11 @@ stays cheap:
   documented in :mod:`wave_sdk.hookspecs`.
 * The models (:mod:`wave_sdk.models`), the errors (:mod:`wave_sdk.errors`), signals
   (:mod:`wave_sdk.signals`), state (:mod:`wave_sdk.state`), checks, approvals, health.
+* Trust: what a release *is* (:mod:`wave_sdk.content`: a clean checkout's commit, else a
+  digest), who may approve it (:mod:`wave_sdk.approvals`, :mod:`wave_sdk.signing`), which
+  branch it must be on (:mod:`wave_sdk.git.binding`), what a source may hold
+  (:mod:`wave_sdk.sources`), secrets kept out of every output (:mod:`wave_sdk.secrets`).
+* :mod:`wave_sdk.digests` — the toolkit for adapters that upload a directory by digest.
 * :mod:`wave_sdk.testing` — the conformance suite every adapter must pass.
 """
 
