@@ -304,6 +304,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 fault=fault,
             )
         )
+        if status == 0:  # a dropped connection: logged first, so a test sees it at once
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _answer(
         self, fake: FakeNetlify, path: str, query: str, body: bytes
@@ -313,8 +316,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.drop:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
                 return 0, None, {}, True
             if fault.status is not None:
                 message = fault.message or http.HTTPStatus(fault.status).phrase
