@@ -19,22 +19,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netlify_kit import TOKEN, Fake, RunNetlify, node_prefix
 from netlify_spec import SPEC_IN_PACKAGE, SpecCheck
-from wave_sdk_netlify.fake import FakeNetlify
-from wave_sdk_netlify.fake.state import Site
 
 from wave_sdk.testing import missing, require_binary
-
-REPO = Path(__file__).resolve().parents[3]
-TOKEN = "t"
-
-
-def node_prefix() -> Path:
-    return Path(os.environ.get("WAVE_NETLIFY_PREFIX") or REPO / ".venv" / "node")
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +35,6 @@ def spec_path() -> Path:
     if not path.is_file():
         missing("@netlify/open-api", f"no {path}: run make deps (scripts/install-test-deps)")
     return path
-
-
-class Fake(FakeNetlify):
-    site: Site
-    check: SpecCheck
 
 
 @pytest.fixture
@@ -68,9 +55,6 @@ def netlify_bin() -> str:
     if not path.exists():
         missing("netlify-cli", f"no {path}: run make deps (scripts/install-test-deps)")
     return str(path)
-
-
-RunNetlify = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TOKEN, Fake
+from netlify_kit import TOKEN, Fake
 from netlify_sites import fetch, served_differently, write_site
 from netlify_spec import SpecCheck
 from wave_sdk_netlify.fake import Exchange
@@ -93,6 +93,30 @@ def test_upload_must_match_the_manifest(fake: Fake, api: httpx.Client) -> None:
     ok = api.put(f"/deploys/{deploy['id']}/files/a.txt", content=good)
     assert ok.status_code == 200 and ok.json()["sha"] == sha
     assert fake.store.blobs[sha] == good
+
+
+def test_files_and_functions_prepared_uploading_uploaded_ready(
+    fake: Fake, api: httpx.Client
+) -> None:
+    a, b, fn = b"a\n", b"b\n", b"PK\x03\x04 a function zip"
+    body = {
+        "files": {"a.txt": hashlib.sha1(a).hexdigest(), "b.txt": hashlib.sha1(b).hexdigest()},
+        "functions": {"hello": hashlib.sha256(fn).hexdigest()},
+    }
+    deploy = api.post(f"/sites/{fake.site.id}/deploys", json=body).json()
+    assert deploy["required_functions"] == [hashlib.sha256(fn).hexdigest()]
+    states = [deploy["state"]]
+    for path, data in (("files/a.txt", a), ("files/b.txt", b), ("functions/hello", fn)):
+        assert api.put(f"/deploys/{deploy['id']}/{path}", content=data).status_code == 200
+        states.append(api.get(f"/deploys/{deploy['id']}").json()["state"])
+    assert states == ["prepared", "uploading", "uploading", "uploaded"]
+    ready = wait_until(
+        lambda: api.get(f"/deploys/{deploy['id']}").json()["state"],
+        lambda s: s == "ready",
+        timeout=5,
+    )
+    assert ready == "ready"
+    assert fetch(fake.site.url, "b.txt").content == b
 
 
 def test_states_async_draft_publish_restore_lock(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import Fake, RunNetlify
+from netlify_kit import Fake, RunNetlify
 from netlify_sites import fetch, served_differently, write_site
 
 
