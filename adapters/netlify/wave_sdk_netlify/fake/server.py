@@ -217,6 +217,8 @@ class FakeNetlify:
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    wbufsize = 1 << 16
+    """Buffered: a response's head and body leave in one send (flushed after each request)."""
     server: _Origin
 
     def log_message(self, format: str, *args: Any) -> None:
