@@ -91,3 +91,35 @@ def test_netlify_cli_waits_out_a_429_by_the_rate_limit_reset(
     refused = [r for r in fake.requests("PUT", "/files/") if r.status == 429]
     assert len(refused) == 2
     assert served_differently(fake.site.url, files) == []
+
+
+def test_a_draft_deploy_is_served_at_its_url_only(
+    fake: Fake, netlify: RunNetlify, tmp_path: Path
+) -> None:
+    files = write_site(tmp_path / "site")
+    out = netlify("deploy", "--no-build", "--dir", str(tmp_path / "site"))
+    assert out.returncode == 0, out.stdout
+    [deploy_id] = deploys(fake)
+    deploy = fake.store.deploys[deploy_id]
+    assert deploy.draft and deploy.state == "ready"
+    assert served_differently(deploy.url, files) == []
+    assert fake.store.sites[fake.site.id].published_deploy is None
+    assert fetch(fake.site.url, "index.html").status_code == 404
+
+
+def test_netlify_cli_refuses_prod_while_the_published_deploy_is_locked(
+    fake: Fake, netlify: RunNetlify, tmp_path: Path
+) -> None:
+    """netlify-cli reads ``published_deploy.locked`` from the site (notes §2.3)."""
+    files = write_site(tmp_path / "site")
+    assert (
+        netlify("deploy", "--prod", "--no-build", "--dir", str(tmp_path / "site")).returncode == 0
+    )
+    [first] = deploys(fake)
+    with fake.lock:
+        fake.store.deploys[first].locked = True
+    (tmp_path / "site" / "index.html").write_bytes(b"<h1>not to be published</h1>\n")
+    out = netlify("deploy", "--prod", "--no-build", "--dir", str(tmp_path / "site"))
+    assert out.returncode != 0 and "locked" in out.stdout
+    assert deploys(fake) == [first]
+    assert fetch(fake.site.url, "index.html").content == files["index.html"]

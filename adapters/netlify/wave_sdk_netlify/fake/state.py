@@ -134,6 +134,7 @@ class Store:
         deploy_id = f"{next(self._ids):06x}{int(now * 1000):x}".rjust(24, "0")
         deploy = Deploy(id=deploy_id, site_id=site.id, created=now, updated=now, title=title)
         deploy.url = url(deploy)
+        deploy.draft = body.get("draft") is True
         self.deploys[deploy.id] = deploy
         self.update_deploy(deploy, body)
         return deploy
@@ -149,12 +150,13 @@ class Store:
         """Take the deploy's settings and, if the body has ``files``, its manifest.
 
         The manifest may come with the create (the documented one-shot flow) or with a
-        later PUT (netlify-cli's two steps); a second manifest replaces the first.
+        later PUT (netlify-cli's two steps); a second manifest replaces the first. Whether
+        a deploy is a draft is decided when it is created: netlify-cli creates a draft with
+        ``draft: true`` and then sends ``draft: false`` with its files (deploy-site.ts
+        defaults it), and its drafts stay drafts on Netlify.
         """
         now = time.time()
         deploy.updated = now
-        if isinstance(body.get("draft"), bool):
-            deploy.draft = body["draft"]
         if isinstance(body.get("branch"), str):
             deploy.branch = body["branch"]
         if not isinstance(body.get("files"), dict):
