@@ -7,8 +7,10 @@ and every answer it got must match Netlify's published spec (the ``fake`` fixtur
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from netlify_kit import Fake, RunNetlify
 from netlify_sites import fetch, served_differently, write_site
@@ -123,3 +125,36 @@ def test_netlify_cli_refuses_prod_while_the_published_deploy_is_locked(
     assert out.returncode != 0 and "locked" in out.stdout
     assert deploys(fake) == [first]
     assert fetch(fake.site.url, "index.html").content == files["index.html"]
+
+
+def test_netlify_api_lists_restores_and_locks_through_the_real_client(
+    fake: Fake, netlify: RunNetlify, tmp_path: Path
+) -> None:
+    """``netlify api <operationId>`` is @netlify/api itself, built from the spec.
+
+    So the operations the adapter will use reach the fake's routes, and the real client
+    reads the fake's answers.
+    """
+    v1 = write_site(tmp_path / "site")
+    assert (
+        netlify("deploy", "--prod", "--no-build", "--dir", str(tmp_path / "site")).returncode == 0
+    )
+    (tmp_path / "site" / "index.html").write_bytes(b"<h1>v2</h1>\n")
+    assert (
+        netlify("deploy", "--prod", "--no-build", "--dir", str(tmp_path / "site")).returncode == 0
+    )
+    first, second = deploys(fake)
+    site = fake.site.id
+
+    def api(operation: str, **data: str) -> Any:
+        out = netlify("api", operation, "--data", json.dumps(data))
+        assert out.returncode == 0, out.stdout
+        return json.loads(out.stdout)
+
+    listed = api("listSiteDeploys", site_id=site)
+    assert [d["id"] for d in listed] == [second, first]
+    restored = api("restoreSiteDeploy", site_id=site, deploy_id=first)
+    assert restored["id"] == first
+    assert fetch(fake.site.url, "index.html").content == v1["index.html"]
+    assert api("lockDeploy", deploy_id=first)["locked"] is True
+    assert api("getSite", site_id=site)["published_deploy"]["locked"] is True
