@@ -6,6 +6,7 @@ asserted here is what the fake does (what it serves, stores and logs), not what 
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import os
 import signal
@@ -214,8 +215,11 @@ def test_rate_limit_headers_auth_and_faults(fake: Fake, api: httpx.Client) -> No
     with pytest.raises(httpx.TransportError):
         api.get(f"/sites/{fake.site.id}")
 
+    fake.inject(status=429, retry_after=5, retry_after_date=True)
+    dated = api.get(f"/sites/{fake.site.id}").headers["retry-after"]
+    assert 3 <= email.utils.parsedate_to_datetime(dated).timestamp() - time.time() <= 6
     log = fake.requests("GET", f"/sites/{fake.site.id}")
-    assert [r.status for r in log][-5:] == [401, 429, 503, 200, 0]
+    assert [r.status for r in log][-6:] == [401, 429, 503, 200, 0, 429]
     put = api.put(f"/sites/{fake.site.id}/deploys/none", content=b"{}")
     assert put.status_code == 404
     assert fake.requests("PUT")[-1].bytes_in == 2

@@ -14,6 +14,7 @@ Every API request is logged (:class:`Logged`): method, path, status and bytes ea
 
 from __future__ import annotations
 
+import email.utils
 import re
 import threading
 import time
@@ -32,6 +33,8 @@ class Fault:
     """Seconds to wait before answering."""
     retry_after: float | None = None
     """``Retry-After`` in seconds (whole seconds are sent as an integer)."""
+    retry_after_date: bool = False
+    """Send ``Retry-After`` as an HTTP date (the other form RFC 9110 allows)."""
     reset_in: float | None = None
     """``X-RateLimit-Reset`` this many seconds after the answer (epoch seconds, rounded up)."""
     drop: bool = False
@@ -109,7 +112,10 @@ def fault_headers(fault: Fault) -> dict[str, str]:
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
         value = fault.retry_after
-        headers["Retry-After"] = str(int(value)) if value == int(value) else str(value)
+        if fault.retry_after_date:
+            headers["Retry-After"] = email.utils.formatdate(time.time() + value, usegmt=True)
+        else:
+            headers["Retry-After"] = str(int(value)) if value == int(value) else str(value)
     if fault.reset_in is not None:
         headers["X-RateLimit-Reset"] = str(int(time.time() + fault.reset_in + 0.999))
     return headers
