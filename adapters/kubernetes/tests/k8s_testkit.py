@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from wave_sdk_kubernetes.fake import FakeCluster
 
+from wave_sdk import procs
 from wave_sdk.testing import missing
 
 KUBECTL_VERSION = "v1.37.1"
@@ -72,29 +72,19 @@ class Kubectl:
     kubeconfig: Path
     home: Path
 
-    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, timeout: float = 60) -> procs.Result:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
             "KUBECONFIG": str(self.kubeconfig),
         }
-        # subprocess.run kills the child (its PID) when the timeout passes; its own session
-        # keeps a stray signal of ours from reaching it and the other way round.
-        return subprocess.run(
-            [self.binary, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            check=False,
-        )
+        # wave's own runner: a new session, the whole group ended when it returns.
+        return procs.run([self.binary, *args], timeout=timeout, env=env)
 
     def ok(self, *args: str, timeout: float = 60) -> str:
         """Run; assert exit 0; the standard output."""
         done = self(*args, timeout=timeout)
-        assert done.returncode == 0, (
+        assert done.returncode == 0 and not done.timed_out, (
             f"kubectl {' '.join(args)}: rc={done.returncode}\n{done.stderr}"
         )
         return done.stdout
