@@ -71,9 +71,12 @@ class Kubectl:
     binary: str
     kubeconfig: Path
     home: Path
+    # A real cluster's kubeconfig may run credential plugins that need the whole environment.
+    inherit_env: bool = False
 
     def __call__(self, *args: str, timeout: float = 60) -> procs.Result:
         env = {
+            **(os.environ if self.inherit_env else {}),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
             "KUBECONFIG": str(self.kubeconfig),
@@ -138,3 +141,42 @@ def rolled_out(name: str = "web", namespace: str = "default") -> Any:
         )
 
     return done
+
+
+def start_program(kubeconfig: Path, *args: str, timeout: float = 20) -> tuple[procs.Child, str]:
+    """``python -m wave_sdk_kubernetes.fake`` in its own process group; (child, url).
+
+    Waits (bounded) for its ``ready <url>`` line. The caller ends it: ``with child:``,
+    or ``os.kill(child.pid, SIGTERM)`` and ``child.wait(...)`` to see it exit by itself.
+    """
+    import select
+    import subprocess
+    import time
+
+    argv = [
+        sys.executable,
+        "-m",
+        "wave_sdk_kubernetes.fake",
+        "--kubeconfig",
+        str(kubeconfig),
+        *args,
+    ]
+    child = procs.start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.popen.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([child.popen.stdout], [], [], max(0.0, left))
+        if not ready:
+            child.end()
+            raise AssertionError(f"no ready line within {timeout}s (got {line!r})")
+        byte = os.read(child.popen.stdout.fileno(), 1)  # unbuffered: select sees what is left
+        if not byte:
+            child.end()
+            err = child.popen.stderr.read().decode() if child.popen.stderr else ""
+            raise AssertionError(f"the fake exited before it was ready: {err}")
+        line += byte
+    word, _, url = line.decode().strip().partition(" ")
+    assert word == "ready", line
+    return child, url
