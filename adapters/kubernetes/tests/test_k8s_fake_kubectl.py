@@ -240,3 +240,18 @@ def test_pause_holds_the_rollout_and_resume_releases_it(
     done = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
     assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
     assert sorted(kit.history(fake)) == [1, 2, 3]
+
+
+def test_get_prints_the_server_side_columns(fake: FakeCluster, kubectl: kit.Kubectl) -> None:
+    fake.pod_behaviour("app:bad", "crashloop")
+    _create(fake, replicas=1)
+    kubectl.ok("set", "image", "deployment/web", "app=app:bad")
+    fake.step(4)
+    deployments = kubectl.ok("get", "deployments").splitlines()
+    assert deployments[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert deployments[1].split()[:4] == ["web", "1/1", "1", "1"]
+    pods = {line.split()[0]: line.split() for line in kubectl.ok("get", "pods").splitlines()[1:]}
+    bad = next(row for row in pods.values() if row[2] != "Running")
+    assert bad[1:4] == ["1/2", "CrashLoopBackOff", "1"]
+    wide = kubectl.ok("get", "replicasets", "-o", "wide").splitlines()
+    assert wide[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]

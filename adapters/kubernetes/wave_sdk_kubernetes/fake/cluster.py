@@ -52,6 +52,8 @@ class FakeCluster:
     ) -> None:
         self.clock = clock if clock is not None else ManualClock()
         self.store = Store(self.clock)
+        for namespace in ("default", "kube-node-lease", "kube-public", "kube-system"):
+            self.store.create("namespaces", "", {"metadata": {"name": namespace}})
         self.policy = PodPolicy(ready_after)
         self.faults = Faults()
         self.requests = RequestLog()
@@ -254,9 +256,13 @@ class FakeCluster:
     def create(self, plural: str, body: Obj, namespace: str = "default") -> Obj:
         return self.store.create(plural, namespace, body)
 
-    def stats(self) -> dict[str, Any]:
-        """Request count, bytes and per-method counts (for benches)."""
-        entries = self.requests.entries()
+    def stats(self, since: int = 0) -> dict[str, Any]:
+        """Requests, bytes (bodies both ways) and counts per method, from log entry ``since``.
+
+        For benches: ``mark = len(fake.requests.entries())`` before a sequence, then
+        ``fake.stats(mark)`` after it.
+        """
+        entries = self.requests.entries()[since:]
         by_method: dict[str, int] = {}
         for e in entries:
             by_method[e.method] = by_method.get(e.method, 0) + 1

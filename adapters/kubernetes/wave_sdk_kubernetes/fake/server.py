@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from wave_sdk_kubernetes.fake import discovery
+from wave_sdk_kubernetes.fake import discovery, tables
 from wave_sdk_kubernetes.fake import objects as o
 from wave_sdk_kubernetes.fake.errors import ApiError, conflict, expired
 from wave_sdk_kubernetes.fake.faults import Fault, Request
@@ -104,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._watch(route, query, entry)
                 return
             code, answer = self._answer(method, url.path, query, route, content_type, body)
+            if method == "GET" and tables.wants_table(self.headers.get("Accept") or ""):
+                answer = self._as_table(answer, query)
             self._send_json(entry, code, answer)
         except ApiError as exc:
             self._send_error(entry, exc)
@@ -121,6 +123,16 @@ class Handler(BaseHTTPRequestHandler):
     do_PUT = partialmethod(_handle, "PUT")
     do_PATCH = partialmethod(_handle, "PATCH")
     do_DELETE = partialmethod(_handle, "DELETE")
+
+    def _as_table(self, answer: Obj, query: dict[str, str]) -> Obj:
+        """A Table of a list or of one object (``kubectl get``), when the kind has a printer."""
+        listed = answer.get("items")
+        items = listed if isinstance(listed, list) else [answer]
+        if not items or items[0].get("kind") not in tables.PRINTERS:
+            return answer
+        rv = str(answer.get("metadata", {}).get("resourceVersion", ""))
+        now = self.server.cluster.clock.now()
+        return tables.table(items, rv, now, query.get("includeObject", "Metadata"))
 
     def _inject(self, fault: Fault, entry: Request, watch: bool) -> None:
         if fault.status == 0:

@@ -188,6 +188,8 @@ class Store:
             r.default(obj)
         self._validate(r, obj)
         with self.lock:
+            if r.namespaced and ("", namespace) not in self.objects["namespaces"]:
+                raise not_found("namespaces", namespace, "Namespace", "")
             key = (namespace if r.namespaced else "", name)
             if key in self.objects[plural]:
                 raise already_exists(r.group_resource, name)
@@ -258,7 +260,10 @@ class Store:
             return self._commit(plural, (namespace if r.namespaced else "", name), new, "MODIFIED")
 
     def delete(self, plural: str, namespace: str, name: str) -> Obj:
-        """Delete the object, then (as the garbage collector) everything it owns."""
+        """Delete the object, then (as the garbage collector) everything it owns.
+
+        A namespace takes everything in it along, at once (no ``Terminating`` phase).
+        """
         r = RESOURCES[plural]
         with self.lock:
             current = self.get(plural, namespace, name)
@@ -271,7 +276,8 @@ class Store:
             for dependent in RESOURCES:
                 for obj in list(self.objects[dependent].values()):
                     refs = obj["metadata"].get("ownerReferences") or []
-                    if any(ref.get("uid") == uid for ref in refs):
+                    inside = plural == "namespaces" and obj["metadata"].get("namespace") == name
+                    if inside or any(ref.get("uid") == uid for ref in refs):
                         meta = obj["metadata"]
                         self.delete(dependent, meta.get("namespace", ""), meta["name"])
             return current
