@@ -9,6 +9,7 @@ the real ones. kubectl's messages are those of its sources (notes §3).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import k8s_testkit as kit
@@ -255,3 +256,37 @@ def test_get_prints_the_server_side_columns(fake: FakeCluster, kubectl: kit.Kube
     assert bad[1:4] == ["1/2", "CrashLoopBackOff", "1"]
     wide = kubectl.ok("get", "replicasets", "-o", "wide").splitlines()
     assert wide[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+
+
+def test_an_older_kubectl_lists_then_watches(
+    fake: FakeCluster, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """Kubectl before 1.35 lists, then watches from the list's version (notes §3.1).
+
+    An extra oracle for that older wire path, with whatever kubectl the system has
+    (Debian's is 1.32). The pinned kubectl above is the required one; this one is not
+    part of the project's set-up, so its absence is a plain skip, as allowed under
+    WAVE_REQUIRE_REAL=1.
+    """
+    system = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
+    if system is None:
+        pytest.skip("no system kubectl (the pinned one is tested above)")
+    home = tmp_path / "home132"
+    home.mkdir()
+    older = kit.Kubectl(system, kubeconfig, home)
+    version = json.loads(older.ok("version", "--client", "-o", "json"))["clientVersion"]
+    if int(version["minor"].rstrip("+")) >= 35:
+        pytest.skip(f"the system kubectl is {version['gitVersion']}, which watch-lists too")
+    _create(fake)
+    _deploy(older, "app:2")
+    done = older("rollout", "status", "deployment/web", "--timeout=30s")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
+    gets = [
+        r.query
+        for r in fake.requests.entries()
+        if r.method == "GET" and r.path.endswith("/deployments")
+    ]
+    assert any("fieldSelector=metadata.name%3Dweb" in q and "watch" not in q for q in gets)
+    assert any(
+        "watch=true" in q and "resourceVersion=" in q and "sendInitialEvents" not in q for q in gets
+    )
