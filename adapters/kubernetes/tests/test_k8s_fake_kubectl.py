@@ -290,3 +290,37 @@ def test_an_older_kubectl_lists_then_watches(
     assert any(
         "watch=true" in q and "resourceVersion=" in q and "sendInitialEvents" not in q for q in gets
     )
+
+
+def test_reapply_scale_restart_dry_run_and_delete(
+    fake: FakeCluster, kubectl: kit.Kubectl, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "web.json"
+    manifest.write_text(json.dumps(kit.deployment(change_cause="initial app:1")))
+    kubectl.ok("apply", "-f", str(manifest))
+    fake.run_until(kit.rolled_out())
+    # A re-apply without the sidecar: kubectl's three-way strategic merge patch
+    # ($setElementOrder, `$patch: delete` on the list element) removes it.
+    manifest.write_text(json.dumps(kit.deployment(images={"app": "app:3"}, replicas=2)))
+    assert kubectl.ok("apply", "-f", str(manifest)) == "deployment.apps/web configured\n"
+    d = fake.get("deployments", "web")
+    assert (kit.images(d), d["spec"]["replicas"]) == ({"app": "app:3"}, 2)
+    assert kit.CHANGE_CAUSE not in d["metadata"]["annotations"]  # dropped from the manifest
+    fake.run_until(kit.rolled_out())  # or the restart's template would overtake this one
+
+    assert kubectl.ok("scale", "deployment/web", "--replicas=4") == "deployment.apps/web scaled\n"
+    assert kubectl.ok("rollout", "restart", "deployment/web") == "deployment.apps/web restarted\n"
+    done = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
+    assert len(fake.objects("pods")) == 4 and sorted(kit.history(fake)) == [1, 2, 3]
+
+    before = fake.store.rv, fake.get("deployments", "web")
+    dry = kubectl.ok("rollout", "undo", "deployment/web", "--dry-run=server")
+    assert dry == "deployment.apps/web rolled back (server dry run)\n"
+    assert (fake.store.rv, fake.get("deployments", "web")) == before
+
+    assert (
+        kubectl.ok("delete", "deployment/web")
+        == 'deployment.apps "web" deleted from default namespace\n'
+    )
+    assert fake.objects("replicasets") == fake.objects("pods") == []

@@ -103,7 +103,9 @@ class Handler(BaseHTTPRequestHandler):
             if watch and route is not None:
                 self._watch(route, query, entry)
                 return
-            code, answer = self._answer(method, url.path, query, route, content_type, body)
+            dry = query.get("dryRun") == "All" and method != "GET"
+            with cluster.store.dry_run() if dry else contextlib.nullcontext():
+                code, answer = self._answer(method, url.path, query, route, content_type, body)
             if method == "GET" and tables.wants_table(self.headers.get("Accept") or ""):
                 answer = self._as_table(answer, query)
             self._send_json(entry, code, answer)

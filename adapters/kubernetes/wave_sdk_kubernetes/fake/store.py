@@ -12,6 +12,7 @@ and a Deployment's generation moves only when its spec or annotations change.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import uuid
@@ -157,6 +158,20 @@ class Store:
                     hi = mid
             pending = self.events[lo:]
         yield from pending
+
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Writes inside are validated and answered as usual, then undone (``dryRun=All``).
+
+        The lock is held throughout, so no watch or reader ever sees them.
+        """
+        with self.lock:
+            saved = copy.deepcopy(self.objects), self.rv, len(self.events), self.oldest, self._uids
+            try:
+                yield
+            finally:
+                self.objects, self.rv, kept, self.oldest, self._uids = saved
+                del self.events[kept:]
 
     def compact(self) -> None:
         """Forget all history: a watch or list from any earlier version gets 410."""
