@@ -30,8 +30,9 @@ from wave_sdk_kubernetes.fake.controller import DeploymentController
 from wave_sdk_kubernetes.fake.faults import Fault, Faults, RequestLog
 from wave_sdk_kubernetes.fake.objects import Obj
 from wave_sdk_kubernetes.fake.replicasets import Behaviour, PodPolicy, ReplicaSetController
-from wave_sdk_kubernetes.fake.server import Server, WatchSession
+from wave_sdk_kubernetes.fake.server import Server
 from wave_sdk_kubernetes.fake.store import Store
+from wave_sdk_kubernetes.fake.watch import WatchSession
 
 
 class NotSettled(AssertionError):
