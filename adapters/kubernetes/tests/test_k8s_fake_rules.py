@@ -19,6 +19,8 @@ from kubernetes import client, config, watch
 from kubernetes.client import ApiException
 from wave_sdk_kubernetes.fake import FakeCluster
 
+from wave_sdk.testing.served import wait_until
+
 NS = "default"
 
 
@@ -393,14 +395,22 @@ def test_injected_errors_leave_state_untouched(fake: FakeCluster, apps: client.A
 
 
 def test_request_log_counts_bytes(fake: FakeCluster, apps: client.AppsV1Api) -> None:
+    before = len(fake.requests.entries())
     apps.create_namespaced_deployment(NS, kit.deployment())
-    entry = fake.requests.entries()[-1]
+    # The server completes a request's log entry once its answer is sent, which may be
+    # just after the client has read it: wait for the entry rather than race it.
+    logged = wait_until(
+        lambda: [e for e in fake.requests.entries()[before:] if e.status and e.sent],
+        bool,
+        timeout=5,
+    )
+    entry = logged[-1]
     # Client 37 sends a POST body without Content-Type; the server takes it as JSON.
     assert (entry.method, entry.status, entry.content_type) == ("POST", 201, "")
     assert entry.bytes == len(entry.body) + entry.sent and entry.sent > 500
     mark = len(fake.requests.entries())
     apps.read_namespaced_deployment("web", NS)
-    stats = fake.stats(mark)
+    stats = wait_until(lambda: fake.stats(mark), lambda s: s["bytes"] > 500, timeout=5)
     assert (stats["requests"], stats["by_method"]) == (1, {"GET": 1}) and stats["bytes"] > 500
 
 
