@@ -35,11 +35,14 @@ class TestNetlifyContract(AdapterContract):
     @pytest.fixture
     def make_release(self, tmp_path: Path) -> MakeRelease:
         def make(release_id: str, *, healthy: bool = True) -> Release:
+            """A site naming its release; an unhealthy one lacks the checked index.html."""
+            pages = {"version.json": json.dumps({"version": release_id})}
+            if healthy:
+                pages["index.html"] = f"<h1>{release_id}</h1>\n"
             site = tmp_path / "sites" / release_id
             site.mkdir(parents=True, exist_ok=True)
-            name = "index.html" if healthy else "oops.html"
-            (site / name).write_text(f"<h1>{release_id}</h1>\n")
-            (site / "version.json").write_text(json.dumps({"version": release_id}))
+            for name, text in pages.items():
+                (site / name).write_text(text)
             return Release(id=release_id, source=site)
 
         return make
