@@ -81,7 +81,7 @@ class NetlifyAdapter(Adapter):
                 todo = manifest.needing(deploy.get("required") or [])
                 self._emit(
                     "info",
-                    f"deploy {deploy_id}: uploading {len(todo)} of {len(manifest.files)} files",
+                    f"deploy {deploy_id}: uploading {len(todo)} of {_files(len(manifest.files))}",
                 )
                 progress = ProgressLine(f"uploading to {self.config.site}")
                 try:
@@ -107,7 +107,7 @@ class NetlifyAdapter(Adapter):
             release=release.id,
             url=self._url(deploy, site),
             previous=self.config.release_of(published.get("title")),
-            message=f"deploy {deploy_id} ready ({len(todo)} files uploaded)",
+            message=f"deploy {deploy_id} ready ({_files(len(todo))} uploaded)",
             details={"deploy_id": deploy_id, "uploaded": len(todo), "files": len(manifest.files)},
         )
 
@@ -320,6 +320,10 @@ class NetlifyAdapter(Adapter):
     def _emit(self, kind: str, message: str) -> None:
         with _EMIT_LOCK:  # uploads retry from their own threads
             self.context.reporter.emit(Event(kind, "deploy", message))
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _state(deploy: JSON) -> str:
