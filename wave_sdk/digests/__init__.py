@@ -23,15 +23,28 @@ from __future__ import annotations
 
 from wave_sdk.digests.manifest import FileEntry, Manifest, build_manifest
 from wave_sdk.digests.progress import ProgressLine
-from wave_sdk.digests.transfer import RetryPolicy, Upload, UploadFailed, upload
+from wave_sdk.digests.transfer import (
+    Retryable,
+    RetryPolicy,
+    Upload,
+    UploadFailed,
+    asked_wait,
+    platform_message,
+    retrying,
+    upload,
+)
 
 __all__ = [
     "FileEntry",
     "Manifest",
     "ProgressLine",
     "RetryPolicy",
+    "Retryable",
     "Upload",
     "UploadFailed",
+    "asked_wait",
     "build_manifest",
+    "platform_message",
+    "retrying",
     "upload",
 ]

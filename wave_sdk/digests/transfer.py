@@ -70,14 +70,73 @@ class UploadFailed(AdapterError):
         super().__init__(message, hint=hint)
 
 
-class _Retryable(Exception):
-    """An attempt that may succeed later; ``after`` is the wait the server asked for."""
+class Retryable(Exception):
+    """An attempt that may succeed later; ``after`` is the wait the server asked for.
 
-    def __init__(self, why: str, after: float | None, status: int | None) -> None:
+    ``response`` is the answer that asked for another attempt (``None``: no answer).
+    """
+
+    def __init__(
+        self,
+        why: str,
+        after: float | None,
+        status: int | None,
+        response: httpx.Response | None = None,
+    ) -> None:
         self.why = why
         self.after = after
         self.status = status
+        self.response = response
         super().__init__(why)
+
+
+def retrying(
+    *,
+    policy: RetryPolicy,
+    deadline: float,
+    label: str,
+    on_retry: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> tenacity.Retrying:
+    """A ``tenacity.Retrying`` for attempts that raise :class:`Retryable` to be tried again.
+
+    It waits what the server asked (``Retryable.after``), else backs off with full jitter;
+    it gives up after ``policy.attempts``, when the next wait would pass ``deadline``
+    (``time.monotonic()``) or once ``stop`` is set, re-raising the last :class:`Retryable`.
+    ``on_retry`` hears one line per retry, starting with ``label``.
+    """
+
+    def wait_for(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, Retryable) and error.after is not None:
+            return error.after
+        jitter = tenacity.wait_random_exponential(
+            multiplier=policy.backoff_s, max=policy.max_backoff_s
+        )
+        return float(jitter(state))
+
+    def out_of_tries_or_time(state: tenacity.RetryCallState) -> bool:
+        waiting = state.upcoming_sleep or 0.0
+        late = time.monotonic() + waiting > deadline
+        stopped = stop is not None and stop.is_set()
+        return state.attempt_number >= policy.attempts or late or stopped
+
+    def announce(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if on_retry is not None and isinstance(error, Retryable):
+            asked = " (as the server asked)" if error.after is not None else ""
+            on_retry(
+                f"{label}: {error.why}; attempt {state.attempt_number + 1} of "
+                f"{policy.attempts} in {state.upcoming_sleep:.1f}s{asked}"
+            )
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(Retryable),
+        wait=wait_for,
+        stop=out_of_tries_or_time,
+        before_sleep=announce,
+        reraise=True,
+    )
 
 
 ProgressCallback = Callable[[int, int, int, int], None]
@@ -157,17 +216,17 @@ def _send(
                     timeout=min(max(deadline - time.monotonic(), 0.1), 300.0),
                 )
         except httpx.TransportError as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}", None, None) from None
+            raise Retryable(f"{type(exc).__name__}: {exc}", None, None) from None
         except OSError as exc:
             raise UploadFailed(
                 f"cannot read {item.entry.source}: {exc.strerror or exc}", path=path, status=None
             ) from None
         if response.status_code < 400:
             return
-        message = _message(response)
+        message = platform_message(response)
         if response.status_code in RETRIED:
             why = f"{response.status_code} {message}".strip()
-            raise _Retryable(why, _asked_wait(response), response.status_code)
+            raise Retryable(why, asked_wait(response), response.status_code)
         raise UploadFailed(
             f"upload of {clip(path, 80)!r} refused: {response.status_code} {message}".strip(),
             path=path,
@@ -175,39 +234,11 @@ def _send(
             hint="the platform will not accept it as sent; fix the file or the request",
         )
 
-    def wait_for(state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Retryable) and error.after is not None:
-            return error.after
-        jitter = tenacity.wait_random_exponential(
-            multiplier=policy.backoff_s, max=policy.max_backoff_s
-        )
-        return float(jitter(state))
-
-    def out_of_tries_or_time(state: tenacity.RetryCallState) -> bool:
-        waiting = state.upcoming_sleep or 0.0
-        late = time.monotonic() + waiting > deadline
-        return state.attempt_number >= policy.attempts or late or stop.is_set()
-
-    def announce(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        if on_retry is not None and isinstance(error, _Retryable):
-            asked = " (as the server asked)" if error.after is not None else ""
-            on_retry(
-                f"{clip(path, 80)}: {error.why}; attempt {state.attempt_number + 1} of "
-                f"{policy.attempts} in {state.upcoming_sleep:.1f}s{asked}"
-            )
-
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(_Retryable),
-        wait=wait_for,
-        stop=out_of_tries_or_time,
-        before_sleep=announce,
-        reraise=True,
-    )
     try:
-        retrying(attempt)
-    except _Retryable as exc:
+        retrying(
+            policy=policy, deadline=deadline, label=clip(path, 80), on_retry=on_retry, stop=stop
+        )(attempt)
+    except Retryable as exc:
         late = time.monotonic() + (exc.after or 0.0) > deadline
         raise UploadFailed(
             f"upload of {clip(path, 80)!r} failed: {exc.why}"
@@ -222,7 +253,7 @@ def _send(
         ) from None
 
 
-def _asked_wait(response: httpx.Response, now: float | None = None) -> float | None:
+def asked_wait(response: httpx.Response, now: float | None = None) -> float | None:
     """Seconds the server asked to wait: ``Retry-After``, else ``X-RateLimit-Reset``."""
     now = time.time() if now is None else now
     header = response.headers.get("retry-after")
@@ -242,7 +273,7 @@ def _asked_wait(response: httpx.Response, now: float | None = None) -> float | N
     return None
 
 
-def _message(response: httpx.Response) -> str:
+def platform_message(response: httpx.Response) -> str:
     """The platform's own words: a JSON ``message``/``error``, else the body's start."""
     try:
         data = response.json()

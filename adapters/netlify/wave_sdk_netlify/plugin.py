@@ -1,17 +1,19 @@
-"""The entry point: announces no adapter yet.
-
-The Netlify adapter (issue 11) is being built on top of the fake API in
-:mod:`wave_sdk_netlify.fake`; until it exists this hook yields nothing, so ``wave adapters``
-does not offer an ``adapter = "netlify"`` that cannot deploy.
-"""
+"""The entry point: announce the adapter without importing it or httpx."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from wave_sdk import AdapterSpec, hookimpl
+from wave_sdk import AdapterSpec, Capability, hookimpl
 
 
 @hookimpl
 def wave_adapters() -> Iterator[AdapterSpec]:
-    yield from ()
+    yield AdapterSpec(
+        name="netlify",
+        adapter="wave_sdk_netlify.adapter:NetlifyAdapter",
+        config="wave_sdk_netlify.config:NetlifyTarget",
+        capabilities=frozenset(Capability),  # every one: rollback, to a release, status …
+        summary="a static site on Netlify by digest (uploads what changed, restores any deploy)",
+        install="pip install wave-sdk-netlify",
+    )

@@ -1,0 +1,15 @@
+"""docs/adapters/netlify.md documents every key of the target, with its default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wave_sdk_netlify.config import NetlifyTarget
+
+from wave_sdk.testing.docs import reference_mismatches
+
+PAGE = Path(__file__).resolve().parents[3] / "docs" / "adapters" / "netlify.md"
+
+
+def test_configuration_reference_matches_the_model() -> None:
+    assert reference_mismatches(PAGE, NetlifyTarget) == []

@@ -1,0 +1,148 @@
+"""The few Netlify API calls the adapter makes, over one ``httpx.Client`` per operation.
+
+Each call is retried the way :func:`wave_sdk.digests.upload` retries an upload (429 and
+503 wait what ``Retry-After`` or ``X-RateLimit-Reset`` asks; other 5xx and dropped
+connections back off with jitter), within the operation's deadline, through ``tenacity``.
+A POST is retried only on 429 and 503 — answers that say the request was not acted on —
+so a create is never sent twice after a lost answer.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from wave_sdk.digests.transfer import RETRIED, Retryable, RetryPolicy, asked_wait, retrying
+from wave_sdk_netlify.errors import netlify_errors, refused
+
+JSON = dict[str, Any]
+NOT_ACTED_ON = frozenset({429, 503})
+
+
+class NetlifyApi:
+    """``site``'s deploys through the API at ``api_url``; use it as a context manager."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        site: str,
+        *,
+        timeout: float,
+        deadline_s: float,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self.site = site
+        self.deadline_s = deadline_s
+        self.on_retry = on_retry
+        self.client = httpx.Client(
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "wave-sdk-netlify"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        )
+
+    def __enter__(self) -> NetlifyApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def url(self, path: str) -> str:
+        return self.api_url + path
+
+    def file_url(self, deploy_id: str, path: str) -> str:
+        """Where a file of ``deploy_id`` is uploaded; the path percent-encoded, ``/`` kept."""
+        return self.url(f"/deploys/{deploy_id}/files/{urllib.parse.quote(path, safe='/')}")
+
+    # -- the calls -----------------------------------------------------------------------
+
+    def get_site(self) -> JSON:
+        return _object(self._request("GET", f"/sites/{self._site}", action="read the site"))
+
+    def create_deploy(self, body: JSON, *, title: str) -> JSON:
+        path, params = f"/sites/{self._site}/deploys", {"title": title}
+        return _object(
+            self._request("POST", path, action="create a deploy", params=params, json=body)
+        )
+
+    def get_deploy(self, deploy_id: str) -> JSON:
+        path = f"/sites/{self._site}/deploys/{deploy_id}"
+        return _object(self._request("GET", path, action=f"read deploy {deploy_id}"))
+
+    def set_commit(self, deploy_id: str, commit: str) -> JSON:
+        path, action = (
+            f"/sites/{self._site}/deploys/{deploy_id}",
+            f"record the commit of {deploy_id}",
+        )
+        return _object(
+            self._request("PUT", path, action=action, params={"commit_ref": commit}, json={})
+        )
+
+    def list_deploys(self, per_page: int) -> list[JSON]:
+        path, params = f"/sites/{self._site}/deploys", {"per_page": str(per_page)}
+        data = self._request("GET", path, action="list the site's deploys", params=params).json()
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def restore(self, deploy_id: str) -> JSON:
+        path = f"/sites/{self._site}/deploys/{deploy_id}/restore"
+        return _object(self._request("POST", path, action=f"publish deploy {deploy_id}"))
+
+    def cancel(self, deploy_id: str) -> None:
+        self._request("POST", f"/deploys/{deploy_id}/cancel", action=f"cancel {deploy_id}")
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def _site(self) -> str:
+        return urllib.parse.quote(self.site, safe="")
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        params: dict[str, str] | None = None,
+        json: JSON | None = None,
+    ) -> httpx.Response:
+        retried = NOT_ACTED_ON if method == "POST" else RETRIED
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self.client.request(method, self.url(path), params=params, json=json)
+            except httpx.TransportError as exc:
+                if method == "POST":
+                    raise
+                raise Retryable(f"{type(exc).__name__}: {exc}", None, None) from exc
+            if response.status_code in retried:
+                status = response.status_code
+                raise Retryable(str(status), asked_wait(response), status, response)
+            return response
+
+        policy = RetryPolicy(deadline_s=self.deadline_s, attempts=8, max_backoff_s=10.0)
+        with netlify_errors(action, api_url=self.api_url):
+            try:
+                response = retrying(
+                    policy=policy,
+                    deadline=time.monotonic() + policy.deadline_s,
+                    label=f"{method} {path}",
+                    on_retry=self.on_retry,
+                )(attempt)
+            except Retryable as exc:
+                if exc.response is not None:
+                    raise refused(exc.response, action=action, site=self.site) from None
+                raise exc.__cause__ or exc from None
+            if response.status_code >= 400:
+                raise refused(response, action=action, site=self.site)
+            return response
+
+
+def _object(response: httpx.Response) -> JSON:
+    """The answer's JSON object (``{}`` when it is something else)."""
+    data = response.json()
+    return data if isinstance(data, dict) else {}
