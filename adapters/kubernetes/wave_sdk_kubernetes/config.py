@@ -92,8 +92,8 @@ class KubernetesTarget(Settings):
     build: str | None = Field(
         None,
         description="Build context directory, relative to the project; `--source` overrides "
-        "it. With one, each listed container's image is built with Docker and pushed "
-        "(needs wave-sdk-kubernetes[build]); without one, '<repository>:<release>' must "
+        "it. With one, the first container's image is built with Docker and pushed (needs "
+        "wave-sdk-kubernetes[build]); without one, every '<repository>:<release>' must "
         "already be in the registry.",
     )
     dockerfile: str | None = Field(
