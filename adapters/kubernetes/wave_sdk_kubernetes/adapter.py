@@ -172,9 +172,11 @@ class KubernetesAdapter(Adapter):
 
     def _wait(self, deployment: Obj, *, action: str) -> Obj:
         """Wait for the rollout of ``deployment`` (just written or read); name pod reasons."""
+        live = rollout.images(deployment)
         waiting = Rollout(
             self.cluster,
             generation=int((deployment.get("metadata") or {}).get("generation") or 0),
+            expect={name: live[name] for name in self.config.containers if name in live},
             emit=lambda line: self._emit(line, step=action),
         )
         self.last_rollout = waiting

@@ -60,7 +60,8 @@ class RolloutState:
     """One evaluation of ``kubectl rollout status``: a tagged result and kubectl's words.
 
     ``kind`` is one of ``waiting_observed``, ``waiting_updated``, ``waiting_old``,
-    ``waiting_available``, ``done``, ``deadline_exceeded``, ``revision_mismatch``.
+    ``waiting_available``, ``done``, ``deadline_exceeded``, ``revision_mismatch`` — and
+    wave's own ``overtaken`` (:mod:`wave_sdk_kubernetes.watching`).
     """
 
     kind: str
@@ -72,7 +73,7 @@ class RolloutState:
 
     @property
     def failed(self) -> bool:
-        return self.kind in ("deadline_exceeded", "revision_mismatch")
+        return self.kind in ("deadline_exceeded", "revision_mismatch", "overtaken")
 
 
 def _meta(obj: Obj) -> Obj:

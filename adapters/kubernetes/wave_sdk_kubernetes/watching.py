@@ -5,9 +5,10 @@ it from the list's resourceVersion and evaluates ``Status()`` on every ``ADDED``
 ``MODIFIED`` event, printing its message, until done; ``DELETED`` is an error. wave does
 the same, with what an unattended deploy also needs:
 
-* it waits for the generation its own patch produced (``observedGeneration``), then pins
-  the revision the controller gave it: a deploy overtaken by another one fails with
-  kubectl's "desired revision (N) is different from the running revision (M)";
+* it waits for the generation its own patch produced (``observedGeneration``), and fails
+  when the template stops running the images it set: a deploy overtaken by another one
+  (kubectl would report the other's rollout as its own). The revision annotation is not
+  used for that: the controller may write it after it observed the generation;
 * a 410 ``Expired`` (the resourceVersion is too old) or a dropped connection is followed
   by a fresh read and a new watch from there — never by a poll loop; a watch the server
   ends (its ``timeoutSeconds``) is simply started again from the last resourceVersion;
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from wave_sdk_kubernetes.errors import BACKOFF, RETRIED, RolloutFailed, retry_after, translate
-from wave_sdk_kubernetes.rollout import Obj, RolloutState, revision, rollout_state
+from wave_sdk_kubernetes.rollout import Obj, RolloutState, images, rollout_state
 
 if TYPE_CHECKING:
     from wave_sdk_kubernetes.cluster import Cluster
@@ -34,11 +35,19 @@ RESUMED_AFTER = 0.05
 class Rollout:
     """One wait for one rollout; ``emit`` hears kubectl's lines, each once."""
 
-    def __init__(self, cluster: Cluster, *, generation: int, emit: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        generation: int,
+        expect: dict[str, str],
+        emit: Callable[[str], None],
+    ) -> None:
         self.cluster = cluster
         self.generation = generation
+        self.expect = expect
+        """Container → image the rollout is for; another image there means overtaken."""
         self.emit = emit
-        self.pinned = 0
         self.said: str | None = None
         self.resumed = 0
         """Watches started again after a 410 or a dropped connection (for reports and tests)."""
@@ -46,14 +55,21 @@ class Rollout:
     def evaluate(self, deployment: Obj) -> RolloutState:
         """The ``Status()`` of kubectl, after the generation of our patch is observed."""
         status: Obj = deployment.get("status") or {}
-        if int(status.get("observedGeneration") or 0) < self.generation:
+        live = images(deployment)
+        changed = {n: live.get(n) for n, image in self.expect.items() if live.get(n) != image}
+        if changed:
+            now = ", ".join(f"{n}={image}" for n, image in changed.items())
+            state = RolloutState(
+                "overtaken",
+                f'deployment "{self.cluster.config.deployment}" was changed by someone else '
+                f"during its rollout (now {now})",
+            )
+        elif int(status.get("observedGeneration") or 0) < self.generation:
             state = RolloutState(
                 "waiting_observed", "Waiting for deployment spec update to be observed..."
             )
         else:
-            if not self.pinned:
-                self.pinned = revision(deployment)
-            state = rollout_state(deployment, self.pinned)
+            state = rollout_state(deployment)
         if state.message != self.said:
             self.said = state.message
             self.emit(state.message)
