@@ -203,14 +203,16 @@ def test_history_as_kubectl() -> None:
 
 
 def _pod(ready: bool, *, waiting: str | None = None, restarts: int = 0) -> dict[str, Any]:
-    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
+    state: dict[str, Any] = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
     return {
         "metadata": {
             "ownerReferences": [{"kind": "ReplicaSet", "name": "web-b", "controller": True}]
         },
         "status": {
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-            "containerStatuses": [{"name": "app", "restartCount": restarts, "state": state}],
+            "containerStatuses": [
+                {"name": "app", "ready": ready, "restartCount": restarts, "state": state}
+            ],
         },
     }
 
@@ -221,9 +223,13 @@ def test_pods_name_the_reasons() -> None:
             _pod(True),
             _pod(False, waiting="CrashLoopBackOff", restarts=4),
             _pod(False, waiting="ImagePullBackOff"),
+            _pod(False),
         ]
     )
-    assert seen.describe() == "1/3 pods ready; 1 CrashLoopBackOff; 1 ImagePullBackOff; 4 restarts"
+    assert seen.describe() == (
+        "1/4 pods ready; 1 CrashLoopBackOff; 1 ImagePullBackOff; 1 running but not ready (app); "
+        "4 restarts"
+    )
     assert len(health.owned_by([_pod(True)], "web-b")) == 1
     assert health.owned_by([_pod(True)], "web-x") == []
 

@@ -67,18 +67,23 @@ def pods_seen(pods: list[Obj]) -> PodsSeen:
         status: Obj = pod.get("status") or {}
         ready += _ready(pod)
         found: set[str] = set()
+        unready: list[str] = []
         for container in [
             *(status.get("initContainerStatuses") or []),
             *(status.get("containerStatuses") or []),
         ]:
             restarts += int(container.get("restartCount") or 0)
             state: Obj = container.get("state") or {}
+            if "running" in state and not container.get("ready"):
+                unready.append(str(container.get("name")))
             waiting: Obj = state.get("waiting") or {}
             if waiting.get("reason") and waiting["reason"] != "ContainerCreating":
                 found.add(str(waiting["reason"]))
             terminated: Obj = state.get("terminated") or {}
             if terminated.get("reason") and terminated["reason"] != "Completed":
                 found.add(str(terminated["reason"]))
+        if unready and not found and not _ready(pod):  # running, its readiness probe failing
+            found.add(f"running but not ready ({', '.join(unready)})")
         reasons.update(found)
     return PodsSeen(total=len(pods), ready=ready, restarts=restarts, reasons=reasons)
 
