@@ -73,7 +73,7 @@ def fake_cluster(directory: Path, **spec: Any) -> Iterator[tuple[FakeCluster, Pa
 
 def _rolled_out(obj: dict[str, Any]) -> bool:
     status = obj.get("status") or {}
-    return (
+    return bool(
         status.get("observedGeneration") == obj["metadata"]["generation"]
         and status.get("availableReplicas") == status.get("replicas") == obj["spec"]["replicas"]
         and status.get("updatedReplicas") == obj["spec"]["replicas"]

@@ -131,7 +131,7 @@ def test_rollout_status_as_kubectl(status: dict[str, Any], kind: str, message: s
 
 
 def test_rollout_status_pinned_to_a_revision() -> None:
-    state = rollout.rollout_state(_deployment(**DONE), pinned=3)
+    state = rollout.rollout_state(_deployment("app:2", **DONE), pinned=3)
     assert state.kind == "revision_mismatch"
     assert state.message == "desired revision (3) is different from the running revision (2)"
 
@@ -236,6 +236,7 @@ def test_pods_name_the_reasons() -> None:
 
 def test_available_condition() -> None:
     deployment = _deployment(
+        "app:2",
         **DONE,
         conditions=[
             {

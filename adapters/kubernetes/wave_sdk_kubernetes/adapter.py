@@ -183,16 +183,17 @@ class KubernetesAdapter(Adapter):
         try:
             return waiting.wait(deployment)
         except RolloutFailed as exc:
-            why = self._why(waiting)
+            why = self._why()
             if why:
                 exc.message = f"{exc.message}; {why}"
-            exc.hint = exc.hint or (
-                f"kubectl describe pods -n {self.cluster.namespace} -l "
-                f"{_selector_hint(deployment)} says more"
-            )
+            if exc.reason != "deleted":
+                exc.hint = exc.hint or (
+                    f"kubectl describe pods -n {self.cluster.namespace} -l "
+                    f"{_selector_hint(deployment)} says more"
+                )
             raise
 
-    def _why(self, waiting: Rollout) -> str:
+    def _why(self) -> str:
         """The pods of the new ReplicaSet, described, for a failed rollout's message."""
         try:
             self.cluster.start(self.config.request_timeout * 2)
