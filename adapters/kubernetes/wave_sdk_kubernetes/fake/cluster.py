@@ -73,7 +73,7 @@ class FakeCluster:
     def start(self) -> FakeCluster:
         self._server = Server(self, *self._address)
         serve = threading.Thread(
-            target=self._server.serve_forever, name="fake-k8s-http", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-k8s-http", daemon=True
         )
         serve.start()
         self._threads.append(serve)

@@ -82,14 +82,10 @@ class ReplicaSetController:
             for c in pod["spec"]["containers"]
         ]
         unready = [s["name"] for s in statuses if not s["ready"]]
-        waiting_on_pull = [
-            s
-            for s in statuses
-            if s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
-        ]
-        status["phase"] = (
-            "Pending" if waiting_on_pull and len(waiting_on_pull) == len(statuses) else "Running"
-        )
+        # The kubelet's getPhase: a container that never started (its image not pulled)
+        # keeps the pod Pending; one restarting in a crash loop counts as running.
+        never_started = any("waiting" in s["state"] and "lastState" not in s for s in statuses)
+        status["phase"] = "Pending" if never_started else "Running"
         status["containerStatuses"] = statuses
         status.setdefault("startTime", o.timestamp(now))
         status["hostIP"] = status["podIP"] = "127.0.0.1"
