@@ -15,6 +15,7 @@ that file exists; else the service account of the pod wave runs in.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -184,27 +185,41 @@ class Cluster:
             on_retry=self.on_retry,
         )
 
-    def plain(self, model: Any) -> Any:
-        """A client model as the API's JSON (camelCase keys, ISO timestamps)."""
-        return self.client.sanitize_for_serialization(model)  # type: ignore[no-untyped-call]
+    @staticmethod
+    def raw(response: Any) -> Any:
+        """The JSON the server sent, from a call made with ``_preload_content=False``.
+
+        The client's models are not used for what wave reads: serialised back they are not
+        what the server sent (timestamps come back as ``+00:00`` where the server wrote
+        ``Z``), while a watch event's ``raw_object`` is; one shape for both keeps every
+        comparison honest, and skips a validation round trip per object.
+        """
+        return json.loads(response.data)
 
     @property
     def _timeout(self) -> float:
         return max(0.1, min(self.config.request_timeout, self.deadline - time.monotonic()))
 
     def read_deployment(self) -> Obj:
-        deployment: Obj = self.plain(
+        deployment: Obj = self.raw(
             self.apps.read_namespaced_deployment(
-                self.config.deployment, self.namespace, _request_timeout=self._timeout
+                self.config.deployment,
+                self.namespace,
+                _request_timeout=self._timeout,
+                _preload_content=False,
             )
         )
         return deployment
 
     def patch_deployment(self, body: Obj | list[Obj]) -> Obj:
         """Strategic merge patch for a dict body, JSON patch for a list (the client's rule)."""
-        deployment: Obj = self.plain(
+        deployment: Obj = self.raw(
             self.apps.patch_namespaced_deployment(
-                self.config.deployment, self.namespace, body, _request_timeout=self._timeout
+                self.config.deployment,
+                self.namespace,
+                body,
+                _request_timeout=self._timeout,
+                _preload_content=False,
             )
         )
         return deployment
@@ -220,13 +235,14 @@ class Cluster:
         items: list[Obj] = []
         token: str | None = None
         while True:
-            page = self.plain(
+            page = self.raw(
                 method(
                     self.namespace,
                     label_selector=labels,
                     limit=PAGE,
                     _continue=token,
                     _request_timeout=self._timeout,
+                    _preload_content=False,
                 )
             )
             items += page.get("items") or []

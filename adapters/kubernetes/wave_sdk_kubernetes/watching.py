@@ -13,7 +13,13 @@ the same, with what an unattended deploy also needs:
   by a fresh read and a new watch from there — never by a poll loop; a watch the server
   ends (its ``timeoutSeconds``) is simply started again from the last resourceVersion;
 * the deadline (``timeout``) bounds it all, on top of the Deployment's
-  ``progressDeadlineSeconds``, whose ``ProgressDeadlineExceeded`` is a failure.
+  ``progressDeadlineSeconds``, whose ``ProgressDeadlineExceeded`` is a failure — unless
+  it is the verdict on the rollout *before* ours: after an undo of a rollout that timed
+  out, the controller observes the new generation and keeps that condition, unchanged,
+  until the restored ReplicaSet makes progress (``DeploymentTimedOut`` returns true for
+  a condition that already says so). kubectl, started a moment later, usually sees the
+  progress; wave starts watching at once, so it recognises the old condition by its
+  ``lastUpdateTime`` (the one the object had when the wait began) and waits on.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from wave_sdk_kubernetes.errors import BACKOFF, RETRIED, RolloutFailed, retry_after, translate
-from wave_sdk_kubernetes.rollout import Obj, RolloutState, images, rollout_state
+from wave_sdk_kubernetes.rollout import Obj, RolloutState, condition, images, rollout_state
 
 if TYPE_CHECKING:
     from wave_sdk_kubernetes.cluster import Cluster
@@ -50,6 +56,8 @@ class Rollout:
         self.emit = emit
         self.said: str | None = None
         self.resumed = 0
+        self.stale: object = None
+        """``lastUpdateTime`` of a ProgressDeadlineExceeded the object had at the start."""
         """Watches started again after a 410 or a dropped connection (for reports and tests)."""
 
     def evaluate(self, deployment: Obj) -> RolloutState:
@@ -70,6 +78,15 @@ class Rollout:
             )
         else:
             state = rollout_state(deployment)
+            progressing = condition(deployment, "Progressing") or {}
+            if state.kind == "deadline_exceeded" and self.stale == progressing.get(
+                "lastUpdateTime"
+            ):
+                state = RolloutState(
+                    "waiting_progress",
+                    f'Waiting for deployment "{self.cluster.config.deployment}" rollout to '
+                    "make progress (the rollout before it exceeded its progress deadline)...",
+                )
         if state.message != self.said:
             self.said = state.message
             self.emit(state.message)
@@ -78,6 +95,9 @@ class Rollout:
     def wait(self, deployment: Obj) -> Obj:
         """Watch from ``deployment`` (a fresh read) until done; raise :class:`RolloutFailed`."""
         name = self.cluster.config.deployment
+        before = condition(deployment, "Progressing") or {}
+        if before.get("reason") == "ProgressDeadlineExceeded":
+            self.stale = before.get("lastUpdateTime")
         while True:
             state = self.evaluate(deployment)
             if state.done:
