@@ -24,7 +24,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from wave_sdk_kubernetes.adapter import KubernetesAdapter
+from wave_sdk_kubernetes.config import KubernetesTarget
 from wave_sdk_kubernetes.fake import FakeCluster, ManualClock
+
+from wave_sdk.adapter import TargetContext
+from wave_sdk.reporting import ListReporter
 
 REPOSITORY = "registry.example.com/shop/web"
 SIDECAR = "registry.example.com/shop/proxy:1.4"
@@ -150,3 +155,19 @@ class Service:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def adapter(directory: Path, **target: Any) -> KubernetesAdapter:
+    """The adapter of a target ``web`` (staging, project shop), outside the pipeline."""
+    config = KubernetesTarget.model_validate(
+        {"deployment": "web", "containers": {"app": REPOSITORY}, "timeout": 30, **target}
+    )
+    context = TargetContext(
+        target="web",
+        environment="staging",
+        project="shop",
+        root=directory,
+        state_dir=directory / "state",
+        reporter=ListReporter(),
+    )
+    return KubernetesAdapter(config=config, context=context)

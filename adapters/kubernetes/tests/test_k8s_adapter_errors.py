@@ -12,17 +12,15 @@ from pathlib import Path
 
 import pytest
 from k8s_adapter_kit import REPOSITORY, fake_cluster
+from k8s_adapter_kit import adapter as kit_adapter
 from wave_sdk_kubernetes import errors
 from wave_sdk_kubernetes.adapter import KubernetesAdapter
-from wave_sdk_kubernetes.config import KubernetesTarget
 from wave_sdk_kubernetes.fake import FakeCluster
 
-from wave_sdk.adapter import TargetContext
 from wave_sdk.config import parse_config
 from wave_sdk.errors import AdapterError, ConfigError
 from wave_sdk.models import Release
 from wave_sdk.plugins import get_plugin_manager
-from wave_sdk.reporting import ListReporter
 
 
 @pytest.fixture
@@ -32,18 +30,7 @@ def cluster(tmp_path: Path) -> Iterator[FakeCluster]:
 
 
 def adapter(tmp_path: Path, **target: object) -> KubernetesAdapter:
-    config = KubernetesTarget.model_validate(
-        {"deployment": "web", "containers": {"app": REPOSITORY}, "timeout": 5, **target}
-    )
-    context = TargetContext(
-        target="web",
-        environment="staging",
-        project="shop",
-        root=tmp_path,
-        state_dir=tmp_path / "state",
-        reporter=ListReporter(),
-    )
-    return KubernetesAdapter(config=config, context=context)
+    return kit_adapter(tmp_path, timeout=5, **target)
 
 
 @pytest.mark.parametrize(

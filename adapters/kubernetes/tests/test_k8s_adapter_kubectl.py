@@ -14,16 +14,12 @@ from typing import Any
 
 import k8s_testkit as kit
 import pytest
-from k8s_adapter_kit import REPOSITORY, fake_cluster
+from k8s_adapter_kit import REPOSITORY, adapter, fake_cluster
 from wave_sdk_kubernetes import rollout
-from wave_sdk_kubernetes.adapter import KubernetesAdapter
-from wave_sdk_kubernetes.config import KubernetesTarget
 from wave_sdk_kubernetes.errors import RolloutFailed
 from wave_sdk_kubernetes.fake import FakeCluster
 
-from wave_sdk.adapter import TargetContext
 from wave_sdk.models import Release
-from wave_sdk.reporting import ListReporter
 
 
 class Side:
@@ -34,23 +30,7 @@ class Side:
         home = directory / "home"
         home.mkdir(parents=True, exist_ok=True)
         self.kubectl = kit.Kubectl(kit.pinned_kubectl(), kubeconfig, home)
-        config = KubernetesTarget.model_validate(
-            {
-                "kubeconfig": str(kubeconfig),
-                "deployment": "web",
-                "containers": {"app": REPOSITORY},
-                "timeout": 30,
-            }
-        )
-        context = TargetContext(
-            target="web",
-            environment="staging",
-            project="shop",
-            root=directory,
-            state_dir=directory / "state",
-            reporter=ListReporter(),
-        )
-        self.adapter = KubernetesAdapter(config=config, context=context)
+        self.adapter = adapter(directory, kubeconfig=str(kubeconfig))
 
     def deploy(self, release: str) -> str | None:
         """Deploy through the adapter; the failure's message, or ``None``."""
