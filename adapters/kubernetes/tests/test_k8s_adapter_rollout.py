@@ -347,6 +347,8 @@ def test_rollback_errors_as_kubectl(wave: Wave, cluster: FakeCluster) -> None:
     cluster.store.update("deployments", "default", "web", web)
     with pytest.raises(AdapterError, match="you cannot rollback a paused deployment"):
         _adapter_rollback(wave)
+    with pytest.raises(AdapterError, match="is paused: its rollout would not start"):
+        _deploy_direct(wave, "r3")
     assert writes(cluster) == []
     assert images(cluster)["app"] == f"{REPOSITORY}:r2"
 

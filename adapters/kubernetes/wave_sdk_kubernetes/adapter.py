@@ -35,7 +35,7 @@ from wave_sdk_kubernetes import rollout
 from wave_sdk_kubernetes.cluster import Cluster
 from wave_sdk_kubernetes.config import CHANGE_CAUSE, KubernetesTarget
 from wave_sdk_kubernetes.errors import ObjectNotFound, RolloutFailed
-from wave_sdk_kubernetes.rollout import Obj
+from wave_sdk_kubernetes.rollout import Obj, PausedDeployment
 from wave_sdk_kubernetes.watching import Rollout
 
 
@@ -106,6 +106,12 @@ class KubernetesAdapter(Adapter):
             deployment = self.cluster.read_deployment()
             seen["before"] = deployment
             self._check_containers(deployment)
+            if (deployment.get("spec") or {}).get("paused"):
+                raise PausedDeployment(
+                    f"{self._where} is paused: its rollout would not start",
+                    hint=f"kubectl rollout resume deployment/{self.config.deployment}, "
+                    "then deploy again",
+                )
             live = rollout.images(deployment)
             if all(live[name] == image for name, image in wanted.items()):
                 return deployment  # the live images: nothing to change, nothing sent
@@ -246,7 +252,7 @@ class KubernetesAdapter(Adapter):
         return RollbackResult(
             target=self.context.target,
             from_release=self._release(seen["before"]),
-            to_release=self._release(target) or str(to),
+            to_release=self._release(target) or to or f"revision {rollout.revision(target)}",
             message=f"{message} (revision {rollout.revision(target)} → "
             f"{rollout.revision(deployment)})"
             if seen["skipped"] is None

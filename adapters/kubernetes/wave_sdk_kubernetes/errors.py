@@ -14,7 +14,7 @@
     ├── ServerError                  5xx (503 still after its retries)
     ├── RolloutFailed                the rollout did not complete: progress deadline
     │                                exceeded, wave's deadline, Deployment deleted …
-    └── PausedDeployment             (rollout.py) undo of a paused Deployment
+    └── PausedDeployment             (rollout.py) deploy or undo of a paused Deployment
 
 :func:`call` runs one *operation* — a read, or a read and the write computed from it — and
 re-runs it whole on 409 (so the write is recomputed on a fresh read), on 429 and 503
