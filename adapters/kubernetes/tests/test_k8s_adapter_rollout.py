@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -292,13 +293,28 @@ def test_503_retry_after_and_409_on_a_fresh_read(wave: Wave, cluster: FakeCluste
     assert images(cluster)["app"] == f"{REPOSITORY}:r2"
 
 
-def test_throttling_beyond_the_deadline_is_an_error(
-    tmp_path: Path, cluster: FakeCluster, service: Service
+@pytest.mark.parametrize(
+    ("status", "retry_after", "words"),
+    [
+        (429, 5, r"kept throttling the requests to set the image .* \(429\)"),
+        (409, None, r"conflicting writes kept happening until the deadline \(409\)"),
+        (503, None, r"failed to set the image of deployment default/web \(503\)"),
+    ],
+)
+def test_retries_end_at_the_deadline(
+    tmp_path: Path,
+    cluster: FakeCluster,
+    service: Service,
+    status: int,
+    retry_after: int | None,
+    words: str,
 ) -> None:
     wave = make_wave(tmp_path, cluster, service.url, timeout=1)
-    cluster.fail("PATCH", "/deployments/web$", 429, retry_after=5)
-    with pytest.raises(AdapterError, match=r"kept throttling .* \(429\)"):
+    cluster.fail("PATCH", "/deployments/web$", status, retry_after=retry_after, times=1000)
+    started = time.monotonic()
+    with pytest.raises(AdapterError, match=words):
         _deploy_direct(wave, "r2")
+    assert time.monotonic() - started < 3  # the deadline (1 s), not the server's 5 s
     assert images(cluster)["app"] == f"{REPOSITORY}:r1"
 
 
