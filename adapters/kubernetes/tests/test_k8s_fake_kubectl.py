@@ -9,6 +9,7 @@ the real ones. kubectl's messages are those of its sources (notes §3).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import k8s_testkit as kit
@@ -240,3 +241,86 @@ def test_pause_holds_the_rollout_and_resume_releases_it(
     done = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
     assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
     assert sorted(kit.history(fake)) == [1, 2, 3]
+
+
+def test_get_prints_the_server_side_columns(fake: FakeCluster, kubectl: kit.Kubectl) -> None:
+    fake.pod_behaviour("app:bad", "crashloop")
+    _create(fake, replicas=1)
+    kubectl.ok("set", "image", "deployment/web", "app=app:bad")
+    fake.step(4)
+    deployments = kubectl.ok("get", "deployments").splitlines()
+    assert deployments[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert deployments[1].split()[:4] == ["web", "1/1", "1", "1"]
+    pods = {line.split()[0]: line.split() for line in kubectl.ok("get", "pods").splitlines()[1:]}
+    bad = next(row for row in pods.values() if row[2] != "Running")
+    assert bad[1:4] == ["1/2", "CrashLoopBackOff", "1"]
+    wide = kubectl.ok("get", "replicasets", "-o", "wide").splitlines()
+    assert wide[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+
+
+def test_an_older_kubectl_lists_then_watches(
+    fake: FakeCluster, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """Kubectl before 1.35 lists, then watches from the list's version (notes §3.1).
+
+    An extra oracle for that older wire path, with whatever kubectl the system has
+    (Debian's is 1.32). The pinned kubectl above is the required one; this one is not
+    part of the project's set-up, so its absence is a plain skip, as allowed under
+    WAVE_REQUIRE_REAL=1.
+    """
+    system = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
+    if system is None:
+        pytest.skip("no system kubectl (the pinned one is tested above)")
+    home = tmp_path / "home132"
+    home.mkdir()
+    older = kit.Kubectl(system, kubeconfig, home)
+    version = json.loads(older.ok("version", "--client", "-o", "json"))["clientVersion"]
+    if int(version["minor"].rstrip("+")) >= 35:
+        pytest.skip(f"the system kubectl is {version['gitVersion']}, which watch-lists too")
+    _create(fake)
+    _deploy(older, "app:2")
+    done = older("rollout", "status", "deployment/web", "--timeout=30s")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
+    gets = [
+        r.query
+        for r in fake.requests.entries()
+        if r.method == "GET" and r.path.endswith("/deployments")
+    ]
+    assert any("fieldSelector=metadata.name%3Dweb" in q and "watch" not in q for q in gets)
+    assert any(
+        "watch=true" in q and "resourceVersion=" in q and "sendInitialEvents" not in q for q in gets
+    )
+
+
+def test_reapply_scale_restart_dry_run_and_delete(
+    fake: FakeCluster, kubectl: kit.Kubectl, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "web.json"
+    manifest.write_text(json.dumps(kit.deployment(change_cause="initial app:1")))
+    kubectl.ok("apply", "-f", str(manifest))
+    fake.run_until(kit.rolled_out())
+    # A re-apply without the sidecar: kubectl's three-way strategic merge patch
+    # ($setElementOrder, `$patch: delete` on the list element) removes it.
+    manifest.write_text(json.dumps(kit.deployment(images={"app": "app:3"}, replicas=2)))
+    assert kubectl.ok("apply", "-f", str(manifest)) == "deployment.apps/web configured\n"
+    d = fake.get("deployments", "web")
+    assert (kit.images(d), d["spec"]["replicas"]) == ({"app": "app:3"}, 2)
+    assert kit.CHANGE_CAUSE not in d["metadata"]["annotations"]  # dropped from the manifest
+    fake.run_until(kit.rolled_out())  # or the restart's template would overtake this one
+
+    assert kubectl.ok("scale", "deployment/web", "--replicas=4") == "deployment.apps/web scaled\n"
+    assert kubectl.ok("rollout", "restart", "deployment/web") == "deployment.apps/web restarted\n"
+    done = kubectl("rollout", "status", "deployment/web", "--timeout=30s")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, ROLLED_OUT)
+    assert len(fake.objects("pods")) == 4 and sorted(kit.history(fake)) == [1, 2, 3]
+
+    before = fake.store.rv, fake.get("deployments", "web")
+    dry = kubectl.ok("rollout", "undo", "deployment/web", "--dry-run=server")
+    assert dry == "deployment.apps/web rolled back (server dry run)\n"
+    assert (fake.store.rv, fake.get("deployments", "web")) == before
+
+    assert (
+        kubectl.ok("delete", "deployment/web")
+        == 'deployment.apps "web" deleted from default namespace\n'
+    )
+    assert fake.objects("replicasets") == fake.objects("pods") == []

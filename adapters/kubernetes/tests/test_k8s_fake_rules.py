@@ -398,7 +398,27 @@ def test_request_log_counts_bytes(fake: FakeCluster, apps: client.AppsV1Api) -> 
     # Client 37 sends a POST body without Content-Type; the server takes it as JSON.
     assert (entry.method, entry.status, entry.content_type) == ("POST", 201, "")
     assert entry.bytes == len(entry.body) + entry.sent and entry.sent > 500
-    assert fake.stats()["requests"] == 1
+    mark = len(fake.requests.entries())
+    apps.read_namespaced_deployment("web", NS)
+    stats = fake.stats(mark)
+    assert (stats["requests"], stats["by_method"]) == (1, {"GET": 1}) and stats["bytes"] > 500
+
+
+def test_namespaces_exist_before_their_objects_and_take_them_along(
+    fake: FakeCluster, core: client.CoreV1Api, apps: client.AppsV1Api
+) -> None:
+    assert {"default", "kube-system"} <= {n.metadata.name for n in core.list_namespace().items}
+    with pytest.raises(ApiException) as missing:
+        apps.create_namespaced_deployment("team", kit.deployment())
+    assert (missing.value.status, json.loads(missing.value.body)["message"]) == (
+        404,
+        'namespaces "team" not found',
+    )
+    core.create_namespace({"metadata": {"name": "team"}})
+    apps.create_namespaced_deployment("team", kit.deployment())
+    fake.run_until(kit.rolled_out(namespace="team"))
+    core.delete_namespace("team")
+    assert fake.objects("deployments", "team") == fake.objects("pods", "team") == []
 
 
 # -- the controller --------------------------------------------------------------------------

@@ -30,8 +30,9 @@ from wave_sdk_kubernetes.fake.controller import DeploymentController
 from wave_sdk_kubernetes.fake.faults import Fault, Faults, RequestLog
 from wave_sdk_kubernetes.fake.objects import Obj
 from wave_sdk_kubernetes.fake.replicasets import Behaviour, PodPolicy, ReplicaSetController
-from wave_sdk_kubernetes.fake.server import Server, WatchSession
+from wave_sdk_kubernetes.fake.server import Server
 from wave_sdk_kubernetes.fake.store import Store
+from wave_sdk_kubernetes.fake.watch import WatchSession
 
 
 class NotSettled(AssertionError):
@@ -52,6 +53,8 @@ class FakeCluster:
     ) -> None:
         self.clock = clock if clock is not None else ManualClock()
         self.store = Store(self.clock)
+        for namespace in ("default", "kube-node-lease", "kube-public", "kube-system"):
+            self.store.create("namespaces", "", {"metadata": {"name": namespace}})
         self.policy = PodPolicy(ready_after)
         self.faults = Faults()
         self.requests = RequestLog()
@@ -254,9 +257,13 @@ class FakeCluster:
     def create(self, plural: str, body: Obj, namespace: str = "default") -> Obj:
         return self.store.create(plural, namespace, body)
 
-    def stats(self) -> dict[str, Any]:
-        """Request count, bytes and per-method counts (for benches)."""
-        entries = self.requests.entries()
+    def stats(self, since: int = 0) -> dict[str, Any]:
+        """Requests, bytes (bodies both ways) and counts per method, from log entry ``since``.
+
+        For benches: ``mark = len(fake.requests.entries())`` before a sequence, then
+        ``fake.stats(mark)`` after it.
+        """
+        entries = self.requests.entries()[since:]
         by_method: dict[str, int] = {}
         for e in entries:
             by_method[e.method] = by_method.get(e.method, 0) + 1

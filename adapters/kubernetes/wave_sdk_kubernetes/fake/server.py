@@ -1,4 +1,6 @@
-"""The HTTP side: routing, JSON bodies, ``metav1.Status`` errors and chunked watch streams.
+"""The HTTP side: routing, discovery, JSON bodies and ``metav1.Status`` errors.
+
+Watch requests are handed to :mod:`.watch`.
 
 Built on the standard library's ``ThreadingHTTPServer`` rather than aiohttp (which the
 client brings along): test hooks (``step()``, ``fail()``, reading objects) are plain
@@ -12,40 +14,27 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import select
-import socket
-import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partialmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from wave_sdk_kubernetes.fake import discovery
+from wave_sdk_kubernetes.fake import discovery, tables
 from wave_sdk_kubernetes.fake import objects as o
-from wave_sdk_kubernetes.fake.errors import ApiError, conflict, expired
+from wave_sdk_kubernetes.fake.errors import ApiError, conflict
 from wave_sdk_kubernetes.fake.faults import Fault, Request
 from wave_sdk_kubernetes.fake.objects import Obj
 from wave_sdk_kubernetes.fake.patches import PATCH_TYPES, apply_patch
 from wave_sdk_kubernetes.fake.store import RESOURCES, Resource, Store
+from wave_sdk_kubernetes.fake.watch import Stream, WatchRequest
+from wave_sdk_kubernetes.fake.watch import serve as serve_watch
 
 if TYPE_CHECKING:
     from wave_sdk_kubernetes.fake.cluster import FakeCluster
-
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-
-
-@dataclass(eq=False)
-class WatchSession:
-    """An open watch stream; the cluster's hooks set these flags, the stream obeys them."""
-
-    expire: bool = False
-    drop: bool = False
-    bookmark: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -101,9 +90,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._inject(fault, entry, watch)
                 return
             if watch and route is not None:
-                self._watch(route, query, entry)
+                request = WatchRequest.parse(route.resource, route.namespace, route.name, query)
+                serve_watch(cluster, request, Stream(self, entry))
                 return
-            code, answer = self._answer(method, url.path, query, route, content_type, body)
+            dry = query.get("dryRun") == "All" and method != "GET"
+            with cluster.store.dry_run() if dry else contextlib.nullcontext():
+                code, answer = self._answer(method, url.path, query, route, content_type, body)
+            if method == "GET" and tables.wants_table(self.headers.get("Accept") or ""):
+                answer = self._as_table(answer, query)
             self._send_json(entry, code, answer)
         except ApiError as exc:
             self._send_error(entry, exc)
@@ -122,14 +116,25 @@ class Handler(BaseHTTPRequestHandler):
     do_PATCH = partialmethod(_handle, "PATCH")
     do_DELETE = partialmethod(_handle, "DELETE")
 
+    def _as_table(self, answer: Obj, query: dict[str, str]) -> Obj:
+        """A Table of a list or of one object (``kubectl get``), when the kind has a printer."""
+        listed = answer.get("items")
+        items = listed if isinstance(listed, list) else [answer]
+        if not items or items[0].get("kind") not in tables.PRINTERS:
+            return answer
+        rv = str(answer.get("metadata", {}).get("resourceVersion", ""))
+        now = self.server.cluster.clock.now()
+        return tables.table(items, rv, now, query.get("includeObject", "Metadata"))
+
     def _inject(self, fault: Fault, entry: Request, watch: bool) -> None:
         if fault.status == 0:
             raise _Drop
         if fault.status == 410 and watch:
-            self._start_stream(entry)
+            stream = Stream(self, entry)
+            stream.start()
             error = ApiError(410, fault.message or "too old resource version: injected")
-            self._chunk(entry, {"type": "ERROR", "object": error.status()})
-            self._end_stream()
+            stream.send({"type": "ERROR", "object": error.status()})
+            stream.end()
             return
         raise ApiError(
             fault.status,
@@ -156,9 +161,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drop(self, entry: Request) -> None:
         entry.status = 0
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+        Stream(self, entry).cut()
 
     # -- non-watch requests --------------------------------------------------------------
 
@@ -271,142 +274,6 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 3 and parts[0] == "apis":
             return discovery.resources(f"{parts[1]}/{parts[2]}")
         return None
-
-    # -- watch ---------------------------------------------------------------------------
-
-    def _watch(self, route: Route, query: dict[str, str], entry: Request) -> None:
-        cluster = self.server.cluster
-        store = cluster.store
-        labels = o.Selector.parse(query["labelSelector"]) if query.get("labelSelector") else None
-        fields = query.get("fieldSelector", "")
-        plural, ns = route.resource.plural, route.namespace
-        timeout = float(query.get("timeoutSeconds") or 1800)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-        initial = query.get("sendInitialEvents") == "true"
-        requested = query.get("resourceVersion", "")
-        if route.name is not None:
-            fields = ",".join(filter(None, [fields, f"metadata.name={route.name}"]))
-        first: list[Obj] = []
-        with store.lock:
-            if initial or requested in ("", "0"):
-                items, start = store.list(plural, ns, labels, fields)
-                first = [{"type": "ADDED", "object": item} for item in items]
-                if initial:
-                    first.append(_bookmark(route.resource, start, end_of_initial=True))
-            else:
-                start = int(requested)
-                if start < store.oldest:
-                    first = [{"type": "ERROR", "object": expired(start, store.oldest).status()}]
-        session = WatchSession()
-        cluster.watch_opened(session)
-        self._start_stream(entry)
-        try:
-            for event in first:
-                self._chunk(entry, event)
-            if first and first[-1]["type"] == "ERROR":
-                self._end_stream()
-                return
-            deadline = time.monotonic() + timeout
-            while True:
-                events, start, ending = self._next(
-                    session, plural, ns, labels, fields, start, bookmarks, deadline
-                )
-                for event in events:
-                    self._chunk(entry, event)
-                if ending == "drop":
-                    raise _Drop
-                if ending == "end":
-                    self._end_stream()
-                    return
-                if ending == "gone":
-                    return
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except _Drop:
-            self._drop(entry)
-        finally:
-            cluster.watch_closed(session)
-
-    def _next(
-        self,
-        session: WatchSession,
-        plural: str,
-        ns: str | None,
-        labels: o.Selector | None,
-        fields: str,
-        start: int,
-        bookmarks: bool,
-        deadline: float,
-    ) -> tuple[list[Obj], int, str]:
-        """Events to send now, the new position, and whether the stream ends (and how)."""
-        store = self.server.cluster.store
-        with store.lock:
-            while True:
-                out: list[Obj] = []
-                if session.drop:
-                    return out, start, "drop"
-                if session.expire:
-                    return (
-                        [{"type": "ERROR", "object": expired(start, store.oldest).status()}],
-                        start,
-                        "end",
-                    )
-                try:
-                    for event in store.events_after(start):
-                        start = event.rv
-                        if event.resource == plural and store.selected(
-                            event.object, ns, labels, fields
-                        ):
-                            out.append({"type": event.type, "object": event.object})
-                except ApiError as exc:
-                    return [{"type": "ERROR", "object": exc.status()}], start, "end"
-                if session.bookmark:
-                    session.bookmark = False
-                    if bookmarks:
-                        out.append(_bookmark(RESOURCES[plural], store.rv))
-                if out:
-                    return out, start, ""
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return out, start, "end"
-                if self._peer_closed():
-                    return out, start, "gone"
-                if not self.server.cluster.watch_idle():
-                    store.lock.wait(min(remaining, 0.2))
-
-    def _peer_closed(self) -> bool:
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
-
-    def _start_stream(self, entry: Request) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        entry.status = 200
-
-    def _chunk(self, entry: Request, event: Obj) -> None:
-        data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-        entry.sent += len(data)
-
-    def _end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-
-def _bookmark(r: Resource, rv: int, *, end_of_initial: bool = False) -> Obj:
-    meta: Obj = {"resourceVersion": str(rv)}
-    if end_of_initial:
-        meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-    return {
-        "type": "BOOKMARK",
-        "object": {"kind": r.kind, "apiVersion": r.api_version, "metadata": meta},
-    }
 
 
 def _decode(raw: bytes) -> Any:

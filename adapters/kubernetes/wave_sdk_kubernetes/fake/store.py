@@ -12,6 +12,7 @@ and a Deployment's generation moves only when its spec or annotations change.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import uuid
@@ -158,6 +159,20 @@ class Store:
             pending = self.events[lo:]
         yield from pending
 
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Writes inside are validated and answered as usual, then undone (``dryRun=All``).
+
+        The lock is held throughout, so no watch or reader ever sees them.
+        """
+        with self.lock:
+            saved = copy.deepcopy(self.objects), self.rv, len(self.events), self.oldest, self._uids
+            try:
+                yield
+            finally:
+                self.objects, self.rv, kept, self.oldest, self._uids = saved
+                del self.events[kept:]
+
     def compact(self) -> None:
         """Forget all history: a watch or list from any earlier version gets 410."""
         with self.lock:
@@ -188,6 +203,8 @@ class Store:
             r.default(obj)
         self._validate(r, obj)
         with self.lock:
+            if r.namespaced and ("", namespace) not in self.objects["namespaces"]:
+                raise not_found("namespaces", namespace, "Namespace", "")
             key = (namespace if r.namespaced else "", name)
             if key in self.objects[plural]:
                 raise already_exists(r.group_resource, name)
@@ -258,7 +275,10 @@ class Store:
             return self._commit(plural, (namespace if r.namespaced else "", name), new, "MODIFIED")
 
     def delete(self, plural: str, namespace: str, name: str) -> Obj:
-        """Delete the object, then (as the garbage collector) everything it owns."""
+        """Delete the object, then (as the garbage collector) everything it owns.
+
+        A namespace takes everything in it along, at once (no ``Terminating`` phase).
+        """
         r = RESOURCES[plural]
         with self.lock:
             current = self.get(plural, namespace, name)
@@ -271,7 +291,8 @@ class Store:
             for dependent in RESOURCES:
                 for obj in list(self.objects[dependent].values()):
                     refs = obj["metadata"].get("ownerReferences") or []
-                    if any(ref.get("uid") == uid for ref in refs):
+                    inside = plural == "namespaces" and obj["metadata"].get("namespace") == name
+                    if inside or any(ref.get("uid") == uid for ref in refs):
                         meta = obj["metadata"]
                         self.delete(dependent, meta.get("namespace", ""), meta["name"])
             return current
