@@ -194,3 +194,28 @@ def _says(line: str) -> bool:
     """A build output line worth quoting: not blank, not the builder's layer bookkeeping."""
     text = line.strip()
     return bool(text) and not text.startswith(("--->", "Removing intermediate container"))
+
+
+def publish(
+    config: DockerTarget,
+    release: Release,
+    *,
+    context: TargetContext,
+    emit: Callable[[str], None],
+) -> str:
+    """Build ``<image>:<release>`` (when not built yet) and push it; return its reference.
+
+    The image builder of this adapter, for other adapters that ship images somewhere else
+    (wave-sdk-kubernetes' ``build`` key, installed as ``wave-sdk-kubernetes[build]``). The
+    context is ``release.source``, else ``config.build`` (relative to ``context.root``);
+    ``config.push`` (or its default) says whether to push; the engine is
+    ``config.docker_host``. It does what the first step of a Docker deploy does
+    (:meth:`Images.ensure`) and nothing else: no container is touched. Failures raise the
+    errors of :mod:`wave_sdk_docker.errors` (``BuildFailed``, ``RegistryAuthFailed`` …).
+    """
+    api = engine.connect(config)
+    try:
+        Images(api, config=config, context=context, emit=emit).ensure(release)
+    finally:
+        api.close()
+    return config.reference(release.id)
