@@ -33,6 +33,8 @@ bench: setup
 	$(PY) bench/startup.py
 	$(PY) bench/docker_deploy.py
 	$(PY) bench/ssh_fanout.py
+	$(PY) bench/k8s_requests.py
+	$(PY) bench/static_hash.py
 
 clean:
 	rm -rf $(VENV) .wave examples/demo/.wave examples/demo/.claude
