@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/ssh_fanout.py
 	$(PY) bench/k8s_requests.py
 	$(PY) bench/static_hash.py
+	$(PY) bench/static_deploy.py
 
 clean:
 	rm -rf $(VENV) .wave examples/demo/.wave examples/demo/.claude
