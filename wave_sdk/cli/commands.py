@@ -39,7 +39,7 @@ def _wave(args: argparse.Namespace) -> Any:
     from wave_sdk.reporting import ConsoleReporter, JsonLinesReporter
     from wave_sdk.wave import Wave
 
-    reporter = JsonLinesReporter() if args.json else ConsoleReporter()
+    reporter = JsonLinesReporter() if args.json else ConsoleReporter(verbose=args.verbose)
     interactive = sys.stdin.isatty() and not args.json and not os.environ.get("CI")
     return Wave(
         args.config,

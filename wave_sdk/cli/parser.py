@@ -66,6 +66,14 @@ def _common(default: object) -> argparse.ArgumentParser:
         default=False if default is None else default,
         help="print the result as JSON on stdout (progress as JSON lines on stderr)",
     )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if default is None else default,
+        help="show the details of progress too, such as each retry of a request "
+        "(JSON lines always carry them)",
+    )
     return common
 
 

@@ -91,7 +91,7 @@ class NetlifyAdapter(Adapter):
                         concurrency=self.config.concurrency,
                         policy=RetryPolicy(deadline_s=self.config.upload_deadline),
                         progress=progress,
-                        on_retry=lambda line: self._emit("info", line),
+                        on_retry=lambda line: self._emit("detail", line),
                     )
                 finally:
                     progress.close()
@@ -282,7 +282,7 @@ class NetlifyAdapter(Adapter):
             self.config.site,
             timeout=self.config.api_timeout,
             deadline_s=deadline_s,
-            on_retry=lambda line: self._emit("info", line),
+            on_retry=lambda line: self._emit("detail", line),
         )
 
     def _deploys(self, api: NetlifyApi) -> list[JSON]:
