@@ -164,3 +164,66 @@ def test_a_killed_migration_deploy_is_recovered_database_first(
     assert wave.status("staging")[0].current == "v1"
     [record] = [r for r in wave.history("staging") if r.release == "v2"]
     assert record.outcome == "interrupted"
+
+
+def test_plan_shows_the_migrate_step_and_approval_that_deploy_then_needs(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runbook's "review migration files": plan and deploy agree on what needs what.
+
+    A git project: the first release carries `migrations/`, the next only code (no migrate
+    step), the third one new migration file (listed alone).
+    """
+    import json
+
+    from projects import commit_all, git
+
+    setup(project, dbs, monkeypatch)
+    path = project.root / "wave.toml"
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            project.local_target("web-staging"), project.local_target("web-staging", source="app")
+        )
+    )
+    from wave_sdk.testing.healthapp import write_app
+
+    write_app(project.root / "app", "v1")
+    (project.root / ".gitignore").write_text(".wave/\nmigrations.log\n")
+    git(project.root, "init", "-q", "-b", "main")
+    head = commit_all(project.root, "v1 with its migrations")
+
+    def plan() -> dict[str, Any]:
+        done = project.cli("plan", "--env", "staging", "--json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    steps = [(s["step"], s["detail"], s["satisfied"]) for s in plan()["steps"]]
+    [migration] = [(d, ok) for s, d, ok in steps if d.startswith("migration needs")]
+    assert migration == (f"migration needs L2 (CTO) for commit {head}", False)
+    [migrate] = [d for s, d, _ in steps if s == "migrate"]
+    assert migrate.endswith("review 2 migration files: migrations/down.sql, migrations/up.sql")
+    refused = project.cli("deploy", "--env", "staging")
+    assert refused.returncode == 4, refused.stderr
+    assert "migration" in refused.stderr
+    assert "email" not in dbs.columns("staging", "users")
+
+    approved = project.cli(
+        "approve", "--env", "staging", "--action", "migration", "--level", "L2", "--by", "cto"
+    )
+    assert approved.returncode == 0, approved.stderr
+    done = project.cli("deploy", "--env", "staging")
+    assert done.returncode == 0, done.stderr
+    assert "email" in dbs.columns("staging", "users")
+
+    write_app(project.root / "app", "v2")
+    commit_all(project.root, "v2: code only")
+    assert [s["step"] for s in plan()["steps"]].count("migrate") == 0
+    assert [s["detail"].split(" ")[0] for s in plan()["steps"] if s["step"] == "approve"] == [
+        "deploy"
+    ]
+
+    (project.root / "migrations" / "002_index.sql").write_text("-- an index\n")
+    commit_all(project.root, "v3: one more migration")
+    [migrate] = [s["detail"] for s in plan()["steps"] if s["step"] == "migrate"]
+    assert migrate.endswith("review 1 migration file: migrations/002_index.sql")

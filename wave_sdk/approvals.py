@@ -171,6 +171,13 @@ def prompt(request: ApprovalRequest) -> Approval | None:
     """
     if not request.interactive or request.distinct or request.key is not None:
         return None
+    if request.action == "migration" and request.release.migration_files:
+        files = request.release.migration_files
+        print(
+            f"Review the {len(files)} migration file(s) this release runs on "
+            f"{request.environment}:\n" + "\n".join(f"  {f}" for f in files),
+            file=sys.stderr,
+        )
     question = (
         f"Approve {request.action} of {request.release.id} to {request.environment} "
         f"({level_name(request.level)} required)? Type '{request.environment}' to approve: "

@@ -78,6 +78,8 @@ class Release(_Model):
     created_at: datetime = Field(default_factory=utcnow)
     stories: tuple[str, ...] = ()
     has_migrations: bool = False
+    migration_files: tuple[str, ...] = ()
+    """The migration files the release adds or changes for its environment (to review)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 

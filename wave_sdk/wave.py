@@ -152,7 +152,8 @@ class Wave:
     def plan(self, environment: str, *, release: Release | None = None) -> Plan:
         """What a deploy would do, with each step's approval level and whether it is met."""
         self.config.environment(environment)
-        return make_plan(self.ctx, environment, release or self.release())
+        release = self._with_migrations(environment, release or self.release())
+        return make_plan(self.ctx, environment, release)
 
     def check(
         self,
@@ -260,11 +261,7 @@ class Wave:
             release = self.release(release, source=source)
         if not release.stories:
             release = release.model_copy(update={"stories": self._stories(environment, release)})
-        carries = (
-            self._carries_migrations(environment, release) if migrations is None else migrations
-        )
-        if carries != release.has_migrations:
-            release = release.model_copy(update={"has_migrations": carries})
+        release = self._with_migrations(environment, release, migrations)
         if dry_run:
             run = DeployRun(self.ctx, make_plan(self.ctx, environment, release))
             for step in run.plan.steps:
@@ -498,15 +495,30 @@ class Wave:
             )
         )
 
-    def _carries_migrations(self, environment: str, release: Release) -> bool:
+    def _with_migrations(
+        self, environment: str, release: Release, carries: bool | None = None
+    ) -> Release:
+        """``release`` with ``has_migrations`` and ``migration_files`` for ``environment``.
+
+        ``carries`` (``wave deploy --migrations``) overrides the detection; the files are
+        listed either way, for the plan and the approval prompt to show.
+        """
         settings = self.config.migrations
-        if settings is None or release.has_migrations:
-            return release.has_migrations
-        from wave_sdk.migrations import carries_migrations
+        if settings is None:
+            return release
+        from wave_sdk.migrations import migration_files
 
         last = self.store.current(environment)
-        return carries_migrations(
+        files = migration_files(
             self.config.root, last.commit if last else None, release.commit, settings.detect
+        )
+        if carries is None:
+            carries = release.has_migrations or files is None or bool(files)
+        return release.model_copy(
+            update={
+                "has_migrations": carries,
+                "migration_files": tuple(files or ()) if carries else (),
+            }
         )
 
 

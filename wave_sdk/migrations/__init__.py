@@ -52,7 +52,13 @@ from __future__ import annotations
 
 from wave_sdk.config import MigrationsConfig
 from wave_sdk.migrations.postgres import backup
-from wave_sdk.migrations.procedure import MigrationRun, carries_migrations, migrate, roll_back
+from wave_sdk.migrations.procedure import (
+    MigrationRun,
+    carries_migrations,
+    migrate,
+    migration_files,
+    roll_back,
+)
 from wave_sdk.migrations.records import DatabaseRollback, MigrationRecord, MigrationResult
 
 __all__ = [
@@ -64,5 +70,6 @@ __all__ = [
     "backup",
     "carries_migrations",
     "migrate",
+    "migration_files",
     "roll_back",
 ]

@@ -40,30 +40,44 @@ def carries_migrations(
 ) -> bool:
     """Whether the release at ``head`` carries migrations the environment at ``last_commit`` lacks.
 
-    True when a path of ``detect`` (git pathspecs relative to ``repo_root``, such as
-    ``migrations/``) was added or modified between the two commits — deleted files do not
-    count, so redeploying an older release is not a migration. Without a last commit (a
-    first deploy) or without a head, true when one of the paths exists in ``repo_root``.
-    When git cannot answer (not installed, a commit it does not know), true: backing up and
+    True when :func:`migration_files` finds one, and when git cannot tell: backing up and
     running an idempotent migration command is the safe mistake.
+    """
+    files = migration_files(repo_root, last_commit, head, detect)
+    return files is None or bool(files)
+
+
+def migration_files(
+    repo_root: Path, last_commit: str | None, head: str | None, detect: Sequence[str]
+) -> list[str] | None:
+    """The migration files of the release at ``head`` that the environment at ``last_commit`` lacks.
+
+    Files under a path of ``detect`` (git pathspecs relative to ``repo_root``, such as
+    ``migrations/``) added or modified between the two commits — deleted files do not
+    count, so redeploying an older release is not a migration. Without a last commit (a
+    first deploy) or without a head, every file under those paths. ``None`` when git
+    cannot tell (not installed, a commit it does not know). They are what the runbook's
+    "review migration files" reviews: ``wave plan`` and the approval prompt list them.
     """
     paths = [p for p in detect if p.strip()]
     if not paths:
-        return False
+        return []
     if not last_commit or not head:
-        return any(_has_files(repo_root / p) for p in paths)
+        return sorted(
+            str(f.relative_to(repo_root)) for p in paths for f in _files_under(repo_root / p)
+        )
     from wave_sdk.git import changed_files
 
     try:
-        return bool(changed_files(repo_root, last_commit, head, paths=paths, deleted=False))
+        return changed_files(repo_root, last_commit, head, paths=paths, deleted=False)
     except GitError:
-        return True
+        return None
 
 
-def _has_files(path: Path) -> bool:
+def _files_under(path: Path) -> list[Path]:
     if path.is_file():
-        return True
-    return path.is_dir() and any(p.is_file() for p in path.rglob("*"))
+        return [path]
+    return [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
 
 
 def migrate(

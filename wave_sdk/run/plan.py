@@ -51,21 +51,17 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
     for t in env.targets:
         config.target_settings(t, ctx.plugins)  # validate before promising anything
     last = ctx.store.current(environment)
-    level = config.required_level("deploy", environment)
-    approved = (
-        approve.find(ctx, environment, "deploy", level, release) is not None if level < 5 else True
-    )
+    migrates = release.has_migrations and config.migrations is not None
     steps = [
         PlanStep(step="gate", detail=_gate_detail(ctx, environment)),
-        PlanStep(
-            step="approve",
-            detail=f"deploy needs {approvals.level_name(level)}"
-            + (f" for {approvals.content_of(release)}" if level <= 2 else "")
-            + _lowered(ctx, "deploy", environment),
-            level=level,
-            satisfied=approved,
-        ),
+        _approval(ctx, environment, "deploy", release),
+        *([_approval(ctx, environment, "migration", release)] if migrates else []),
         PlanStep(step="lock", detail=f"environment {environment}"),
+        *(
+            [PlanStep(step="migrate", detail=_migrate_detail(ctx, environment, release))]
+            if migrates
+            else []
+        ),
         PlanStep(
             step="deploy", detail=" → ".join(f"{t['name']} ({t['adapter']})" for t in targets)
         ),
@@ -85,6 +81,34 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
         rollback_to=last.release if last else None,
         checks=list(env.checks),
         steps=steps,
+    )
+
+
+def _approval(ctx: RunContext, environment: str, action: str, release: Release) -> PlanStep:
+    """The approve step of ``action``: the level it needs, and whether one is on record."""
+    level = ctx.config.required_level(action, environment)
+    found = approve.find(ctx, environment, action, level, release) if level < 5 else None
+    return PlanStep(
+        step="approve",
+        detail=f"{action} needs {approvals.level_name(level)}"
+        + (f" for {approvals.content_of(release)}" if level <= 2 else "")
+        + _lowered(ctx, action, environment),
+        level=level,
+        satisfied=level >= 5 or found is not None,
+    )
+
+
+def _migrate_detail(ctx: RunContext, environment: str, release: Release) -> str:
+    """The database procedure and the files to review (the runbook's first migration step)."""
+    from wave_sdk.migrations import MigrationRun
+
+    order = MigrationRun.for_deploy(ctx.config, environment).order
+    files = list(release.migration_files)
+    shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+    return f"back up, then migrate {' → '.join(order)}; review " + (
+        f"{len(files)} migration file{'s' if len(files) != 1 else ''}: {shown}"
+        if files
+        else "the migrations (git cannot list them)"
     )
 
 
