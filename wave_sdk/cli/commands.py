@@ -449,6 +449,37 @@ def unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def state(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from wave_sdk.state import open_state_store
+    from wave_sdk.state_transfer import migrate_state
+
+    wave = _wave(args)
+    source = wave.config.state.store
+    if args.to == source:
+        raise UsageError(
+            f"--to {args.to}: that is already the configured store ([state] store)",
+            hint="name the store to move the state to",
+        )
+    destination = open_state_store(wave.config, wave.plugins, name=args.to)
+    done = migrate_state(
+        wave.store,
+        destination,
+        wave.config.environments,
+        names=(source, args.to),
+        owner=wave.deployer,
+    )
+    text = (
+        f"copied {done.history} history records ({done.history_kept} already there), "
+        f"{len(done.current)} current releases and {done.approvals} approvals "
+        f"({done.approvals_kept} already there) from {source} to {args.to}\n"
+        f'now set [state] store = "{args.to}" in {wave.config.file_label}'
+    )
+    _out(args, asdict(done), text)
+    return 0
+
+
 def config(args: argparse.Namespace) -> int:
     from wave_sdk.config import config_schema, load_config
     from wave_sdk.plugins import get_plugin_manager
