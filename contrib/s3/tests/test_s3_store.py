@@ -364,3 +364,18 @@ def test_config_validate_with_the_s3_store_does_not_import_boto3(tmp_path: Path)
     assert "wave_sdk_s3.settings" in modules  # the store was opened and validated ...
     roots = {m.split(".")[0] for m in modules}
     assert roots.isdisjoint({"boto3", "botocore", "s3transfer"})  # ... without its client
+
+
+def test_an_unreachable_endpoint_is_one_line_naming_the_bucket(
+    tmp_path: Path, aws: dict[str, str]
+) -> None:
+    from wave_sdk.testing import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    root = write_project(tmp_path / "p", f'bucket = "team-state"\nendpoint_url = "{closed}"')
+    proc = run_wave("history", cwd=root, unset=["WAVE_DISABLE_PLUGINS"], timeout=90)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "s3://team-state/wave/" in lines[0] and f"cannot reach {closed}" in lines[0]
+    assert "endpoint_url" in lines[0]

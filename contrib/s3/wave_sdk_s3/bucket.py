@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # another one on the same key with ConditionalRequestConflict — the same "someone else won".
 _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_REACH_HINT = "check [state.s3] endpoint_url and region, and that the service answers"
 
 
 class Conflict(Exception):
@@ -96,10 +97,16 @@ class Bucket:
                 hint="set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
                 "run where an instance role applies",
             )
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+            endpoint = self.settings.endpoint_url or "AWS"
+            return StateError(
+                f"{doing} {where}: cannot reach {endpoint} ({name})",
+                hint=_REACH_HINT,
+            )
         detail = code or f"{name}: {exc}"
         return StateError(
             f"{doing} {where} failed: {detail}",
-            hint="check [state.s3] endpoint_url and region, and that the service answers",
+            hint=_REACH_HINT,
         )
 
     def _call(self, doing: str, key: str, method: str, **kwargs: Any) -> Any:
@@ -155,10 +162,10 @@ class Bucket:
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (which should end with ``/``), in key order."""
-        paginator = self.client.get_paginator("list_objects_v2")
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
+            paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield item["Key"]

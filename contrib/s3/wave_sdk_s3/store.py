@@ -138,11 +138,6 @@ class S3StateStore:
         key = self._key("current", f"{self._safe(current.environment)}.json")
         self.bucket.put(key, current.model_dump_json(indent=2).encode())
 
-    def environments(self) -> list[str]:
-        """The environments that have a current release in the bucket."""
-        prefix = self._key("current") + "/"
-        return sorted(k[len(prefix) : -len(".json")] for k in self.bucket.keys(prefix))
-
     # -- locks ---------------------------------------------------------------------------
 
     def acquire_lock(
