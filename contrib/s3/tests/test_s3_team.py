@@ -5,6 +5,8 @@ What this file proves:
 * two ``wave deploy`` processes of one environment through the S3 store: exactly one
   deploys, the other exits 5 naming the holder; both runs are in the bucket's history and
   the lock is released;
+* a deploy killed with SIGKILL leaves its lock and journal in the bucket; the next deploy
+  takes the lock over (recorded), recovers the dead run from its journal, and deploys;
 * ``wave state migrate --to s3`` copies history, current releases and approvals: ``wave
   history`` and ``wave status`` show the same from the bucket as from the local store; it
   refuses while a lock is held; running it again copies nothing twice; and back to a new
@@ -20,8 +22,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +105,44 @@ def test_two_deploys_through_the_bucket_one_holds_the_lock(
     assert store.journals(ENV) == {}
     # Nothing of the state was written on this machine.
     assert not (team_project / ".wave" / "state").exists()
+
+
+def test_a_deploy_killed_mid_run_is_recovered_from_the_bucket_by_the_next_one(
+    team_project: Path, bucket: Any, moto_server: Any
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("WAVE_DISABLE_PLUGINS", "CI")}
+    victim = subprocess.Popen(
+        [WAVE, "deploy", "--env", ENV, "--release", "r1", "--config", str(team_project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "WAVE_DEPLOYER": "alice", "WAVE_TEST_DELAY": "60"},
+        start_new_session=True,
+    )
+    store = S3StateStore(S3Settings(bucket=bucket.name, endpoint_url=moto_server.url))
+    try:
+        app_pid = team_project / ".wave" / "local" / "web" / "app.pid"
+        deadline = time.monotonic() + 60
+        while not (app_pid.exists() and store.journals(ENV)):
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "the deploy never reached its start command"
+            time.sleep(0.1)
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)  # no finally block, no lock release
+        victim.communicate(timeout=30)
+    held = store.read_lock(ENV)
+    assert held is not None and held.owner == "alice" and store.is_stale(held)
+    [journal] = store.journals(ENV).values()  # the dead run's write-ahead journal, in S3
+    assert journal[0].step == "begin" and journal[0].data.get("deployer") == "alice"
+
+    proc = wave_cli(team_project, "deploy", "--env", ENV, "--release", "r2", deployer="bob")
+    assert proc.returncode == 0, proc.stderr
+    assert [(r.kind, r.deployer, r.outcome) for r in store.history(ENV)] == [
+        ("unlock", "bob", "recorded"),
+        ("deploy", "alice", "interrupted"),
+        ("deploy", "bob", "succeeded"),
+    ]
+    assert store.journals(ENV) == {} and store.read_lock(ENV) is None
 
 
 # -- wave state migrate ----------------------------------------------------------------------
