@@ -183,6 +183,11 @@ def test_state_migrate_to_s3_and_back_keeps_history_current_and_approvals(
     local_approvals, local_current = local.approvals(ENV), local.current(ENV)
     assert len(local_history) == 2 and len(local_approvals) == 1 and local_current is not None
 
+    same = wave_cli(team_project, "state", "migrate", "--to", "local")
+    assert same.returncode == 2 and "already the configured store" in same.stderr
+    unknown = wave_cli(team_project, "state", "migrate", "--to", "s4")
+    assert unknown.returncode == 2 and "choose one of: local, s3" in unknown.stderr
+
     # Refused while a lock is held, and nothing is copied.
     lock = local.acquire_lock(ENV, owner="carol", deploy_id="d-carol", ttl=60)
     refused = wave_cli(team_project, "state", "migrate", "--to", "s3")
