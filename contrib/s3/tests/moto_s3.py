@@ -5,7 +5,7 @@ that port on its first line. The tests talk to it over HTTP through boto3, so th
 real code path runs (signing, retries, headers, the 412 of a failed condition) — not
 moto's in-process patching.
 
-**What moto implements of conditional writes** (read in moto 5.1's ``moto/s3/responses.py``):
+**What moto implements of conditional writes** (read in moto 5.2's ``moto/s3/responses.py``):
 ``PutObject`` honours ``If-None-Match: *`` and ``If-Match: <ETag>`` (412
 ``PreconditionFailed``), ``DeleteObject`` honours ``If-Match``. It never answers 409
 ``ConditionalRequestConflict`` (S3's answer to two conditional writes on one key at the

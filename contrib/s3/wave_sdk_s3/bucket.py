@@ -176,7 +176,16 @@ class Bucket:
         """Remove ``keys`` (missing ones are no error)."""
         for start in range(0, len(keys), 1000):  # the API's limit per request
             batch = [{"Key": k} for k in keys[start : start + 1000]]
-            self._call("deleting", batch[0]["Key"], "delete_objects", Delete={"Objects": batch})
+            answer = self._call(
+                "deleting", batch[0]["Key"], "delete_objects", Delete={"Objects": batch}
+            )
+            # DeleteObjects answers 200 and lists the keys it could not delete.
+            for error in answer.get("Errors", []):
+                raise StateError(
+                    f"deleting s3://{self.name}/{error.get('Key')} failed: "
+                    f"{error.get('Code')} {error.get('Message', '')}".rstrip(),
+                    hint="check the credentials' s3:DeleteObject permission on the prefix",
+                )
 
     def upload(self, key: str, path: Path) -> None:
         """Upload a file (multipart when large, by boto3's transfer manager), encrypted."""
