@@ -488,7 +488,7 @@ def config(args: argparse.Namespace) -> int:
     if args.action == "schema":
         print(dumps(config_schema(manager), indent=2))
         return 0
-    from wave_sdk.state import open_state_store
+    from wave_sdk.state import open_state_store, state_store_specs, store_settings
 
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
@@ -518,6 +518,10 @@ def config(args: argparse.Namespace) -> int:
         name: {"adapter": spec.name, **settings.model_dump(mode="json")}
         for name, (spec, settings) in targets.items()
     }
+    store = cfg.state.store  # its [state.<store>] table, validated like a target's keys
+    model = state_store_specs(manager)[store].load_config()
+    if model is not None:
+        data["state"][store] = store_settings(cfg, store, model).model_dump(mode="json")
     print(dumps(data, indent=2))
     return 0
 

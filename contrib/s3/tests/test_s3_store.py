@@ -379,3 +379,16 @@ def test_an_unreachable_endpoint_is_one_line_naming_the_bucket(
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "s3://team-state/wave/" in lines[0] and f"cannot reach {closed}" in lines[0]
     assert "endpoint_url" in lines[0]
+
+
+def test_config_show_includes_the_validated_store_table(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", 'bucket = "team-state"\nprefix = "/shop/"')
+    proc = run_wave("config", "show", cwd=root, unset=["WAVE_DISABLE_PLUGINS"])
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)["state"]
+    assert shown["store"] == "s3"
+    assert (shown["s3"]["bucket"], shown["s3"]["prefix"], shown["s3"]["sse"]) == (
+        "team-state",
+        "shop",
+        "AES256",
+    )
