@@ -475,6 +475,8 @@ def configuration_page() -> str:
             body += _model_section(heading, 2, held[0], held[1], defs, models, rendered)
             if key == "approvals":
                 body += _matrix_section(DEFAULT_MATRIX, LEVEL_NAMES)
+            if key == "state":
+                body += _state_stores_section(plugins)
         elif isinstance(extra, dict) and "oneOf" in extra:
             heading = f"[{key}.<name>]"
             body += _targets_section(heading, extra["oneOf"], defs, models, specs)
@@ -542,6 +544,34 @@ def _targets_section(
             *table(
                 ["key", "type", "default", "description"],
                 _key_rows(variant, defs, model, skip=("adapter",)),
+            ),
+            "",
+        ]
+    return out
+
+
+def _state_stores_section(plugins: Any) -> list[str]:
+    """``[state.<store>]`` of every installed store that has keys (``StateStoreSpec.config``)."""
+    from wave_sdk.state import state_store_specs
+
+    out: list[str] = []
+    for name, spec in sorted(state_store_specs(plugins).items()):
+        try:
+            model = spec.load_config()
+        except Exception:  # a broken plugin is reported by `wave adapters`, not here
+            continue
+        if model is None:
+            continue
+        node = model.model_json_schema()
+        out += [
+            f"### {code(f'[state.{name}]')}",
+            "",
+            f'The keys of `store = "{name}"`'
+            + (f": {inline(spec.summary)}." if spec.summary else "."),
+            "",
+            *table(
+                ["key", "type", "default", "description"],
+                _key_rows(node, node.get("$defs", {}), model),
             ),
             "",
         ]

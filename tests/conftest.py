@@ -32,11 +32,6 @@ def postgres() -> Iterator[Any]:
 @pytest.fixture
 def dbs(postgres: Any) -> Any:
     """Two fresh databases, staging and production, holding schema v1 (tests/postgres.py)."""
-    from postgres import SCHEMA_V1, Databases
+    from postgres import fresh_databases
 
-    found = Databases(
-        postgres, postgres.create_database("staging"), postgres.create_database("production")
-    )
-    for env in ("staging", "production"):
-        found.sql(env, SCHEMA_V1)
-    return found
+    return fresh_databases(postgres)

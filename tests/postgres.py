@@ -341,3 +341,13 @@ class Databases:
 
 
 V1_ROWS = ["1|ada|10.50", "2|grace|20", "3|linus|30.25"]
+
+
+def fresh_databases(cluster: PostgresCluster) -> Databases:
+    """Two new databases on ``cluster``, staging and production, holding schema v1."""
+    found = Databases(
+        cluster, cluster.create_database("staging"), cluster.create_database("production")
+    )
+    for env in ("staging", "production"):
+        found.sql(env, SCHEMA_V1)
+    return found

@@ -39,6 +39,7 @@ COMMANDS = (
     "approve",
     "lock",
     "unlock",
+    "state",
     "config",
     "merge",
     "hotfix",

@@ -215,9 +215,31 @@ def wave_signal(signal: Signal) -> None:
 def wave_state_store() -> Iterable[StateStoreSpec]:  # type: ignore[empty-body]
     """Announce state-store backends (a registration hook).
 
-    The state store owns history, the current release per environment, locks and
-    approvals. ``[state] store = "<name>"`` picks one; the built-in ``local`` keeps them
-    under ``.wave/state``. Yield :class:`~wave_sdk.state.StateStoreSpec` records.
+    The state store owns history, the current release per environment, locks, approvals
+    and the run journals (the :class:`~wave_sdk.state.StateStore` protocol).
+    ``[state] store = "<name>"`` picks one; the built-in ``local`` keeps them under
+    ``.wave/state``. Yield :class:`~wave_sdk.state.StateStoreSpec` records.
+
+    A store's own keys live in ``[state.<name>]``, validated by the spec's ``config`` model
+    before ``factory`` is called (read them there with
+    :func:`~wave_sdk.state.store_settings`). The factory must not connect: ``wave config
+    validate`` calls it, and must not import a client library either. A store that also
+    implements :class:`~wave_sdk.migrations.vault.BackupVault` keeps the migration
+    backups; ``wave state migrate --to <name>`` moves a project's state into it.
+
+    Example::
+
+        @hookimpl
+        def wave_state_store():
+            yield StateStoreSpec(
+                name="s3",
+                factory=lambda config: S3StateStore(
+                    store_settings(config, "s3", S3Settings)
+                ),
+                config="wave_sdk_s3.settings:S3Settings",
+                summary="an S3 bucket shared by a team",
+            )
+
     """
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import Any, Protocol, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,8 @@ from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.fileio import atomic_write
 from wave_sdk.models import Approval, HistoryRecord, JournalEntry, utcnow
 from wave_sdk.secrets import dumps
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class LockInfo(BaseModel):
@@ -55,6 +57,69 @@ class LockInfo(BaseModel):
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"token"})
+
+    @classmethod
+    def for_this_process(
+        cls, environment: str, *, owner: str, deploy_id: str, ttl: float
+    ) -> LockInfo:
+        """A new lock held by this process, expiring ``ttl`` seconds from now.
+
+        Every store writes the same record, so that any of them can tell a live holder
+        from a dead one (host, pid, process start) and a lock from its successor (token).
+        """
+        now = utcnow()
+        return cls(
+            environment=environment,
+            owner=owner,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            process_start=process_start_time(os.getpid()),
+            deploy_id=deploy_id,
+            acquired_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+            token=os.urandom(8).hex(),
+        )
+
+    def renewed(self, ttl: float) -> LockInfo:
+        """A copy of the lock, its expiry pushed ``ttl`` seconds from now."""
+        return self.model_copy(update={"expires_at": utcnow() + timedelta(seconds=ttl)})
+
+    def takeover(self, *, owner: str, deploy_id: str) -> HistoryRecord:
+        """The history record of taking over this (stale) lock: an override, like unlock.
+
+        It carries the taker's deploy id: the dead run's own id belongs to the one record
+        that recovery writes for it.
+        """
+        return HistoryRecord(
+            deploy_id=deploy_id,
+            kind="unlock",
+            environment=self.environment,
+            outcome="recorded",
+            started_at=self.acquired_at,
+            deployer=owner,
+            reason=f"took over the stale lock of {self.describe()}",
+        )
+
+    def refusal(self) -> LockHeld:
+        """The error for a deploy that found this lock held (and waited in vain)."""
+        return LockHeld(
+            f"environment {self.environment!r} is locked by {self.describe()}",
+            holder=self.public(),
+            hint=(
+                "wait with --lock-wait SECONDS, or if that deploy is gone: "
+                f'wave unlock --env {self.environment} --force --reason "…"'
+            ),
+        )
+
+
+def lock_lost(environment: str, held: LockInfo | None) -> LockHeld:
+    """The error for a holder whose lock was broken, or taken over (by ``held``)."""
+    return LockHeld(
+        f"the lock of {environment!r} was "
+        + (f"taken by {held.describe()}" if held else "broken")
+        + " while this run held it",
+        holder=held.public() if held else None,
+    )
 
 
 class CurrentRelease(BaseModel):
@@ -168,13 +233,51 @@ class StateStoreSpec:
     Attributes:
         name: the value of ``[state] store = "…"``.
         factory: called with the :class:`~wave_sdk.config.WaveConfig`; returns the store.
+            It must not connect anywhere yet (``wave config validate`` calls it): a store
+            opens its connection, and imports its client library, on first use.
         summary: one line for documentation and ``wave adapters``.
+        config: the pydantic model of the store's own keys, the table ``[state.<name>]``
+            (or ``"module:Model"``); ``None`` when it has none. The core validates the
+            table with it before calling ``factory`` (one-line errors naming the key), and
+            the reference documentation lists its fields. Read the validated settings in
+            the factory with :func:`store_settings`.
 
     """
 
     name: str
     factory: Callable[[Any], StateStore]
     summary: str = ""
+    config: str | type[BaseModel] | None = None
+
+    def load_config(self) -> type[BaseModel] | None:
+        """The settings model, imported now (``None`` when the store has no keys)."""
+        if self.config is None:
+            return None
+        from wave_sdk.adapter import load_object
+
+        model: type[BaseModel] = load_object(self.config)
+        return model
+
+
+def store_settings(config: Any, name: str, model: type[_M]) -> _M:
+    """``[state.<name>]`` of ``config`` validated against ``model``.
+
+    Raises:
+        ConfigError: a key is missing, unknown or wrong: one line naming
+            ``state.<name>.<key>`` in the file, and the fix.
+
+    """
+    from pydantic import ValidationError
+
+    from wave_sdk.config.errors import config_error
+
+    data = config.state.table(name)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(
+            exc, config.file_label, prefix=("state", name), model=model, data=data
+        ) from None
 
 
 def process_start_time(pid: int) -> str | None:
@@ -325,50 +428,16 @@ class LocalStateStore:
                     raise LockHeld(exc.message, hint=exc.hint) from None
                 if held is None or self.is_stale(held):
                     if held is not None:
-                        self._record_takeover(held, owner, deploy_id)
-                    now = utcnow()
-                    lock = LockInfo(
-                        environment=environment,
-                        owner=owner,
-                        host=socket.gethostname(),
-                        pid=os.getpid(),
-                        process_start=process_start_time(os.getpid()),
-                        deploy_id=deploy_id,
-                        acquired_at=now,
-                        expires_at=now + timedelta(seconds=ttl),
-                        token=os.urandom(8).hex(),
+                        self.append_history(held.takeover(owner=owner, deploy_id=deploy_id))
+                    lock = LockInfo.for_this_process(
+                        environment, owner=owner, deploy_id=deploy_id, ttl=ttl
                     )
                     atomic_write(self._lock_file(environment), lock.model_dump_json())
                     return lock
             if time.monotonic() >= deadline:
-                raise LockHeld(
-                    f"environment {environment!r} is locked by {held.describe()}",
-                    holder=held.public(),
-                    hint=(
-                        "wait with --lock-wait SECONDS, or if that deploy is gone: "
-                        f'wave unlock --env {environment} --force --reason "…"'
-                    ),
-                )
+                raise held.refusal()
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
-
-    def _record_takeover(self, held: LockInfo, owner: str, deploy_id: str) -> None:
-        """A stale lock is an override too: leave the dead holder's trace in history.
-
-        The record carries the taker's deploy id: the dead run's own id belongs to the one
-        record that recovery writes for it.
-        """
-        self.append_history(
-            HistoryRecord(
-                deploy_id=deploy_id,
-                kind="unlock",
-                environment=held.environment,
-                outcome="recorded",
-                started_at=held.acquired_at,
-                deployer=owner,
-                reason=f"took over the stale lock of {held.describe()}",
-            )
-        )
 
     def release_lock(self, lock: LockInfo) -> None:
         with self._guard(self._safe(lock.environment)):
@@ -386,13 +455,8 @@ class LocalStateStore:
             except StateError as exc:
                 raise LockHeld(exc.message, hint=exc.hint) from None
             if held is None or held.token != lock.token:
-                raise LockHeld(
-                    f"the lock of {lock.environment!r} was "
-                    + (f"taken by {held.describe()}" if held else "broken")
-                    + " while this run held it",
-                    holder=held.public() if held else None,
-                )
-            renewed = held.model_copy(update={"expires_at": utcnow() + timedelta(seconds=ttl)})
+                raise lock_lost(lock.environment, held)
+            renewed = held.renewed(ttl)
             atomic_write(self._lock_file(lock.environment), renewed.model_dump_json())
             return renewed
 
@@ -476,15 +540,25 @@ def _append_line(path: Path, line: str) -> None:
         os.close(fd)
 
 
-def open_state_store(config: Any, plugins: Any) -> StateStore:
-    """The store ``[state] store`` names, from the built-in or a plugin."""
-    from wave_sdk.errors import ConfigError
-
+def state_store_specs(plugins: Any) -> dict[str, StateStoreSpec]:
+    """Every announced store by name (the first announcement of a name wins)."""
     specs: dict[str, StateStoreSpec] = {}
     for announced in plugins.pm.hook.wave_state_store():
         for spec in announced or ():
             specs.setdefault(spec.name, spec)
-    name = config.state.store
+    return specs
+
+
+def open_state_store(config: Any, plugins: Any, name: str | None = None) -> StateStore:
+    """The store ``[state] store`` names (or ``name``), from the built-in or a plugin.
+
+    Its table ``[state.<name>]`` is validated first, and a table no installed store
+    claims is an error (a misspelt store name would otherwise be ignored in silence).
+    """
+    from wave_sdk.errors import ConfigError
+
+    specs = state_store_specs(plugins)
+    name = name or config.state.store
     if name not in specs:
         raise ConfigError(
             f"unknown state store {name!r}",
@@ -492,4 +566,16 @@ def open_state_store(config: Any, plugins: Any) -> StateStore:
             key="state.store",
             hint=f"choose one of: {', '.join(sorted(specs))}",
         )
-    return specs[name].factory(config)
+    for table in config.state.tables:
+        if table not in specs:
+            raise ConfigError(
+                f"[state.{table}] names no installed state store",
+                file=config.file_label,
+                key=f"state.{table}",
+                hint=f"installed stores: {', '.join(sorted(specs))}",
+            )
+    spec = specs[name]
+    model = spec.load_config()
+    if model is not None:
+        store_settings(config, name, model)
+    return spec.factory(config)

@@ -494,6 +494,37 @@ def unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def state(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from wave_sdk.state import open_state_store
+    from wave_sdk.state_transfer import migrate_state
+
+    wave = _wave(args)
+    source = wave.config.state.store
+    if args.to == source:
+        raise UsageError(
+            f"--to {args.to}: that is already the configured store ([state] store)",
+            hint="name the store to move the state to",
+        )
+    destination = open_state_store(wave.config, wave.plugins, name=args.to)
+    done = migrate_state(
+        wave.store,
+        destination,
+        wave.config.environments,
+        names=(source, args.to),
+        owner=wave.deployer,
+    )
+    text = (
+        f"copied {done.history} history records ({done.history_kept} already there), "
+        f"{len(done.current)} current releases and {done.approvals} approvals "
+        f"({done.approvals_kept} already there) from {source} to {args.to}\n"
+        f'now set [state] store = "{args.to}" in {wave.config.file_label}'
+    )
+    _out(args, asdict(done), text)
+    return 0
+
+
 def config(args: argparse.Namespace) -> int:
     from wave_sdk.config import config_schema, load_config
     from wave_sdk.plugins import get_plugin_manager
@@ -502,7 +533,7 @@ def config(args: argparse.Namespace) -> int:
     if args.action == "schema":
         print(dumps(config_schema(manager), indent=2))
         return 0
-    from wave_sdk.state import open_state_store
+    from wave_sdk.state import open_state_store, state_store_specs, store_settings
 
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
@@ -532,6 +563,10 @@ def config(args: argparse.Namespace) -> int:
         name: {"adapter": spec.name, **settings.model_dump(mode="json")}
         for name, (spec, settings) in targets.items()
     }
+    store = cfg.state.store  # its [state.<store>] table, validated like a target's keys
+    model = state_store_specs(manager)[store].load_config()
+    if model is not None:
+        data["state"][store] = store_settings(cfg, store, model).model_dump(mode="json")
     print(dumps(data, indent=2))
     return 0
 

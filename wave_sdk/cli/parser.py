@@ -279,6 +279,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reason", required=True, help="why, for history")
 
+    p = command("state", "state", "move history, current releases and approvals to another store")
+    p.add_argument(
+        "action",
+        choices=["migrate"],
+        help="migrate: copy the [state] store's history, current releases and approvals to "
+        "the store --to names (refused while an environment is locked or has an "
+        "interrupted run; records already there are not copied twice); then set "
+        "[state] store to it",
+    )
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="STORE",
+        help='the destination store: "local", or an installed one such as "s3" (its '
+        "[state.STORE] table configures it)",
+    )
+
     p = command("config", "config", "validate the configuration or print its JSON Schema")
     p.add_argument(
         "action",

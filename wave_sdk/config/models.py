@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from wave_sdk.config.errors import Invalid, config_error, label_of
 from wave_sdk.config.levels import DEFAULT_MATRIX, Level
@@ -344,13 +345,39 @@ class SignalsConfig(Settings):
 
 
 class StateConfig(Settings):
-    """``[state]``: which store keeps history, current releases, locks and approvals."""
+    """``[state]``: which store keeps history, current releases, locks and approvals.
+
+    A store from a plugin reads its own keys from the table named after it (``[state.s3]``
+    for ``store = "s3"``), validated by the model its
+    :class:`~wave_sdk.state.StateStoreSpec` declares; no other key may be unknown here.
+    """
 
     store: str = Field("local", description="State store name; 'local' is built in.")
     path: str = Field(".wave/state", description="Directory of the local store.")
     lock_ttl: float = Field(
         3600.0, gt=0, description="Seconds after which a lock held from another host is stale."
     )
+    # The sub-tables, gathered by _store_tables: only the plugins know their names and models.
+    tables: SkipJsonSchema[dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, exclude=True, repr=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _store_tables(cls, data: Any) -> Any:
+        """Set ``[state.<name>]`` tables aside; any other unknown key stays an error."""
+        if not isinstance(data, dict):
+            return data
+        tables = {
+            k: v for k, v in data.items() if k not in cls.model_fields and isinstance(v, dict)
+        }
+        if not tables:
+            return data
+        return {k: v for k, v in data.items() if k not in tables} | {"tables": tables}
+
+    def table(self, store: str) -> dict[str, Any]:
+        """The keys of ``[state.<store>]`` (empty when the file has no such table)."""
+        return dict(self.tables.get(store, {}))
 
 
 class GitConfig(Settings):

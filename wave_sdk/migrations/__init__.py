@@ -45,7 +45,8 @@ Everything is synchronous; each command is killed (its whole process group) afte
 The package: :mod:`~wave_sdk.migrations.procedure` holds the procedure (detection, the
 migration and rollback commands, :class:`MigrationRun`), :mod:`~wave_sdk.migrations.postgres`
 the database-specific part (the connection, ``pg_dump``, the restore through ``pg_restore``
-and ``psql``), :mod:`~wave_sdk.migrations.records` what the history keeps.
+and ``psql``), :mod:`~wave_sdk.migrations.records` what the history keeps, and
+:mod:`~wave_sdk.migrations.vault` how a state store keeps backups beyond this machine.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from wave_sdk.config import MigrationsConfig
 from wave_sdk.migrations.postgres import backup
 from wave_sdk.migrations.procedure import (
     MigrationRun,
+    backup_dir,
     carries_migrations,
     migrate,
     migration_files,
@@ -68,6 +70,7 @@ __all__ = [
     "MigrationRun",
     "MigrationsConfig",
     "backup",
+    "backup_dir",
     "carries_migrations",
     "migrate",
     "migration_files",

@@ -26,6 +26,7 @@ from wave_sdk.migrations.postgres import (
     tail,
 )
 from wave_sdk.migrations.records import DatabaseRollback, MigrationRecord, MigrationResult
+from wave_sdk.migrations.vault import BackupVault, obtain
 from wave_sdk.reporting import Event, NullReporter
 
 if TYPE_CHECKING:
@@ -176,6 +177,12 @@ def roll_back(
     )
 
 
+def backup_dir(config: MigrationsConfig, root: Path) -> Path:
+    """Where backups go (and fetched ones land): ``backup_dir``, relative to ``root``."""
+    path = Path(config.backup_dir)
+    return path if path.is_absolute() else root / path
+
+
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -195,6 +202,8 @@ class MigrationRun:
         urls: each of those environments' database URL.
         root: the project directory (commands run there; ``backup_dir`` is under it).
         reporter: where progress goes (step ``migrate``, and ``rollback``).
+        vault: where backups are kept beyond this machine (the state store, when it is a
+            :class:`~wave_sdk.migrations.vault.BackupVault`), or ``None``.
 
     """
 
@@ -207,6 +216,7 @@ class MigrationRun:
         urls: Mapping[str, DatabaseUrl],
         root: Path,
         reporter: Reporter | None = None,
+        vault: BackupVault | None = None,
     ) -> None:
         if not order or order[-1] != environment:
             raise ValueError("order must end with the environment being deployed")
@@ -215,6 +225,7 @@ class MigrationRun:
         self.order = tuple(order)
         self.root = root
         self.reporter: Reporter = reporter or NullReporter()
+        self.vault = vault
         self._urls = {name: reveal(urls[name]) for name in self.order}
         for url in self._urls.values():
             secrets.register(url)
@@ -222,7 +233,12 @@ class MigrationRun:
 
     @classmethod
     def for_deploy(
-        cls, config: WaveConfig, environment: str, *, reporter: Reporter | None = None
+        cls,
+        config: WaveConfig,
+        environment: str,
+        *,
+        reporter: Reporter | None = None,
+        vault: BackupVault | None = None,
     ) -> MigrationRun:
         """The run for a deploy of a release with migrations to ``environment``.
 
@@ -274,13 +290,13 @@ class MigrationRun:
             urls=urls,
             root=config.root,
             reporter=reporter,
+            vault=vault,
         )
 
     @property
     def backup_dir(self) -> Path:
         """Where backups go: ``[migrations] backup_dir``, relative to the project."""
-        path = Path(self.settings.backup_dir)
-        return path if path.is_absolute() else self.root / path
+        return backup_dir(self.settings, self.root)
 
     @property
     def before(self) -> tuple[str, ...]:
@@ -303,6 +319,7 @@ class MigrationRun:
     def backup(self) -> dict[str, Path]:
         """Back up every database the run migrates, the deploy's own first.
 
+        With a :attr:`vault`, each backup is stored there too before the next one starts.
         Raises :class:`~wave_sdk.errors.BackupFailed` before anything is migrated.
         """
         for name in reversed(self.order):
@@ -310,7 +327,20 @@ class MigrationRun:
             path = backup(self._urls[name], name, self.backup_dir, timeout=self.settings.timeout)
             self.record.backups[name] = path
             self._emit("ok", "migrate", f"backup of {name}: {path}", backup=str(path))
+            if self.vault is not None:
+                held = self.vault.put_backup(name, path)
+                self.record.held[name] = held
+                self._emit("ok", "migrate", f"backup of {name} stored at {held}", held=held)
         return dict(self.record.backups)
+
+    def _backup_of(self, environment: str) -> Path | None:
+        """The backup file of ``environment`` to restore, fetched from the vault if gone."""
+        return obtain(
+            self.record.backups.get(environment),
+            self.record.held.get(environment),
+            self.vault,
+            self.backup_dir,
+        )
 
     def migrate(self, environment: str) -> MigrationResult:
         """Migrate ``environment``'s database; on failure restore it from its backup.
@@ -336,7 +366,9 @@ class MigrationRun:
             self._emit("info", "rollback", f"restoring the database of {environment}")
             restore_only = self.settings.model_copy(update={"down": None})
             try:
-                done = roll_back(restore_only, environment, url, self.root, taken)
+                done = roll_back(
+                    restore_only, environment, url, self.root, self._backup_of(environment)
+                )
             except RollbackFailed as failed:
                 self._emit("fail", "rollback", str(failed))
                 failed.message = f"{exc.message}; then {failed.message}"
@@ -402,11 +434,7 @@ class MigrationRun:
             self._emit("info", "rollback", f"rolling back the database of {name}")
             try:
                 result = roll_back(
-                    self.settings,
-                    name,
-                    self._urls[name],
-                    self.root,
-                    self.record.backups.get(name),
+                    self.settings, name, self._urls[name], self.root, self._backup_of(name)
                 )
             except RollbackFailed as exc:
                 self._emit("fail", "rollback", str(exc))

@@ -58,6 +58,9 @@ class MigrationRecord(BaseModel):
         environment: the environment being deployed.
         order: the environments whose databases the run migrates, in order.
         backups: each environment's backup file, taken before anything was migrated.
+        held: where the state store's backup vault holds each backup, when it is one
+            (see :mod:`wave_sdk.migrations.vault`); a rollback fetches it from there
+            when the file of ``backups`` is gone.
         migrated: the environments migrated, in order.
         results: the migration commands' results.
         rolled_back: the database rollbacks, in the order they happened.
@@ -69,6 +72,7 @@ class MigrationRecord(BaseModel):
     environment: str
     order: list[str]
     backups: dict[str, Path] = Field(default_factory=dict)
+    held: dict[str, str] = Field(default_factory=dict)
     migrated: list[str] = Field(default_factory=list)
     results: list[MigrationResult] = Field(default_factory=list)
     rolled_back: list[DatabaseRollback] = Field(default_factory=list)

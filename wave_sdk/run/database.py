@@ -35,7 +35,8 @@ def undo_recorded(
     settings = ctx.config.migrations
     if settings is None:
         return []
-    from wave_sdk.migrations import roll_back
+    from wave_sdk.migrations import backup_dir, roll_back
+    from wave_sdk.migrations.vault import obtain, vault_of
 
     undone = {d.get("environment") for d in record.get("rolled_back", [])}
     backups = record.get("backups", {})
@@ -55,10 +56,15 @@ def undo_recorded(
                 f"the {name} database was migrated, and it has no database_url now",
                 hint=f"add database_url to [environments.{name}] to roll it back",
             )
-        backup = backups.get(name)
         ctx.emit("step", "rollback", f"rolling back the {name} database first")
+        backup = obtain(
+            Path(backups[name]) if backups.get(name) else None,
+            record.get("held", {}).get(name),
+            vault_of(ctx.store),
+            backup_dir(settings, ctx.config.root),
+        )
         use = settings.model_copy(update={"down": None}) if restore_only else settings
-        result = roll_back(use, name, url, ctx.config.root, Path(backup) if backup else None)
+        result = roll_back(use, name, url, ctx.config.root, backup)
         how = "down command" if result.method == "down" else f"restore of {result.backup}"
         ctx.emit("ok", "rollback", f"{name} database rolled back ({how})")
         done.append(f"{name} database rolled back ({how})")

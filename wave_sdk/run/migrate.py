@@ -24,7 +24,11 @@ def migrate(run: DeployRun) -> MigrationRun:
     from wave_sdk.migrations import MigrationRun
 
     ctx, environment = run.ctx, run.environment
-    migration = MigrationRun.for_deploy(ctx.config, environment, reporter=ctx.reporter)
+    from wave_sdk.migrations.vault import vault_of
+
+    migration = MigrationRun.for_deploy(
+        ctx.config, environment, reporter=ctx.reporter, vault=vault_of(ctx.store)
+    )
     run.migration = migration
     ctx.emit("step", "migrate", migration.describe())
     run.journal.write("migrate", order=list(migration.order))
