@@ -450,7 +450,7 @@ def unlock(args: argparse.Namespace) -> int:
 
 
 def config(args: argparse.Namespace) -> int:
-    from wave_sdk.config import config_schema, load_config
+    from wave_sdk.config import config_schema, load_config, validate_sections
     from wave_sdk.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
@@ -461,6 +461,7 @@ def config(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
+    sections = validate_sections(cfg, manager)
     open_state_store(cfg, manager)  # an unknown [state] store fails here, not at deploy time
     if args.action == "validate":
         from wave_sdk import secrets
@@ -487,6 +488,7 @@ def config(args: argparse.Namespace) -> int:
         name: {"adapter": spec.name, **settings.model_dump(mode="json")}
         for name, (spec, settings) in targets.items()
     }
+    data["plugins"] = {name: s.model_dump(mode="json") for name, s in sections.items()}
     print(dumps(data, indent=2))
     return 0
 

@@ -368,6 +368,9 @@ class DeployRun:
                 reason=self.report.reason,
                 rolled_back_targets=[r.target for r in self.report.rollbacks],
             )
+        fields["url"] = self.ctx.config.health_for(self.environment).base_url or next(
+            (r.url for r in self.report.deployed if r.url), None
+        )
         fields.update(extra)
         path = self.ctx.signal(
             Signal(

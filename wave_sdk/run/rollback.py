@@ -213,6 +213,7 @@ class RollbackRun:
                 targets=list(self.env.targets),
                 rolled_back_targets=[r.target for r in restored.rollbacks],
                 contacts=self.ctx.config.project.contacts,
+                url=self.ctx.config.health_for(self.environment).base_url,
             )
         )
         first = restored.rollbacks[0] if restored.rollbacks else None
