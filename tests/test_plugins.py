@@ -570,8 +570,12 @@ def test_wave_adapters_imports_no_platform_library() -> None:
         "import json, sys\nfrom wave_sdk.cli import main\nassert main(['adapters']) == 0\n"
     )
     roots = {m.split(".")[0] for m in modules}
-    assert roots.isdisjoint({"docker", "kubernetes", "boto3", "botocore", "paramiko", "asyncssh"})
+    assert roots.isdisjoint(
+        {"docker", "kubernetes", "boto3", "botocore", "paramiko", "asyncssh", "slack_sdk"}
+    )
     assert "wave_example_static.plugin" in modules  # the entry point was loaded ...
+    assert "wave_sdk_slack.plugin" in modules  # (a contrib plugin's too) ...
     # ... but no adapter implementation, config machinery or HTTP client was.
     for module in ("wave_example_static.adapter", "wave_sdk.builtin.local", "httpx"):
         assert module not in modules, module
+    assert "wave_sdk_slack.config" not in modules

@@ -71,9 +71,7 @@ class SettingsSpec:
         owner = f"[plugins.{self.name}] (plugin {self.plugin or '?'})"
         model = load_declared(self.config, owner=owner, what="configuration model")
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise PluginError(
-                f"{owner}: {self.config!r} is not a pydantic model"
-            )
+            raise PluginError(f"{owner}: {self.config!r} is not a pydantic model")
         return model
 
 

@@ -359,6 +359,8 @@ class DeployRun:
         fields: dict[str, Any] = {}
         if kind == "deployment-complete":
             fields["verification"] = self.verification.signal() if self.verification else None
+            if status != "success":  # a failed or degraded run says why, as a rollback does
+                fields["reason"] = self.report.reason
         if kind == "rollback-complete":
             fields.update(
                 rolled_back_from=self.release.commit,
