@@ -51,15 +51,17 @@ class SlackSettings(Settings):
     contacts: dict[Role, list[str]] = Field(
         default_factory=dict,
         description="Emergency contacts by the runbook's role (on_call, tech_lead, devops, "
-        'database_admin), e.g. { on_call = ["<@U024BE7LH>"] }: a failure mentions the roles '
-        "its kind needs; a role left out falls back to [project] contacts.",
+        'database_admin), as Slack mrkdwn, e.g. { on_call = ["<@U024BE7LH>"] } to mention '
+        "someone: a failure or rollback names the roles its kind needs; a role left out "
+        "falls back to [project] contacts.",
     )
     budget: float = Field(
         5.0,
-        gt=0,
-        le=30,
+        ge=0.1,
+        le=5,
         description="Seconds all of one run's messages may add to it, retries and waits "
-        "included; a message that would pass it is dropped with a warning.",
+        "included (at most 5: a notification never holds a deploy longer); once spent, "
+        "the run's later messages are dropped with a warning.",
     )
     timeout: float = Field(
         2.0, gt=0, description="Seconds one attempt may take (within what is left of budget)."
