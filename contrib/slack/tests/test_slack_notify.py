@@ -241,12 +241,19 @@ def test_which_signals_notify_is_set_per_environment(
     project: Project, webhook: RecordingWebhook
 ) -> None:
     slack_project(project, extra=f'environments = {{ {ENV} = ["failed"] }}')
-    proc, _, _ = deploy(project, webhook.url, "v1")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for release in ("v1", "v2"):
+        proc, _, _ = deploy(project, webhook.url, release)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     assert webhook.payloads == []  # success is not among the development notices
-    proc, _, _ = deploy(project, webhook.url, "v2", healthy=False)
+    proc, _, _ = deploy(project, webhook.url, "v3", healthy=False)
     assert proc.returncode == 7
-    assert webhook.payloads == []  # rolled back: a rollback-complete, not a failure
+    # A deploy that failed and was rolled back is a failure: its rollback is posted.
+    assert [p["text"] for p in webhook.payloads] == [f"↩️ Rollback Complete: {ENV}"]
+    webhook.payloads.clear()
+    proc = project.cli("rollback", "--env", ENV, env={"SLACK_WEBHOOK_URL": webhook.url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert serving(project) == "v1"
+    assert webhook.payloads == []  # a rollback by hand is not a failure
 
 
 @pytest.mark.parametrize("outage", ["refuse", "hang", "500"])

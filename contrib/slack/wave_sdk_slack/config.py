@@ -14,8 +14,9 @@ from wave_sdk.config import Settings
 from wave_sdk.config.errors import Invalid
 
 Notice = Literal["deployment-starting", "deployment-complete", "rollback-complete", "failed"]
-"""What a message announces. ``failed`` is a failed or interrupted run: a
-``deployment-complete`` or ``rollback-complete`` signal whose status is not a success."""
+"""What a message announces. ``failed`` is a failed or interrupted run: a signal whose
+status is not a success, or the ``rollback-complete`` of a deploy that was rolled back
+(which is both ``rollback-complete`` and ``failed``: either one in a list sends it)."""
 
 NOTICES: tuple[Notice, ...] = get_args(Notice)
 

@@ -42,13 +42,25 @@ REASON_CHARS = 500
 """A reason is cut here: the section stays far below Slack's 3,000 characters."""
 
 
-def notice_of(signal: Signal) -> Notice:
-    """What ``signal`` announces: its type, or ``failed`` for a run that did not succeed."""
+def notices_of(signal: Signal) -> set[Notice]:
+    """What ``signal`` announces: its type, and ``failed`` for a run that did not succeed.
+
+    A deploy that failed and was rolled back is both: its ``rollback-complete`` is about
+    the release it rolled back from (``release == rolled_back_from_release``), where a
+    ``wave rollback``'s is about the release it returned to.
+    """
     if signal.signal_type == "deployment-starting":
-        return "deployment-starting"
+        return {"deployment-starting"}
+    notices: set[Notice] = {signal.signal_type}
     if signal.status not in ("success", "degraded"):
-        return "failed"
-    return signal.signal_type
+        notices = {"failed"}
+    elif (
+        signal.signal_type == "rollback-complete"
+        and signal.release is not None
+        and (signal.release == signal.rolled_back_from_release)
+    ):
+        notices.add("failed")
+    return notices
 
 
 def title_of(signal: Signal) -> tuple[str, str]:
@@ -71,8 +83,7 @@ def title_of(signal: Signal) -> tuple[str, str]:
 
 def roles_for(signal: Signal) -> list[Role]:
     """The emergency contacts' roles for this signal (see the module's table); [] if none."""
-    notice = notice_of(signal)
-    if notice not in ("failed", "rollback-complete"):
+    if not notices_of(signal) & {"failed", "rollback-complete"}:
         return []
     reason = (signal.reason or "").lower()
     roles: list[Role] = ["on_call"]

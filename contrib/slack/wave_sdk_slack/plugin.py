@@ -46,9 +46,9 @@ def wave_signal(signal: Signal, config: WaveConfig) -> None:
     settings = _settings(config)
     if settings is None:
         return
-    from wave_sdk_slack.message import build, notice_of
+    from wave_sdk_slack.message import build, notices_of
 
-    if notice_of(signal) not in settings.notices(signal.environment):
+    if not notices_of(signal) & set(settings.notices(signal.environment)):
         return
     from wave_sdk.errors import PluginError
     from wave_sdk_slack.answers import record
