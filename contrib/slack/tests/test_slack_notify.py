@@ -36,17 +36,34 @@ def slack_project(project: Project, extra: str = "") -> None:
 
 
 def deploy(
-    project: Project, webhook_url: str, release: str, *, healthy: bool = True
+    project: Project,
+    webhook_url: str,
+    release: str,
+    *,
+    healthy: bool = True,
+    kill: str | None = None,
 ) -> tuple[Any, str, float]:
-    """Commit release ``release`` and `wave deploy` it; (process, commit, seconds)."""
+    """Commit ``release`` and `wave deploy` it; (process, commit, seconds).
+
+    ``kill`` sets ``WAVE_TEST_KILL_AT`` (the run signals itself at that step).
+    """
     project.release(release, healthy=healthy)
     head = commit_all(project.root, release)
+    env = {"SLACK_WEBHOOK_URL": webhook_url, **({"WAVE_TEST_KILL_AT": kill} if kill else {})}
     started = time.monotonic()
     proc = project.cli(
-        "deploy", "--env", ENV, "--release", release, "--source", f"src/{release}",
-        env={"SLACK_WEBHOOK_URL": webhook_url},
-    )  # fmt: skip
+        "deploy", "--env", ENV, "--release", release, "--source", f"src/{release}", env=env
+    )
     return proc, head, time.monotonic() - started
+
+
+def v1_live(project: Project, webhook: RecordingWebhook) -> str:
+    """The project with v1 deployed and its messages forgotten; v1's commit."""
+    slack_project(project)
+    proc, head, _ = deploy(project, webhook.url, "v1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    webhook.payloads.clear()
+    return head
 
 
 def signal_file(project: Project, kind: str, deploy_id: str | None = None) -> dict[str, Any]:
@@ -139,10 +156,7 @@ def test_a_deploy_posts_starting_then_complete(project: Project, webhook: Record
 def test_a_failed_deploy_posts_the_rollback_with_the_contacts(
     project: Project, webhook: RecordingWebhook
 ) -> None:
-    slack_project(project)
-    proc, v1, _ = deploy(project, webhook.url, "v1")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    webhook.payloads.clear()
+    v1 = v1_live(project, webhook)
 
     proc, v2, _ = deploy(project, webhook.url, "v2", healthy=False)
     assert proc.returncode == 7, proc.stdout + proc.stderr
@@ -307,3 +321,35 @@ def test_a_budget_spent_on_one_message_is_not_spent_again(
     answer = json.loads(Path(project.root / f".wave/plugins/slack/answers/{ENV}.json").read_text())
     assert answer["ok"] is False and answer["signal_type"] == "deployment-complete"
     assert answer["attempts"] == 0
+
+
+def test_an_interrupted_deploy_is_posted_by_the_run_or_by_its_recovery(
+    project: Project, webhook: RecordingWebhook
+) -> None:
+    v1_live(project, webhook)
+
+    # SIGTERM while verifying: the run itself rolls back and says why.
+    proc, _, _ = deploy(project, webhook.url, "v2", kill="verify:TERM")
+    assert proc.returncode == 143, proc.stdout + proc.stderr
+    assert serving(project) == "v1"
+    texts = [p["text"] for p in webhook.payloads]
+    assert texts == [f"🚀 Deployment Starting: {ENV}", f"↩️ Rollback Complete: {ENV}"]
+    lines = webhook.payloads[1]["blocks"][0]["text"]["text"].split("\n")
+    assert "• Rolled back: v2 → v1" in lines
+    assert "• Reason: interrupted by SIGTERM" in lines
+    assert webhook.payloads[1]["blocks"][1]["text"]["text"].startswith("*Emergency contacts*")
+
+    # SIGKILL: the run dies silently after the deploy; `wave recover` posts the outcome.
+    webhook.payloads.clear()
+    proc, _, _ = deploy(project, webhook.url, "v3", kill="deployed:KILL")
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    assert [p["text"] for p in webhook.payloads] == [f"🚀 Deployment Starting: {ENV}"]
+    proc = project.cli("recover", "--env", ENV, env={"SLACK_WEBHOOK_URL": webhook.url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert serving(project) == "v1"
+    recovered = signal_file(project, "rollback-complete")
+    assert webhook.payloads[-1]["text"] == f"↩️ Rollback Complete: {ENV}"
+    lines = webhook.payloads[-1]["blocks"][0]["text"]["text"].split("\n")
+    assert "• Rolled back: v3 → v1" in lines
+    assert f"• Reason: {recovered['reason']}" in lines
+    assert webhook.payloads[-1]["blocks"][-1] == footer(recovered)
