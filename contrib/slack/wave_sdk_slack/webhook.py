@@ -27,7 +27,7 @@ import http.client
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wave_sdk.errors import clip
@@ -35,6 +35,9 @@ from wave_sdk.secrets import redact
 
 _muted = logging.getLogger("wave_sdk_slack.webhook")
 _muted.disabled = True  # slack_sdk logs the URL (the secret) at debug level
+
+LEAST = 0.05
+"""Seconds below which an attempt is not worth starting (nor a timeout worth setting)."""
 
 _spent: dict[str, float] = {}
 _spent_lock = threading.Lock()
@@ -77,7 +80,7 @@ def post(
 
     started = time.monotonic()
     left = remaining(run, budget)
-    if left <= 0.05:
+    if left <= LEAST:
         return Answer(
             ok=False,
             status=None,
@@ -92,7 +95,7 @@ def post(
     def attempt() -> Answer:
         nonlocal tries
         tries += 1
-        cut = max(min(timeout, deadline - time.monotonic()), 0.05)
+        cut = max(min(timeout, deadline - time.monotonic()), LEAST)
         status, body, headers = _send(url, payload, cut)
         if status == 200:
             return Answer(ok=True, status=status, body=body, attempts=tries, seconds=0.0)
@@ -111,13 +114,9 @@ def post(
     finally:
         elapsed = time.monotonic() - started
         _spend(run, elapsed)
-    return Answer(
-        ok=answer.ok,
-        status=answer.status,
-        body=redact(answer.body),
-        attempts=answer.attempts,
-        seconds=round(elapsed, 3),
-        error=redact(answer.error),
+    # What the webhook or urllib said may quote the URL: mask before it is kept or shown.
+    return replace(
+        answer, body=redact(answer.body), error=redact(answer.error), seconds=round(elapsed, 3)
     )
 
 
