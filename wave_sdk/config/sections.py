@@ -24,7 +24,7 @@ section like a target's own keys:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -45,6 +45,7 @@ class PluginSection(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+@final
 @dataclass(frozen=True, kw_only=True)
 class SettingsSpec:
     """How a plugin declares its configuration section (yield it from ``wave_settings``).
