@@ -111,3 +111,32 @@ def test_the_plugin_is_installed_under_the_entry_point_group() -> None:
     (ep,) = [ep for ep in entry_points(group="wave_sdk") if ep.name == "slack"]
     assert ep.value == "wave_sdk_slack.plugin"
     assert Path(ep.load().__file__).name == "plugin.py"
+
+
+def check_line(project: Project, name: str) -> tuple[int, str]:
+    """`wave check`'s exit code and its line for check ``name``."""
+    proc = project.cli("check", "--env", "development", env={"SLACK_WEBHOOK_URL": URL})
+    line = next((ln for ln in proc.stdout.splitlines() if name in ln), proc.stdout + proc.stderr)
+    return proc.returncode, line
+
+
+def test_the_on_call_engineer_is_identified_from_the_contacts(project: Project) -> None:
+    write(project, 'webhook_url = "${SLACK_WEBHOOK_URL}"\ncontacts = { on_call = ["<@U1>"] }')
+    code, line = check_line(project, "on-call-identified")
+    assert code == 0 and "on-call: <@U1> ([plugins.slack.contacts] on_call)" in line, line
+
+    write(project, 'webhook_url = "${SLACK_WEBHOOK_URL}"')
+    code, line = check_line(project, "on-call-identified")
+    assert code == 0 and "on-call: ops@example.com ([project] contacts)" in line, line
+
+    toml = project.root / "wave.toml"
+    toml.write_text(toml.read_text().replace('contacts = ["ops@example.com"]\n', ""))
+    code, line = check_line(project, "on-call-identified")
+    assert code == 0 and "warning: no on-call engineer" in line, line
+    toml.write_text(toml.read_text() + 'check = "require"\n')
+    code, line = check_line(project, "on-call-identified")
+    assert code == 3, line
+    assert "set [plugins.slack.contacts] on_call or [project] contacts" in line, line
+    toml.write_text(toml.read_text().replace('check = "require"', 'check = "off"'))
+    code, line = check_line(project, "on-call-identified")
+    assert code == 0 and "on-call-identified" not in line and "team-notified" not in line

@@ -1,8 +1,5 @@
-"""The webhook's last answer per environment, and the "Team notified" check that reads it.
+"""The webhook's last answer per environment (the "Team notified" check reads it).
 
-The runbook's communication checklist starts with "□ Team notified of upcoming
-deployment". The check passes when the webhook is configured and answered the last
-message posted for the environment — the evidence that the next one will reach the team.
 Each answer is kept in ``.wave/plugins/slack/answers/<environment>.json`` (one small JSON
 file per environment, replaced atomically): an answer is a fact about this machine's
 path to Slack, not team state, so it lives with the plugin's machine-local files rather
@@ -16,16 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.fileio import atomic_write
-from wave_sdk.models import CheckResult, utcnow
+from wave_sdk.models import utcnow
 from wave_sdk.secrets import dumps
 
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
     from wave_sdk.signals import Signal
-    from wave_sdk_slack.config import SlackSettings
     from wave_sdk_slack.webhook import Answer
-
-CHECK = "team-notified"
 
 
 def answer_path(config: WaveConfig, environment: str) -> Path:
@@ -57,31 +51,3 @@ def last_answer(config: WaveConfig, environment: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def team_notified(config: WaveConfig, environment: str, settings: SlackSettings) -> CheckResult:
-    """The check: the webhook is configured and answered ``environment``'s last message."""
-
-    def result(ok: bool, detail: str, *, pending: bool = False) -> CheckResult:
-        return CheckResult(name=CHECK, ok=ok, detail=detail, pending=pending, group="communication")
-
-    if not settings.webhook_url.get_secret_value():
-        return result(False, "[plugins.slack] webhook_url is empty: set SLACK_WEBHOOK_URL")
-    if not settings.notices(environment):
-        return result(True, f"no Slack message is configured for {environment}", pending=True)
-    last = last_answer(config, environment)
-    if last is None:
-        return result(
-            True,
-            f"webhook configured; no message posted for {environment} yet (the deploy "
-            "announces itself with deployment-starting)",
-            pending=True,
-        )
-    when = f"{last.get('signal_type', '?')} at {last.get('at', '?')}"
-    if last.get("ok"):
-        return result(True, f"webhook configured; it answered the last message ({when})")
-    why = last.get("error") or f"HTTP {last.get('status')}: {last.get('body', '')}"
-    detail = f"the webhook did not answer the last message ({when}): {why}"
-    if settings.check == "require":
-        return result(False, detail + "; fix the webhook, or set [plugins.slack] check = 'warn'")
-    return result(True, "warning: " + detail)

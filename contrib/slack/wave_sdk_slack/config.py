@@ -72,9 +72,9 @@ class SlackSettings(Settings):
     )
     check: Literal["require", "warn", "off"] = Field(
         "warn",
-        description="The 'team-notified' check: `require` fails the gate when the webhook "
-        "did not answer the environment's last message; `warn` passes, saying so; `off` "
-        "contributes no check.",
+        description="The communication checks (team-notified: the webhook answered the "
+        "environment's last message; on-call-identified: a failure would name someone): "
+        "`require` fails the gate on a miss, `warn` passes saying so, `off` adds neither.",
     )
 
     @field_validator("webhook_url", mode="before")

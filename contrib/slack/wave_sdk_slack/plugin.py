@@ -1,4 +1,4 @@
-"""The entry point: declare ``[plugins.slack]``, notify on signals, add the communication check.
+"""The entry point: declare ``[plugins.slack]``, notify on signals, add communication checks.
 
 Light on purpose: ``wave adapters`` and ``wave --help`` load this module, so it imports
 only the hook marker. The settings model is imported when a configuration is validated or
@@ -79,10 +79,15 @@ def wave_checks(environment: str, config: WaveConfig) -> Iterator[CheckSpec]:
     from functools import partial
 
     from wave_sdk.checks import CheckSpec
-    from wave_sdk_slack.answers import CHECK, team_notified
+    from wave_sdk_slack import checks
 
     yield CheckSpec(
-        name=CHECK,
+        name=checks.TEAM_NOTIFIED,
         group="communication",
-        run=partial(team_notified, config, environment, settings),
+        run=partial(checks.team_notified, config, environment, settings),
+    )
+    yield CheckSpec(
+        name=checks.ON_CALL,
+        group="communication",
+        run=partial(checks.on_call_identified, config, settings),
     )
