@@ -83,10 +83,10 @@ def wave_settings() -> Iterable[SettingsSpec]:  # type: ignore[empty-body]
     from a section of its own, ``[plugins.<name>]``. Yield one
     :class:`~wave_sdk.config.sections.SettingsSpec` per section, naming the pydantic model
     that validates it (as ``"module:Model"``, so that declaring costs no import). The core
-    validates the section with that model in ``wave config validate`` and in every deploy's
-    plan — a wrong key is one error line naming ``plugins.<name>.<key>`` before anything
-    changes — refuses a section no installed plugin declares, and shows each declared
-    section in ``wave config schema`` and the configuration reference.
+    validates the section with that model in ``wave config validate`` and before every
+    deploy and rollback — a wrong key is one error line naming ``plugins.<name>.<key>``
+    before anything changes — refuses a section no installed plugin declares, and shows
+    each declared section in ``wave config schema`` and the configuration reference.
 
     The plugin reads its settings where it needs them with
     :meth:`WaveConfig.plugin_settings <wave_sdk.config.WaveConfig.plugin_settings>`, which

@@ -9,8 +9,8 @@ section like a target's own keys:
 * the file's :class:`~wave_sdk.config.WaveConfig` keeps ``[plugins.<name>]`` as it was
   written (:class:`PluginSection`); the section's keys are validated by the plugin's model
   in a second stage, once the plugins are known (:func:`validate_sections`, which
-  ``wave config validate`` and every deploy's plan run), so a misspelt key is one error line
-  naming ``plugins.<name>.<key>`` before anything changes;
+  ``wave config validate``, every deploy's plan and every rollback run), so a misspelt key
+  is one error line naming ``plugins.<name>.<key>`` before anything changes;
 * a section that no installed plugin declares is an error listing the sections that are
   declared (a misspelt ``[plugins.slak]``, or a plugin that is not installed);
 * the plugin reads its validated settings with :meth:`WaveConfig.plugin_settings

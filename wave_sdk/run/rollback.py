@@ -67,6 +67,9 @@ class RollbackRun:
 
     def run(self) -> list[RollbackResult]:
         """Roll back; return each target's result (last target first)."""
+        from wave_sdk.config import validate_sections
+
+        validate_sections(self.ctx.config, self.ctx.plugins)  # before anything changes
         store = self.ctx.store
         with interrupts.handling():
             last = store.current(self.environment)

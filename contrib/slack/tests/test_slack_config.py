@@ -140,3 +140,15 @@ def test_the_on_call_engineer_is_identified_from_the_contacts(project: Project) 
     toml.write_text(toml.read_text().replace('check = "require"', 'check = "off"'))
     code, line = check_line(project, "on-call-identified")
     assert code == 0 and "on-call-identified" not in line and "team-notified" not in line
+
+
+def test_deploy_and_rollback_refuse_a_wrong_section_before_changing_anything(
+    project: Project,
+) -> None:
+    write(project, 'webhook_url = "${SLACK_WEBHOOK_URL}"\nwebhok = 1')
+    source = project.release("v1")
+    for args in (["deploy", "--release", "v1", "--source", str(source)], ["rollback"]):
+        proc = project.cli(*args, "--env", "development", env={"SLACK_WEBHOOK_URL": URL})
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "plugins.slack.webhok: unknown key 'webhok'" in proc.stderr
+    assert not (project.root / ".wave" / "state").exists()  # no run, no lock, no history
