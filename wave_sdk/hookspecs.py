@@ -91,8 +91,10 @@ def wave_settings() -> Iterable[SettingsSpec]:  # type: ignore[empty-body]
     The plugin reads its settings where it needs them with
     :meth:`WaveConfig.plugin_settings <wave_sdk.config.WaveConfig.plugin_settings>`, which
     returns ``None`` when the file has no such section: an installed plugin that is not
-    configured stays silent. Two plugins declaring the same name is an error reported by
-    ``wave adapters``; the first declaration is kept.
+    configured stays silent. When two plugins declare the same name, the first declaration
+    (in loading order) is kept and the other plugin is recorded as broken
+    (:attr:`PluginManager.broken <wave_sdk.plugins.PluginManager.broken>`). ``wave adapters``
+    does not call this hook: it stays free of the configuration machinery.
 
     Returns:
         An iterable of :class:`~wave_sdk.config.sections.SettingsSpec`.
