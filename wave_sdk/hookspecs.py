@@ -89,12 +89,12 @@ def wave_settings() -> Iterable[SettingsSpec]:  # type: ignore[empty-body]
     each declared section in ``wave config schema`` and the configuration reference.
 
     The plugin reads its settings where it needs them with
-    :meth:`WaveConfig.plugin_settings <wave_sdk.config.WaveConfig.plugin_settings>`, which
+    ``config.plugin_settings(name, Model)`` (:class:`~wave_sdk.config.WaveConfig`), which
     returns ``None`` when the file has no such section: an installed plugin that is not
     configured stays silent. When two plugins declare the same name, the first declaration
     (in loading order) is kept and the other plugin is recorded as broken
-    (:attr:`PluginManager.broken <wave_sdk.plugins.PluginManager.broken>`). ``wave adapters``
-    does not call this hook: it stays free of the configuration machinery.
+    (``PluginManager.broken``, in :mod:`wave_sdk.plugins`). ``wave adapters`` does not call
+    this hook: it stays free of the configuration machinery.
 
     Returns:
         An iterable of :class:`~wave_sdk.config.sections.SettingsSpec`.

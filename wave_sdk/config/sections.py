@@ -13,8 +13,8 @@ section like a target's own keys:
   is one error line naming ``plugins.<name>.<key>`` before anything changes;
 * a section that no installed plugin declares is an error listing the sections that are
   declared (a misspelt ``[plugins.slak]``, or a plugin that is not installed);
-* the plugin reads its validated settings with :meth:`WaveConfig.plugin_settings
-  <wave_sdk.config.WaveConfig.plugin_settings>` (``None`` when the file has no section:
+* the plugin reads its validated settings with
+  :meth:`~wave_sdk.config.WaveConfig.plugin_settings` (``None`` when the file has no section:
   an installed plugin that is not configured does nothing);
 * ``${VAR}`` references become secrets there as everywhere (the plugin's model types such
   keys ``SecretStr``), and ``wave config schema`` and the configuration reference show
