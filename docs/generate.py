@@ -12,8 +12,9 @@
 * ``reference/hooks.md`` from the docstrings of :mod:`wave_sdk.hookspecs` and of the types
   the hooks exchange;
 * ``reference/testing.md`` from :mod:`wave_sdk.testing` (the conformance suite);
-* in the guides (``docs/*.md``), every fenced block announced by
-  ``<!-- include: path/from/repo/root -->`` is replaced by that file's text.
+* in the guides (``docs/*.md``, and the adapters' and plugins' pages under ``docs/*/``),
+  every fenced block announced by ``<!-- include: path/from/repo/root -->`` is replaced
+  by that file's text.
 
 The output is deterministic — fixed terminal width, plugins enabled, source order, no
 timestamps — so re-running this script is the only maintenance the pages need.
@@ -230,6 +231,11 @@ class _Models:
 
         self.by_title: dict[str, type[BaseModel]] = {}
         self._collect(WaveConfig)
+        for spec in plugins.settings_specs.values():
+            try:  # a section's model is found by the title its schema gets
+                self.by_title[f"[plugins.{spec.name}]"] = spec.load_config()
+            except Exception:  # the schema leaves broken plugins out too
+                continue
         self.adapters: dict[str, type[BaseModel]] = {}
         for name, spec in sorted(plugins.adapter_specs.items()):
             try:
@@ -477,6 +483,9 @@ def configuration_page() -> str:
                 body += _matrix_section(DEFAULT_MATRIX, LEVEL_NAMES)
             if key == "state":
                 body += _state_stores_section(plugins)
+        elif key == "plugins":
+            heading = f"[{key}.<name>]"
+            body += _plugins_section(prop, defs, models, rendered)
         elif isinstance(extra, dict) and "oneOf" in extra:
             heading = f"[{key}.<name>]"
             body += _targets_section(heading, extra["oneOf"], defs, models, specs)
@@ -498,6 +507,25 @@ def configuration_page() -> str:
         contents.append(f"- [{code(heading)}](#{slug(code(heading))})")
     out += [*contents, "", *body]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _plugins_section(
+    prop: dict[str, Any], defs: dict[str, Any], models: _Models, rendered: dict[str, str]
+) -> list[str]:
+    """``[plugins.<name>]``: each declared section's table, under a word on the mechanism."""
+    out = [
+        f"## {code('[plugins.<name>]')}",
+        "",
+        "A plugin that is not an adapter reads a section of its own, declared with the",
+        "`wave_settings` hook and validated by the plugin's model; a section no installed",
+        "plugin declares is an error. The sections below were declared by the plugins",
+        "installed when this page was generated.",
+        "",
+    ]
+    for name, sub in prop.get("properties", {}).items():
+        where = f"[plugins.{name}]"
+        out += _model_section(where, 3, sub.get("title", where), sub, defs, models, rendered)
+    return out
 
 
 def _targets_section(
@@ -748,6 +776,7 @@ TYPES: list[tuple[str, list[str]]] = [
         [
             "wave_sdk.adapter:AdapterSpec",
             "wave_sdk.adapter:Capability",
+            "wave_sdk.config.sections:SettingsSpec",
             "wave_sdk.checks:CheckSpec",
             "wave_sdk.state:StateStoreSpec",
             "wave_sdk.approvals:ApprovalProviderSpec",
@@ -1272,7 +1301,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     outputs = {REFERENCE / name: build for name, build in PAGES.items()}
-    for guide in sorted(DOCS.glob("*.md")):
+    # Guides, and the pages of adapters and plugins under docs/<kind>/, not the reference.
+    for guide in sorted(p for p in DOCS.rglob("*.md") if REFERENCE not in p.parents):
         outputs[guide] = lambda guide=guide: refresh_includes(guide.read_text(encoding="utf-8"))
     for path, build in outputs.items():
         name = str(path.relative_to(ROOT))

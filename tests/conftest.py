@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projects import Project
+from projects import Project, temporary_project
 
 pytest_plugins = ["wave_sdk.testing.plugin"]
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
-    proj = Project(tmp_path / "project")
-    proj.root.mkdir()
-    yield proj
-    proj.stop_all()
+    with temporary_project(tmp_path) as proj:
+        yield proj
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,17 @@ class Project:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and not _gone(pid):
                 time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def temporary_project(tmp_path: Path) -> Iterator[Project]:
+    """A project in ``tmp_path``; every app its local targets started is stopped after."""
+    proj = Project(tmp_path / "project")
+    proj.root.mkdir()
+    try:
+        yield proj
+    finally:
+        proj.stop_all()
 
 
 GIT_ENV = {

@@ -571,10 +571,21 @@ def test_wave_adapters_imports_no_platform_library() -> None:
     )
     roots = {m.split(".")[0] for m in modules}
     assert roots.isdisjoint(
-        {"docker", "kubernetes", "boto3", "botocore", "s3transfer", "paramiko", "asyncssh"}
+        {
+            "docker",
+            "kubernetes",
+            "boto3",
+            "botocore",
+            "s3transfer",
+            "paramiko",
+            "asyncssh",
+            "slack_sdk",
+        }
     )
     assert "wave_example_static.plugin" in modules  # the entry point was loaded ...
     assert "wave_sdk_s3.plugin" in modules and "wave_sdk_s3.store" not in modules
+    assert "wave_sdk_slack.plugin" in modules  # (a contrib plugin's too) ...
     # ... but no adapter implementation, config machinery or HTTP client was.
     for module in ("wave_example_static.adapter", "wave_sdk.builtin.local", "httpx"):
         assert module not in modules, module
+    assert "wave_sdk_slack.config" not in modules

@@ -37,6 +37,7 @@ _EXPORTS = {
     "load_config": "wave_sdk.config",
     "WaveConfig": "wave_sdk.config",
     "Settings": "wave_sdk.config",
+    "SettingsSpec": "wave_sdk.config.sections",
     "Adapter": "wave_sdk.adapter",
     "AdapterSpec": "wave_sdk.adapter",
     "TargetContext": "wave_sdk.adapter",
@@ -84,6 +85,7 @@ __all__ = [
     "Reporter",
     "RollbackResult",
     "Settings",
+    "SettingsSpec",
     "Signal",
     "StateStore",
     "StateStoreSpec",
@@ -106,6 +108,7 @@ if TYPE_CHECKING:
     from wave_sdk.approvals import ApprovalProviderSpec
     from wave_sdk.checks import CheckSpec
     from wave_sdk.config import Settings, WaveConfig, load_config
+    from wave_sdk.config.sections import SettingsSpec
     from wave_sdk.errors import AdapterError, ConfigError, VerificationFailed, WaveError
     from wave_sdk.models import (
         Approval,

@@ -59,6 +59,23 @@ class Capability(StrEnum):
     """List the releases kept on the target (lets the pipeline check its rollback target)."""
 
 
+def load_declared(reference: str | Any, *, owner: str, what: str) -> Any:
+    """:func:`load_object` for what a plugin declared; a failure is a one-line PluginError.
+
+    ``owner`` and ``what`` name it in the message: ``adapter 'fly' (plugin fly)``,
+    ``configuration model``.
+    """
+    try:
+        return load_object(reference)
+    except Exception as exc:  # ImportError, AttributeError, or the module's own failure
+        from wave_sdk.errors import PluginError
+
+        raise PluginError(
+            f"{owner}: cannot load its {what} {reference!r}: {type(exc).__name__}: {exc}",
+            hint="reinstall the plugin, or disable it with WAVE_DISABLE_PLUGINS",
+        ) from exc
+
+
 @final
 @dataclass(frozen=True, kw_only=True)
 class AdapterSpec:
@@ -101,16 +118,8 @@ class AdapterSpec:
         return self._load(self.config, "configuration model")  # type: ignore[no-any-return]
 
     def _load(self, reference: str | Any, what: str) -> Any:
-        try:
-            return load_object(reference)
-        except Exception as exc:  # ImportError, AttributeError, or the module's own failure
-            from wave_sdk.errors import PluginError
-
-            raise PluginError(
-                f"adapter {self.name!r} (plugin {self.plugin or '?'}): cannot load its {what} "
-                f"{reference!r}: {type(exc).__name__}: {exc}",
-                hint="reinstall the plugin, or disable it with WAVE_DISABLE_PLUGINS",
-            ) from exc
+        owner = f"adapter {self.name!r} (plugin {self.plugin or '?'})"
+        return load_declared(reference, owner=owner, what=what)
 
 
 @dataclass(frozen=True, kw_only=True)

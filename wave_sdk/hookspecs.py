@@ -9,9 +9,9 @@ A plugin is a module (or any object) with functions named after these hooks and 
 
 Hooks fall in three kinds, and the kind decides how many implementations take part:
 
-* **Registration** hooks (``wave_adapters``, ``wave_state_store``, ``wave_approval``,
-  ``wave_checks``) are called on every plugin and *yield typed records*; the core chooses
-  among them by the names in the configuration.
+* **Registration** hooks (``wave_adapters``, ``wave_settings``, ``wave_state_store``,
+  ``wave_approval``, ``wave_checks``) are called on every plugin and *yield typed
+  records*; the core chooses among them by the names in the configuration.
 * **Operation** hooks (``wave_deploy``, ``wave_rollback``, ``wave_status``) act on a
   target. Exactly one implementation performs them: the adapter instance the target's
   configuration names. Other plugins may only *wrap* them (``@hookimpl(wrapper=True)``) to
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from wave_sdk.approvals import ApprovalProviderSpec
     from wave_sdk.checks import CheckSpec
     from wave_sdk.config import WaveConfig
+    from wave_sdk.config.sections import SettingsSpec
     from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
     from wave_sdk.signals import Signal
     from wave_sdk.state import StateStore, StateStoreSpec
@@ -70,6 +71,51 @@ def wave_adapters() -> Iterable[AdapterSpec]:  # type: ignore[empty-body]
                 summary="Fly.io machines",
                 install="pip install wave-fly",
             )
+
+    """
+
+
+@hookspec
+def wave_settings() -> Iterable[SettingsSpec]:  # type: ignore[empty-body]
+    """Declare the configuration sections this plugin reads (a registration hook).
+
+    A plugin that is not an adapter — a notifier, an approval provider — reads its settings
+    from a section of its own, ``[plugins.<name>]``. Yield one
+    :class:`~wave_sdk.config.sections.SettingsSpec` per section, naming the pydantic model
+    that validates it (as ``"module:Model"``, so that declaring costs no import). The core
+    validates the section with that model in ``wave config validate`` and before every
+    deploy and rollback — a wrong key is one error line naming ``plugins.<name>.<key>``
+    before anything changes — refuses a section no installed plugin declares, and shows
+    each declared section in ``wave config schema`` and the configuration reference.
+
+    The plugin reads its settings where it needs them with
+    ``config.plugin_settings(name, Model)`` (:class:`~wave_sdk.config.WaveConfig`), which
+    returns ``None`` when the file has no such section: an installed plugin that is not
+    configured stays silent. When two plugins declare the same name, the first declaration
+    (in loading order) is kept and the other plugin is recorded as broken
+    (``PluginManager.broken``, in :mod:`wave_sdk.plugins`). ``wave adapters`` does not call
+    this hook: it stays free of the configuration machinery.
+
+    Returns:
+        An iterable of :class:`~wave_sdk.config.sections.SettingsSpec`.
+
+    Example::
+
+        from wave_sdk import SettingsSpec, hookimpl
+
+        @hookimpl
+        def wave_settings():
+            yield SettingsSpec(
+                name="pager",
+                config="wave_pager.config:PagerSettings",
+                summary="Page the on-call engineer when a deploy fails",
+            )
+
+        @hookimpl
+        def wave_signal(signal, config):
+            settings = config.plugin_settings("pager", PagerSettings)
+            if settings is not None and signal.status == "failed":
+                page(settings.service_key.get_secret_value(), signal.reason)
 
     """
 
@@ -201,13 +247,22 @@ def wave_checks(  # type: ignore[empty-body]
 
 
 @hookspec
-def wave_signal(signal: Signal) -> None:
+def wave_signal(signal: Signal, config: WaveConfig) -> None:
     """Observe a signal after it was written (a collecting hook).
 
     Called on every plugin for each ``deployment-starting``, ``deployment-complete`` and
     ``rollback-complete`` signal, after the file is safely on disk. Notifiers (Slack) and
-    ledgers (S3) implement it. An exception here is reported as a warning and never fails
-    the deploy: a notification outage must not roll back a good release.
+    ledgers (S3) implement it. An exception here is reported as a warning — ``signal
+    observer <plugin> failed: <message>`` — and never fails the deploy: a notification
+    outage must not roll back a good release. Observers run one after another in the
+    deploying process, so each must bound its own time.
+
+    Args:
+        signal: the signal, as written to the signals directory.
+        config: the project's configuration; a plugin reads its own section with
+            :meth:`~wave_sdk.config.WaveConfig.plugin_settings` and keeps machine-local
+            files under :meth:`~wave_sdk.config.WaveConfig.plugin_dir`.
+
     """
 
 

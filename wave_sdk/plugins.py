@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from wave_sdk.adapter import Adapter, AdapterSpec, TargetContext
+    from wave_sdk.config.sections import SettingsSpec
 
 OPERATION_HOOKS = ("wave_deploy", "wave_rollback", "wave_status")
 """Hooks that only the target's own adapter may implement; other plugins may only wrap."""
@@ -62,6 +63,7 @@ class PluginManager:
         self.disabled: list[str] = []
         self._adapters: dict[str, Adapter] = {}
         self._specs: dict[str, AdapterSpec] | None = None
+        self._settings: dict[str, SettingsSpec] | None = None
         self._conflicts: dict[str, list[str]] = {}
         for module_name in BUILTIN_PLUGINS:
             self._register_module(module_name.rsplit(".", 1)[0], module_name)
@@ -125,7 +127,7 @@ class PluginManager:
             self.pm.unregister(plugin)
             self._mark_broken(name, str(exc))
             return
-        self._specs = None
+        self._specs = self._settings = None
 
     # -- adapters ----------------------------------------------------------------------
 
@@ -178,6 +180,44 @@ class PluginManager:
                     specs[spec.name] = spec
             self._specs, self._conflicts = specs, conflicts
         return self._specs
+
+    @property
+    def settings_specs(self) -> dict[str, SettingsSpec]:
+        """Every ``[plugins.<name>]`` section a working plugin declares, by name.
+
+        The first declaration of a name is kept; a second plugin declaring it is recorded
+        in :attr:`broken` (its section would be validated by the wrong model).
+        """
+        if self._settings is None:
+            from dataclasses import replace
+
+            from wave_sdk.config.sections import SettingsSpec
+
+            specs: dict[str, SettingsSpec] = {}
+            for impl in self.pm.hook.wave_settings.get_hookimpls():  # registration order
+                plugin_name = self.pm.get_name(impl.plugin) or "?"
+                try:
+                    declared: list[Any] = list(impl.function() or ())  # type: ignore[call-overload]
+                except Exception as exc:
+                    self._mark_broken(
+                        plugin_name, f"wave_settings failed: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                for spec in declared:
+                    if not isinstance(spec, SettingsSpec):
+                        self._mark_broken(
+                            plugin_name, f"wave_settings yielded {spec!r}, not a SettingsSpec"
+                        )
+                    elif spec.name in specs:
+                        self._mark_broken(
+                            plugin_name,
+                            f"declares [plugins.{spec.name}], already declared by plugin "
+                            f"{specs[spec.name].plugin!r}",
+                        )
+                    else:
+                        specs[spec.name] = replace(spec, plugin=plugin_name)
+            self._settings = specs
+        return self._settings
 
     def adapter_spec(self, name: str) -> AdapterSpec:
         """The spec of adapter ``name``, or a clear error listing what is installed."""

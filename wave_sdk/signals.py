@@ -99,6 +99,11 @@ class Signal(BaseModel):
         description="rollback-complete: the targets rolled back, in the order it happened",
     )
     contacts: list[str] = Field(default_factory=list)
+    url: str | None = Field(
+        None,
+        description="where the release answers: the environment's health.base_url, else the "
+        "URL the first target's adapter reported for the deploy",
+    )
 
     @field_serializer("timestamp")
     def _seconds(self, value: datetime) -> str:

@@ -526,7 +526,7 @@ def state(args: argparse.Namespace) -> int:
 
 
 def config(args: argparse.Namespace) -> int:
-    from wave_sdk.config import config_schema, load_config
+    from wave_sdk.config import config_schema, load_config, validate_sections
     from wave_sdk.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
@@ -537,6 +537,7 @@ def config(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     targets = {name: cfg.target_settings(name, manager) for name in cfg.targets}
+    sections = validate_sections(cfg, manager)
     open_state_store(cfg, manager)  # an unknown [state] store fails here, not at deploy time
     if args.action == "validate":
         from wave_sdk import secrets
@@ -567,6 +568,7 @@ def config(args: argparse.Namespace) -> int:
     model = state_store_specs(manager)[store].load_config()
     if model is not None:
         data["state"][store] = store_settings(cfg, store, model).model_dump(mode="json")
+    data["plugins"] = {name: s.model_dump(mode="json") for name, s in sections.items()}
     print(dumps(data, indent=2))
     return 0
 

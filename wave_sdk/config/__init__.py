@@ -13,6 +13,7 @@ The modules, in the order a file goes through them:
 * :mod:`~wave_sdk.config.models`: one model per table, :class:`WaveConfig` the whole file;
 * :mod:`~wave_sdk.config.levels`: approval levels and the default approval matrix;
 * :mod:`~wave_sdk.config.references`: names that must refer to another table;
+* :mod:`~wave_sdk.config.sections`: ``[plugins.<name>]``, validated by the plugin's model;
 * :mod:`~wave_sdk.config.errors`: a validation error as the one line users see;
 * :mod:`~wave_sdk.config.suggest`: 'did you mean' for a misspelt key or name;
 * :mod:`~wave_sdk.config.schema`: the file's JSON Schema, with each adapter's target keys.
@@ -44,6 +45,7 @@ from wave_sdk.config.models import (
     WaveConfig,
 )
 from wave_sdk.config.schema import config_schema
+from wave_sdk.config.sections import PluginSection, SettingsSpec, validate_sections
 
 __all__ = [
     "ACTIONS",
@@ -62,8 +64,10 @@ __all__ = [
     "HealthEndpoint",
     "Level",
     "MigrationsConfig",
+    "PluginSection",
     "ProjectConfig",
     "Settings",
+    "SettingsSpec",
     "SignalsConfig",
     "StateConfig",
     "TargetEntry",
@@ -72,4 +76,5 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "validate_sections",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,11 +27,14 @@ from pydantic.json_schema import SkipJsonSchema
 from wave_sdk.config.errors import Invalid, config_error, label_of
 from wave_sdk.config.levels import DEFAULT_MATRIX, Level
 from wave_sdk.config.references import check_references
+from wave_sdk.config.sections import PluginSection, section_settings
 from wave_sdk.config.suggest import suggest
 from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError, clip
 
 if TYPE_CHECKING:
     from wave_sdk.plugins import PluginManager
+
+S = TypeVar("S", bound=BaseModel)
 
 
 class Settings(BaseModel):
@@ -557,6 +560,11 @@ class WaveConfig(Settings):
     migrations: MigrationsConfig | None = Field(
         None, description="How releases with database migrations are deployed."
     )
+    plugins: dict[Name, PluginSection] = Field(
+        default_factory=dict,
+        description="Sections of installed plugins, [plugins.<name>], each validated by the "
+        "model its plugin declares (see wave_sdk.config.sections).",
+    )
 
     # Where the file was read from; not part of the file itself.
     source: Path | None = Field(None, exclude=True)
@@ -625,6 +633,17 @@ class WaveConfig(Settings):
         if runbook is not None and self.required_level(action, environment) > runbook:
             return runbook
         return None
+
+    def plugin_settings(self, name: str, model: type[S]) -> S | None:
+        """``[plugins.<name>]`` validated by ``model``; ``None`` when the file has none."""
+        return section_settings(self, name, model)
+
+    def plugin_dir(self, name: str) -> Path:
+        """A directory for plugin ``name``'s machine-local files: ``.wave/plugins/<name>``.
+
+        Not created here. What a team must share belongs in the state store, not here.
+        """
+        return self.root / ".wave" / "plugins" / name
 
     def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
         """Validate target ``name`` against its adapter's model; return (spec, settings)."""

@@ -71,7 +71,7 @@ class RunContext:
         """Write ``signal`` and hand it to every ``wave_signal`` observer."""
         path = write_signal(signal, self.signals_dir)
         self.emit("info", "signal", f"signal {signal.signal_type} → {path}")
-        arguments = {"signal": signal}
+        arguments = {"signal": signal, "config": self.config}
         # Called one by one rather than through pm.hook so that one failing observer neither
         # fails the run nor silences the observers after it.
         for impl in self.plugins.pm.hook.wave_signal.get_hookimpls():

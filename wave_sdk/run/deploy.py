@@ -359,6 +359,8 @@ class DeployRun:
         fields: dict[str, Any] = {}
         if kind == "deployment-complete":
             fields["verification"] = self.verification.signal() if self.verification else None
+            if status != "success":  # a failed or degraded run says why, as a rollback does
+                fields["reason"] = self.report.reason
         if kind == "rollback-complete":
             fields.update(
                 rolled_back_from=self.release.commit,
@@ -368,6 +370,9 @@ class DeployRun:
                 reason=self.report.reason,
                 rolled_back_targets=[r.target for r in self.report.rollbacks],
             )
+        fields["url"] = self.ctx.config.health_for(self.environment).base_url or next(
+            (r.url for r in self.report.deployed if r.url), None
+        )
         fields.update(extra)
         path = self.ctx.signal(
             Signal(

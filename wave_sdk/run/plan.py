@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from wave_sdk import approvals
+from wave_sdk.config.sections import validate_sections
 from wave_sdk.models import Release
 from wave_sdk.run import approve
 
@@ -50,6 +51,7 @@ def make_plan(ctx: RunContext, environment: str, release: Release) -> Plan:
     targets = [{"name": t, "adapter": config.targets[t].adapter} for t in env.targets]
     for t in env.targets:
         config.target_settings(t, ctx.plugins)  # validate before promising anything
+    validate_sections(config, ctx.plugins)
     last = ctx.store.current(environment)
     migrates = release.has_migrations and config.migrations is not None
     steps = [

@@ -67,6 +67,9 @@ class RollbackRun:
 
     def run(self) -> list[RollbackResult]:
         """Roll back; return each target's result (last target first)."""
+        from wave_sdk.config import validate_sections
+
+        validate_sections(self.ctx.config, self.ctx.plugins)  # before anything changes
         store = self.ctx.store
         with interrupts.handling():
             last = store.current(self.environment)
@@ -213,6 +216,7 @@ class RollbackRun:
                 targets=list(self.env.targets),
                 rolled_back_targets=[r.target for r in restored.rollbacks],
                 contacts=self.ctx.config.project.contacts,
+                url=self.ctx.config.health_for(self.environment).base_url,
             )
         )
         first = restored.rollbacks[0] if restored.rollbacks else None

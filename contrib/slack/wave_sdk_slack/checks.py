@@ -1,0 +1,80 @@
+"""The runbook's communication checks this plugin can judge, added to every gate.
+
+The runbook's "Communication Checklist" starts with "□ Team notified of upcoming
+deployment" and "□ On-call engineer identified":
+
+* ``team-notified`` passes when the webhook is configured and answered the last message
+  posted for the environment — the evidence that the next one will reach the team;
+* ``on-call-identified`` passes when a failure message would name someone: the
+  ``on_call`` role of ``[plugins.slack.contacts]``, else ``[project] contacts``.
+
+``[plugins.slack] check`` decides what a miss does: ``warn`` (the default) passes with a
+warning, ``require`` fails the gate, ``off`` adds neither check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wave_sdk.models import CheckResult
+from wave_sdk_slack.answers import last_answer
+
+if TYPE_CHECKING:
+    from wave_sdk.config import WaveConfig
+    from wave_sdk_slack.config import SlackSettings
+
+TEAM_NOTIFIED = "team-notified"
+ON_CALL = "on-call-identified"
+
+
+def _result(name: str, ok: bool, detail: str, *, pending: bool = False) -> CheckResult:
+    return CheckResult(name=name, ok=ok, detail=detail, pending=pending, group="communication")
+
+
+def _miss(name: str, settings: SlackSettings, detail: str, fix: str) -> CheckResult:
+    """A check that found a gap: a failure under ``require``, a warning under ``warn``."""
+    if settings.check == "require":
+        return _result(name, False, f"{detail}; {fix}, or set [plugins.slack] check = 'warn'")
+    return _result(name, True, f"warning: {detail}")
+
+
+def team_notified(config: WaveConfig, environment: str, settings: SlackSettings) -> CheckResult:
+    """The check: the webhook is configured and answered ``environment``'s last message."""
+
+    def result(ok: bool, detail: str, *, pending: bool = False) -> CheckResult:
+        return _result(TEAM_NOTIFIED, ok, detail, pending=pending)
+
+    if not settings.webhook_url.get_secret_value():
+        return result(False, "[plugins.slack] webhook_url is empty: set SLACK_WEBHOOK_URL")
+    if not settings.notices(environment):
+        return result(True, f"no Slack message is configured for {environment}", pending=True)
+    last = last_answer(config, environment)
+    if last is None:
+        return result(
+            True,
+            f"webhook configured; no message posted for {environment} yet (the deploy "
+            "announces itself with deployment-starting)",
+            pending=True,
+        )
+    when = f"{last.get('signal_type', '?')} at {last.get('at', '?')}"
+    if last.get("ok"):
+        return result(True, f"webhook configured; it answered the last message ({when})")
+    why = last.get("error") or f"HTTP {last.get('status')}: {last.get('body', '')}"
+    detail = f"the webhook did not answer the last message ({when}): {why}"
+    return _miss(TEAM_NOTIFIED, settings, detail, "fix the webhook")
+
+
+def on_call_identified(config: WaveConfig, settings: SlackSettings) -> CheckResult:
+    """The check: a failure message would name an on-call engineer."""
+    if settings.contacts.get("on_call"):
+        who = ", ".join(settings.contacts["on_call"])
+        return _result(ON_CALL, True, f"on-call: {who} ([plugins.slack.contacts] on_call)")
+    if config.project.contacts:
+        who = ", ".join(config.project.contacts)
+        return _result(ON_CALL, True, f"on-call: {who} ([project] contacts)")
+    return _miss(
+        ON_CALL,
+        settings,
+        "no on-call engineer: a failure message would name nobody",
+        "set [plugins.slack.contacts] on_call or [project] contacts",
+    )
