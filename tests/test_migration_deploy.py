@@ -15,7 +15,7 @@ from postgres import V1_ROWS, Databases
 from projects import HEALTH_FAST, Project, toml_value
 from test_migrations import DOWN, MIGRATE_PY, UP
 
-from wave_sdk.errors import ApprovalRequired, VerificationFailed
+from wave_sdk.errors import ApprovalRequired, VerificationFailed, WaveError
 
 
 def setup(project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,3 +227,24 @@ def test_plan_shows_the_migrate_step_and_approval_that_deploy_then_needs(
     commit_all(project.root, "v3: one more migration")
     [migrate] = [s["detail"] for s in plan()["steps"] if s["step"] == "migrate"]
     assert migrate.endswith("review 1 migration file: migrations/002_index.sql")
+
+
+def test_a_failed_migration_names_the_database_admin(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup(project, dbs, monkeypatch)
+    path = project.root / "wave.toml"
+    path.write_text(
+        path.read_text()
+        + '\n[project.contacts]\non_call = ["Dana"]\ndatabase_admin = ["dba@example.com"]\n'
+    )
+    (project.root / "migrations" / "broken.sql").write_text("SELECT 1/0;\n")
+    monkeypatch.setenv("UP_SCRIPT", "broken")
+    wave = project.wave()
+    v1 = project.release("v1")
+    wave.approve("staging", "migration", level=2, source=v1, approved_by="cto")
+    with pytest.raises(WaveError) as failed:
+        wave.deploy("staging", release="v1", source=v1, migrations=True)
+    message = str(failed.value)
+    assert "migration of staging failed" in message
+    assert "emergency contacts: On-Call Engineer: Dana; Database Admin: dba@example.com" in message

@@ -347,3 +347,45 @@ target = ["api", "front"]
     ]
     assert signal["targets"] == ["api", "front"] and signal["rolled_back_to_release"] == "v1"
     assert signal["rolled_back_targets"] == ["front", "api"]
+
+
+CONTACTS = """
+[project.contacts]
+on_call = ["Dana <+1 555 0100>"]
+tech_lead = ["Sam"]
+devops = ["ops@example.com"]
+database_admin = ["dba@example.com"]
+"""
+
+
+def test_a_failure_names_the_emergency_roles_that_fit_it(project: Project) -> None:
+    """The runbook's contacts table: on-call always; devops when the platform failed."""
+    dev_project(project, extra=CONTACTS)
+    path = project.root / "wave.toml"
+    path.write_text(path.read_text().replace('contacts = ["ops@example.com"]\n', ""))
+    wave = project.wave()
+    wave.deploy("development", release="v1", source=project.release("v1"))
+
+    with pytest.raises(VerificationFailed) as failed:
+        wave.deploy("development", release="v2", source=project.release("v2", healthy=False))
+    assert str(failed.value).endswith("; emergency contacts: On-Call Engineer: Dana <+1 555 0100>")
+
+    crash = project.root / "src" / "crash"
+    crash.mkdir(parents=True)
+    (crash / "server.py").write_text("import sys\nsys.exit(4)\n")
+    with pytest.raises(AdapterError) as crashed:
+        wave.deploy("development", release="crash", source=crash)
+    assert (
+        "; emergency contacts: On-Call Engineer: Dana <+1 555 0100>; DevOps: ops@example.com"
+        in (str(crashed.value))
+    )
+    assert "Database Admin" not in str(crashed.value) and "Tech Lead" not in str(crashed.value)
+
+    latest = json.loads((project.root / ".claude" / "signal-deployment-complete.json").read_text())
+    assert latest["contacts"] == ["Dana <+1 555 0100>"]
+    assert latest["contacts_by_role"] == {
+        "on_call": ["Dana <+1 555 0100>"],
+        "tech_lead": ["Sam"],
+        "devops": ["ops@example.com"],
+        "database_admin": ["dba@example.com"],
+    }

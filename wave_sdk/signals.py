@@ -98,7 +98,14 @@ class Signal(BaseModel):
         default_factory=list,
         description="rollback-complete: the targets rolled back, in the order it happened",
     )
-    contacts: list[str] = Field(default_factory=list)
+    contacts: list[str] = Field(
+        default_factory=list, description="the on-call engineers ([project.contacts] on_call)"
+    )
+    contacts_by_role: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="every emergency contact by the runbook's role (on_call, tech_lead, "
+        "devops, database_admin); roles nobody fills are left out",
+    )
     url: str | None = Field(
         None,
         description="where the release answers: the environment's health.base_url, else the "

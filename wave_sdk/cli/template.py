@@ -6,8 +6,14 @@ WAVE_TOML = """\
 
 [project]
 name = "my-app"
-# Shown in every failure message and signal.
-contacts = ["oncall@example.com"]
+
+# The runbook's emergency contacts, by role: a failure message names those it needs
+# (on-call always; the database admin, devops or the tech lead when it fits).
+[project.contacts]
+on_call = ["oncall@example.com"]
+# tech_lead = ["lead@example.com"]
+# devops = ["ops@example.com"]
+# database_admin = ["dba@example.com"]
 
 # Environments map branches to targets. Production is never deployed automatically.
 [environments.development]

@@ -29,6 +29,7 @@ from wave_sdk.config.levels import DEFAULT_MATRIX, Level
 from wave_sdk.config.references import check_references
 from wave_sdk.config.sections import PluginSection, section_settings
 from wave_sdk.config.suggest import suggest
+from wave_sdk.contacts import Failure, Role, roles_for
 from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError, clip
 
 if TYPE_CHECKING:
@@ -70,12 +71,69 @@ def check_name(value: str) -> str:
 Name = Annotated[str, AfterValidator(check_name)]
 
 
+class ContactsConfig(Settings):
+    """``[project.contacts]``: who fills each of the runbook's emergency roles.
+
+    A plain list (``contacts = ["…"]``) is the on-call engineers. Which roles a failure
+    names is :mod:`wave_sdk.contacts`'s table.
+    """
+
+    on_call: list[str] = Field(
+        default_factory=list,
+        description="On-call engineers, the first responders: named in every failure message.",
+    )
+    tech_lead: list[str] = Field(
+        default_factory=list, description="Escalation: named when a rollback failed."
+    )
+    devops: list[str] = Field(
+        default_factory=list,
+        description="Infrastructure: named when a target or its platform failed, or a "
+        "rollback did.",
+    )
+    database_admin: list[str] = Field(
+        default_factory=list,
+        description="Database issues: named when a migration or a database rollback failed.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_list_is_on_call(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise Invalid(
+                "is a string",
+                hint=f'use a list of the on-call engineers (contacts = ["{clip(value, 40)}"]), '
+                "or a [project.contacts] table with on_call, tech_lead, devops, database_admin",
+            )
+        return {"on_call": value} if isinstance(value, list) else value
+
+    def of(self, role: Role) -> list[str]:
+        """Who fills ``role``."""
+        people: list[str] = getattr(self, role)
+        return people
+
+    def for_signal(self) -> dict[str, Any]:
+        """The contact fields of a :class:`~wave_sdk.signals.Signal`: everyone, by role."""
+        by_role = {role: self.of(role) for role in get_args(Role) if self.of(role)}
+        return {"contacts": self.on_call, "contacts_by_role": by_role}
+
+    def for_failure(self, failure: Failure, *, database: bool = False) -> list[tuple[Role, str]]:
+        """(role, who) for each role ``failure`` needs that someone fills, in order."""
+        return [
+            (role, ", ".join(self.of(role)))
+            for role in roles_for(failure, database=database)
+            if self.of(role)
+        ]
+
+
 class ProjectConfig(Settings):
     """``[project]``: who this is, and whom to call when a deploy fails."""
 
     name: Name = Field("app", description="Project name, used in signals and history.")
-    contacts: list[str] = Field(
-        default_factory=list, description="Emergency contacts, shown in every failure message."
+    contacts: ContactsConfig = Field(
+        default_factory=ContactsConfig,
+        description="Emergency contacts by the runbook's role: on_call, tech_lead, devops, "
+        "database_admin (lists); a failure message names the roles it needs. A list "
+        '(contacts = ["…"]) is the on-call engineers.',
     )
 
 

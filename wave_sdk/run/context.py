@@ -19,6 +19,7 @@ from wave_sdk.signals import write_signal
 
 if TYPE_CHECKING:
     from wave_sdk.config import WaveConfig
+    from wave_sdk.contacts import Failure
     from wave_sdk.plugins import PluginManager
     from wave_sdk.signals import Signal
     from wave_sdk.state import StateStore
@@ -55,10 +56,15 @@ class RunContext:
     def emit(self, kind: str, step: str, message: str, **data: Any) -> None:
         self.reporter.emit(Event(kind, step, message, data))
 
-    def contacts(self) -> str:
-        """``; emergency contacts: …`` for a message that needs a human, or nothing."""
-        contacts = self.config.project.contacts
-        return f"; emergency contacts: {', '.join(contacts)}" if contacts else ""
+    def contacts(self, failure: Failure = "application", *, database: bool = False) -> str:
+        """``; emergency contacts: On-Call Engineer: …`` for a message that needs a human.
+
+        The roles that ``failure`` needs (:data:`wave_sdk.contacts.NEEDED`); nothing when
+        none is filled.
+        """
+        from wave_sdk.contacts import line
+
+        return line(self.config.project.contacts.for_failure(failure, database=database))
 
     # -- signals -----------------------------------------------------------------------
 

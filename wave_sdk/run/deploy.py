@@ -153,7 +153,7 @@ class DeployRun:
             raise GateError(
                 f"{self.report.reason}"
                 + (f"; {failed[0].name}: {' | '.join(tail)}" if tail else "")
-                + self.ctx.contacts(),
+                + self.ctx.contacts("checks"),
                 results=self.report.checks,
                 hint="fix them and deploy again",
             )
@@ -390,7 +390,7 @@ class DeployRun:
                 digest=self.release.digest,
                 deploy_id=self.deploy_id,
                 targets=[t["name"] for t in self.plan.targets],
-                contacts=self.ctx.config.project.contacts,
+                **self.ctx.config.project.contacts.for_signal(),
                 **fields,
             )
         )

@@ -14,12 +14,20 @@ from typing import TYPE_CHECKING
 
 from wave_sdk import changes, procs
 from wave_sdk.decisions import Action, Decision, Evidence, decide
-from wave_sdk.errors import AdapterError, Interrupted, RollbackFailed, VerificationFailed, WaveError
+from wave_sdk.errors import (
+    AdapterError,
+    Interrupted,
+    MigrationError,
+    RollbackFailed,
+    VerificationFailed,
+    WaveError,
+)
 from wave_sdk.run import interrupts
 from wave_sdk.run.database import undo_recorded
 from wave_sdk.run.restore import restore
 
 if TYPE_CHECKING:
+    from wave_sdk.contacts import Failure as FailureKind
     from wave_sdk.run.deploy import DeployRun
     from wave_sdk.verification import Outcome
 
@@ -73,6 +81,7 @@ class Failure:
 
         decision = self.decide(outcome, failure)
         advice = decision.advice(run.environment)
+        migrated = bool(run.report.migrated)
         if decision.action is Action.MONITOR and run.env.auto_rollback and failure is None:
             run.report.outcome = "degraded"
             run.emit("warn", "finish", f"{run.release.id} stays live: {decision.reason}; {advice}")
@@ -85,7 +94,7 @@ class Failure:
             why = "auto_rollback = false" if not run.env.auto_rollback else decision.reason
             raise VerificationFailed(
                 f"{run.report.reason}; left in place ({why}); recommended: "
-                f"{decision.action.value}" + run.ctx.contacts(),
+                f"{decision.action.value}" + run.ctx.contacts(database=migrated),
                 report=run.report,
                 hint=advice,
             )
@@ -95,20 +104,22 @@ class Failure:
         summary = run.report.rollback_summary()
         if problem:
             raise RollbackFailed(
-                f"{run.report.reason}; {problem}{summary}" + run.ctx.contacts(),
+                f"{run.report.reason}; {problem}{summary}"
+                + run.ctx.contacts("rollback", database=migrated),
                 hint="the target needs a human: check `wave status`",
             )
         if failure is not None:
+            kind: FailureKind = "database" if isinstance(failure, MigrationError) else "platform"
             raise AdapterError(
                 f"{failure.message}"
                 + (summary or "; nothing to roll back to")
-                + run.ctx.contacts(),
+                + run.ctx.contacts(kind, database=migrated),
                 hint=failure.hint,
             ) from failure
         raise VerificationFailed(
             f"{run.report.reason}; "
             + (summary.lstrip("; ") or "nothing to roll back to (first deploy)")
-            + run.ctx.contacts(),
+            + run.ctx.contacts(database=migrated or database),
             rollback=run.report.rollbacks[0] if run.report.rollbacks else None,
             report=run.report,
         )
@@ -213,7 +224,8 @@ class Failure:
         summary = run.report.rollback_summary() or "; nothing had changed"
         if problem:
             raise RollbackFailed(
-                f"{run.report.reason}; {problem}{summary}" + run.ctx.contacts(),
+                f"{run.report.reason}; {problem}{summary}"
+                + run.ctx.contacts("rollback", database=bool(run.report.migrated)),
                 hint="the target needs a human: check `wave status`",
             )
         raise Interrupted(

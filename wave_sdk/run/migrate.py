@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wave_sdk.errors import VerificationFailed, WaveError
+from wave_sdk.errors import RollbackFailed, VerificationFailed, WaveError
 from wave_sdk.run import boundary
 
 if TYPE_CHECKING:
+    from wave_sdk.contacts import Failure
     from wave_sdk.migrations import MigrationRun
     from wave_sdk.run.deploy import DeployRun
 
@@ -47,6 +48,8 @@ def migrate(run: DeployRun) -> MigrationRun:
     except WaveError as exc:
         run.report.migration = migration.record.model_dump(mode="json")
         run.report.reason = f"migration failed: {exc.message}"
+        kind: Failure = "rollback" if isinstance(exc, RollbackFailed) else "database"
+        exc.message += ctx.contacts(kind, database=True)  # the people this needs, by role
         raise
     run.report.migrated = True
     run.report.migration = migration.record.model_dump(mode="json")

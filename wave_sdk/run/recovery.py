@@ -335,7 +335,7 @@ class _Reconcile:
                 digest=data.get("digest"),
                 deploy_id=self.run_.deploy_id,
                 targets=[str(t) for t in data.get("targets", [])],
-                contacts=self.ctx.config.project.contacts,
+                **self.ctx.config.project.contacts.for_signal(),
                 **extra,
             )
         )
@@ -376,6 +376,6 @@ class _Reconcile:
     def _raise_if(self, failed: object, why: str) -> None:
         if failed:
             raise RollbackFailed(
-                f"{self.environment}: {why}" + self.ctx.contacts(),
+                f"{self.environment}: {why}" + self.ctx.contacts("rollback"),
                 hint="the target needs a human: check `wave status`",
             )

@@ -165,7 +165,7 @@ class RollbackRun:
             raise refused[0]  # nothing changed: the release is not there to return to
         if not restored.ok:
             raise RollbackFailed(
-                f"{self.environment}: {restored.problem()}" + self.ctx.contacts(),
+                f"{self.environment}: {restored.problem()}" + self.ctx.contacts("rollback"),
                 hint="the target needs a human: check `wave status`",
             )
         return restored.rollbacks
@@ -215,7 +215,7 @@ class RollbackRun:
                 deploy_id=self.deploy_id,
                 targets=list(self.env.targets),
                 rolled_back_targets=[r.target for r in restored.rollbacks],
-                contacts=self.ctx.config.project.contacts,
+                **self.ctx.config.project.contacts.for_signal(),
                 url=self.ctx.config.health_for(self.environment).base_url,
             )
         )

@@ -69,8 +69,8 @@ def on_call_identified(config: WaveConfig, settings: SlackSettings) -> CheckResu
     if settings.contacts.get("on_call"):
         who = ", ".join(settings.contacts["on_call"])
         return _result(ON_CALL, True, f"on-call: {who} ([plugins.slack.contacts] on_call)")
-    if config.project.contacts:
-        who = ", ".join(config.project.contacts)
+    if config.project.contacts.on_call:
+        who = ", ".join(config.project.contacts.on_call)
         return _result(ON_CALL, True, f"on-call: {who} ([project] contacts)")
     return _miss(
         ON_CALL,

@@ -6,12 +6,14 @@ Only pydantic here: the core imports this model to validate a configuration, and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 
 from wave_sdk.config import Settings
 from wave_sdk.config.errors import Invalid
+from wave_sdk.contacts import Role
 
 Notice = Literal["deployment-starting", "deployment-complete", "rollback-complete", "failed"]
 """What a message announces. ``failed`` is a failed or interrupted run: a signal whose
@@ -19,9 +21,6 @@ status is not a success, or the ``rollback-complete`` of a deploy that was rolle
 (which is both ``rollback-complete`` and ``failed``: either one in a list sends it)."""
 
 NOTICES: tuple[Notice, ...] = get_args(Notice)
-
-Role = Literal["on_call", "tech_lead", "devops", "database_admin"]
-"""The runbook's emergency contacts, by role (its "Emergency Contacts" table)."""
 
 ROLES: dict[Role, str] = {
     "on_call": "On-Call Engineer (first responder)",
@@ -93,11 +92,17 @@ class SlackSettings(Settings):
         """The signals that post a message in ``environment``."""
         return self.environments.get(environment, self.notify)
 
-    def contacts_for(self, roles: list[Role], fallback: list[str]) -> list[tuple[str, str]]:
-        """(role as the runbook names it, who) for each role; unset roles use ``fallback``."""
+    def contacts_for(
+        self, roles: list[Role], fallback: Mapping[str, list[str]]
+    ) -> list[tuple[str, str]]:
+        """(role as the runbook names it, who) for each role.
+
+        A role not set here takes ``[project.contacts]``'s people for it (``fallback``,
+        the signal's ``contacts_by_role``).
+        """
         out = []
         for role in roles:
-            people = self.contacts.get(role) or fallback
+            people = self.contacts.get(role) or fallback.get(role)
             if people:
                 out.append((ROLES[role], ", ".join(people)))
         return out

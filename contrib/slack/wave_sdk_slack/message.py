@@ -35,8 +35,9 @@ from wave_sdk.errors import clip
 from wave_sdk.secrets import redact_data
 
 if TYPE_CHECKING:
+    from wave_sdk.contacts import Role
     from wave_sdk.signals import Signal
-    from wave_sdk_slack.config import Notice, Role, SlackSettings
+    from wave_sdk_slack.config import Notice, SlackSettings
 
 REASON_CHARS = 500
 """A reason is cut here: the section stays far below Slack's 3,000 characters."""
@@ -142,7 +143,7 @@ def build(signal: Signal, settings: SlackSettings) -> dict[str, Any]:
 
     emoji, title = title_of(signal)
     sections = [f"*{title}*\n" + "\n".join(f"• {line}" for line in lines_of(signal))]
-    contacts = settings.contacts_for(roles_for(signal), signal.contacts)
+    contacts = settings.contacts_for(roles_for(signal), signal.contacts_by_role)
     if contacts:
         sections.append(
             "*Emergency contacts*\n" + "\n".join(f"• {role}: {who}" for role, who in contacts)
