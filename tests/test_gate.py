@@ -73,6 +73,7 @@ def approve_wave(project: Project, commit: str | None, **fields: Any) -> None:
     data = {"approved_by": "dana", **({"commit": commit} if commit else {}), **fields}
     claude(project, "signal-wave3-gate7-merge-approved.json", data)
     claude(project, "signal-wave3-gate4-qa-report.json", {"status": "passed"})
+    claude(project, "signal-wave3-story-SHOP-12.json", {"story": "SHOP-12", "status": "done"})
 
 
 def result(project: Project, name: str, **kwargs: Any) -> CheckResult:
@@ -134,6 +135,7 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
         == set(by_name)
         == {
             "lint",
+            "gate7-stories",
             "gate7-approval",
             "gate7-escalations",
             "gate7-violations",
@@ -305,6 +307,32 @@ def test_qa_gate4_signals(project: Project) -> None:
     claude(project, "signal-wave3-gate4-web.json", {"status": "APPROVED"})
     check = result(project, "gate7-qa")
     assert check.ok and "2 Gate 4 signal(s) passed" in check.detail
+
+
+def test_every_story_of_the_wave_must_be_complete(project: Project) -> None:
+    """Gate 7's first line; the same story signals name the release's stories."""
+    gate_project(project)
+    (project.root / ".claude").mkdir()
+    check = result(project, "gate7-stories")
+    assert not check.ok and "no story signal for wave 3" in check.detail
+    claude(project, "signal-wave3-story-SHOP-12.json", {"story": "SHOP-12", "status": "Done"})
+    claude(project, "signal-wave3-story-SHOP-14.json", {"status": "in-progress"})
+    claude(project, "signal-wave3-story-SHOP-15.json", "{not json")
+    claude(project, "signal-wave4-story-SHOP-20.json", {"status": "open"})  # another wave
+    check = result(project, "gate7-stories")
+    assert not check.ok
+    assert check.detail.startswith("2 of 3 stories of wave 3 not complete: ")
+    assert "SHOP-14 (status 'in-progress')" in check.detail and "SHOP-15 (" in check.detail
+    assert "SHOP-12" not in check.detail and "SHOP-20" not in check.detail
+    claude(project, "signal-wave3-story-SHOP-14.json", {"status": "complete"})
+    claude(project, "signal-wave3-story-SHOP-15.json", {"story": "SHOP-15", "status": "DONE"})
+    check = result(project, "gate7-stories")
+    assert check.ok and check.detail == (
+        "all 3 stories of wave 3 complete: SHOP-12, SHOP-14, SHOP-15"
+    )
+    wave = project.wave()
+    stories = wave._stories("production", wave.release())
+    assert {"SHOP-12", "SHOP-15"} <= set(stories)
 
 
 def branches_that_conflict_in_sequence(root: Path) -> None:

@@ -334,6 +334,7 @@ class CheckConfig(Settings):
 
 
 GateCheckName = Literal[
+    "gate7-stories",
     "gate7-approval",
     "gate7-escalations",
     "gate7-violations",

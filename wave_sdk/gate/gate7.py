@@ -1,4 +1,4 @@
-"""Gate 7's checks: approval signal, escalations, violations, budget, QA, clean merges."""
+"""Gate 7's checks: stories, approval signal, escalations, violations, budget, QA, merges."""
 
 from __future__ import annotations
 
@@ -26,6 +26,55 @@ from wave_sdk.models import CheckResult
 _RESOLVED = re.compile(r"\bRESOLVED\b")
 
 # -- Gate 7 ----------------------------------------------------------------------------
+
+
+COMPLETE = frozenset({"complete", "completed", "done"})
+"""Statuses of a story signal that mark the story complete (compared case-insensitively)."""
+
+
+@register("gate7-stories", "gate7")
+def stories_complete(context: Context) -> CheckResult:
+    """Every story of the wave is marked complete: the runbook's first Gate 7 line.
+
+    The wave's stories are its story signals, ``signal-wave<N>-story-<ID>.json`` (the same
+    files that name a release's stories in its signals); each must have a ``status`` of
+    ``complete``, ``completed`` or ``done``.
+    """
+    if context.wave is None:
+        return no_wave("story signal")
+    if not context.directory.is_dir():
+        return missing_dir(context, "story signal")
+    pattern = f"signal-wave{context.wave}-story-*.json"
+    files = sorted(context.directory.glob(pattern))
+    if not files:
+        return result(
+            False,
+            f"no story signal for wave {context.wave} in {context.show(context.directory)}/ "
+            f"({pattern}): the wave's stories are unknown",
+        )
+    done, open_ = [], []
+    for path in files:
+        story = path.name.removeprefix(f"signal-wave{context.wave}-story-").removesuffix(".json")
+        try:
+            data = read_json(path)
+        except ValueError as exc:
+            open_.append(f"{story} ({path.name}: {exc})")
+            continue
+        story = str(data.get("story") or data.get("story_id") or data.get("id") or story)
+        status = status_of(data)
+        if status in COMPLETE:
+            done.append(story)
+        else:
+            open_.append(f"{story} (status {status or 'not set'!r})")
+    if open_:
+        return result(
+            False,
+            f"{len(open_)} of {len(files)} stories of wave {context.wave} not complete: "
+            f"{'; '.join(open_)} — finish them, or mark them complete in their signals",
+        )
+    return result(
+        True, f"all {len(done)} stories of wave {context.wave} complete: {', '.join(done)}"
+    )
 
 
 @register("gate7-approval", "gate7")
