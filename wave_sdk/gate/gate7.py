@@ -32,6 +32,23 @@ COMPLETE = frozenset({"complete", "completed", "done"})
 """Statuses of a story signal that mark the story complete (compared case-insensitively)."""
 
 
+def _wave_signals(context: Context, what: str, kind: str, none: str) -> list[Path] | CheckResult:
+    """The wave's ``signal-wave<N>-<kind>-*.json`` files, or the failure when there are none."""
+    if context.wave is None:
+        return no_wave(what)
+    if not context.directory.is_dir():
+        return missing_dir(context, what)
+    pattern = f"signal-wave{context.wave}-{kind}-*.json"
+    files = sorted(context.directory.glob(pattern))
+    if not files:
+        return result(
+            False,
+            f"no {what} for wave {context.wave} in {context.show(context.directory)}/ "
+            f"({pattern}): {none}",
+        )
+    return files
+
+
 @register("gate7-stories", "gate7")
 def stories_complete(context: Context) -> CheckResult:
     """Every story of the wave is marked complete: the runbook's first Gate 7 line.
@@ -40,18 +57,9 @@ def stories_complete(context: Context) -> CheckResult:
     files that name a release's stories in its signals); each must have a ``status`` of
     ``complete``, ``completed`` or ``done``.
     """
-    if context.wave is None:
-        return no_wave("story signal")
-    if not context.directory.is_dir():
-        return missing_dir(context, "story signal")
-    pattern = f"signal-wave{context.wave}-story-*.json"
-    files = sorted(context.directory.glob(pattern))
-    if not files:
-        return result(
-            False,
-            f"no story signal for wave {context.wave} in {context.show(context.directory)}/ "
-            f"({pattern}): the wave's stories are unknown",
-        )
+    files = _wave_signals(context, "story signal", "story", "the wave's stories are unknown")
+    if isinstance(files, CheckResult):
+        return files
     done, open_ = [], []
     for path in files:
         story = path.name.removeprefix(f"signal-wave{context.wave}-story-").removesuffix(".json")
@@ -249,18 +257,9 @@ def budget(context: Context) -> CheckResult:
 @register("gate7-qa", "gate7")
 def qa_validation(context: Context) -> CheckResult:
     """Gate 4 (QA validation) signals of the wave exist and every one passed."""
-    if context.wave is None:
-        return no_wave("Gate 4 (QA) signal")
-    if not context.directory.is_dir():
-        return missing_dir(context, "Gate 4 (QA) signal")
-    pattern = f"signal-wave{context.wave}-gate4-*.json"
-    files = sorted(context.directory.glob(pattern))
-    if not files:
-        return result(
-            False,
-            f"no Gate 4 (QA) signal for wave {context.wave} in {context.show(context.directory)}/ "
-            f"({pattern}): QA has not validated this wave",
-        )
+    files = _wave_signals(context, "Gate 4 (QA) signal", "gate4", "QA has not validated this wave")
+    if isinstance(files, CheckResult):
+        return files
     bad = []
     for path in files:
         try:
