@@ -53,6 +53,7 @@ def gate_project(project: Project, *, gate: str = "", extra: str = "") -> str:
         f"""
 [project]
 name = "shop"
+contacts = ["Dana"]
 
 [environments.production]
 target = "web"
@@ -143,8 +144,13 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
             "gate7-qa",
             "gate7-merge",
             "changelog",
+            "api-docs",
+            "readme",
             "validation-report",
             "deployment-starting",
+            "on-call",
+            "rollback-plan",
+            "stakeholders",
         }
     )
     for check in data["checks"]:
@@ -412,19 +418,9 @@ def test_the_remote_copy_of_a_branch_is_what_merges(project: Project, tmp_path: 
 
 def test_changelog_must_change_since_the_live_release(project: Project) -> None:
     first = gate_project(project)
-    wave = project.wave()
     check = result(project, "changelog")
     assert check.ok and "first deploy" in check.detail
-    wave.store.set_current(
-        CurrentRelease(
-            environment="production",
-            release=first[:12],
-            commit=first,
-            targets={"web": first[:12]},
-            deploy_id="d1",
-            deployed_at=utcnow(),
-        )
-    )
+    _live(project, first)
     assert "redeploy of the live commit" in result(project, "changelog").detail
     commit_file(project.root, "app.py", "print('v2')\n", "v2 without a changelog entry")
     check = result(project, "changelog")
@@ -436,6 +432,70 @@ def test_changelog_must_change_since_the_live_release(project: Project) -> None:
     assert (
         check.ok and check.detail == f"CHANGELOG.md changed since {first[:12]} (live in production)"
     )
+
+
+def _live(project: Project, commit: str) -> None:
+    project.wave().store.set_current(
+        CurrentRelease(
+            environment="production",
+            release=commit[:12],
+            commit=commit,
+            targets={"web": commit[:12]},
+            deploy_id="d1",
+            deployed_at=utcnow(),
+        )
+    )
+
+
+def test_api_docs_and_readme_follow_what_they_document(project: Project) -> None:
+    first = gate_project(
+        project,
+        gate='api_paths = ["src/api/", "openapi.yaml"]\napi_docs = ["docs/api/"]\n'
+        'readme_paths = ["src/cli.py"]',
+    )
+    assert result(project, "api-docs").ok and "first deploy" in result(project, "api-docs").detail
+    _live(project, first)
+    commit_file(project.root, "src/app.py", "print('v2')\n", "not the API")
+    assert result(project, "api-docs").detail.startswith("nothing under src/api/, openapi.yaml")
+    commit_file(project.root, "src/api/orders.py", "ROUTES = []\n", "an API change")
+    check = result(project, "api-docs")
+    assert not check.ok
+    assert "src/api/orders.py changed since" in check.detail
+    assert check.detail.endswith("but nothing under docs/api/: update the API documentation")
+    commit_file(project.root, "docs/api/orders.md", "# Orders\n", "its documentation")
+    check = result(project, "api-docs")
+    assert check.ok and "(docs/api/orders.md)" in check.detail
+
+    commit_file(project.root, "src/cli.py", "FLAGS = ['--fast']\n", "a new flag")
+    check = result(project, "readme")
+    assert not check.ok and "update README.md" in check.detail
+    commit_file(project.root, "README.md", "# shop\n--fast\n", "readme for --fast")
+    assert result(project, "readme").ok
+
+
+def test_the_communication_items(project: Project) -> None:
+    first = gate_project(project, gate='stakeholders_command = "test -f announced"')
+    assert result(project, "on-call").detail == "on-call: Dana ([project.contacts] on_call)"
+    plan = result(project, "rollback-plan")
+    assert plan.ok and plan.pending and "first deploy" in plan.detail
+    _live(project, first)
+    plan = result(project, "rollback-plan")
+    assert plan.ok and not plan.pending and f"roll back to {first[:12]}" in plan.detail
+    told = result(project, "stakeholders")
+    assert not told.ok and "`test -f announced` exited 1" in told.detail
+    (project.root / "announced").write_text("yes\n")
+    assert result(project, "stakeholders").ok
+
+    toml = project.root / "wave.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace('contacts = ["Dana"]\n', "")
+        .replace('stakeholders_command = "test -f announced"\n', "")
+    )
+    check = result(project, "on-call")
+    assert not check.ok and "set [project.contacts] on_call" in check.detail
+    manual = result(project, "stakeholders")
+    assert manual.pending and "a manual item" in manual.detail
 
 
 def test_validation_report_must_be_for_the_release(project: Project) -> None:

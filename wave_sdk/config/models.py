@@ -342,8 +342,13 @@ GateCheckName = Literal[
     "gate7-qa",
     "gate7-merge",
     "changelog",
+    "api-docs",
+    "readme",
     "validation-report",
     "deployment-starting",
+    "on-call",
+    "rollback-plan",
+    "stakeholders",
 ]
 """The built-in checks of ``[gate] checks``; see docs/gate.md for each one."""
 
@@ -387,6 +392,26 @@ class GateConfig(Settings):
     )
     changelog: str = Field(
         "CHANGELOG.md", description="Changelog that must change between deployed releases."
+    )
+    api_paths: list[str] = Field(
+        default_factory=list,
+        description="Paths (files, or directories ending in /) whose change means the API "
+        "changed, e.g. ['src/api/', 'openapi.yaml']: then something under api_docs must "
+        "change too (the api-docs check).",
+    )
+    api_docs: list[str] = Field(
+        default_factory=list, description="Paths of the API documentation, e.g. ['docs/api/']."
+    )
+    readme_paths: list[str] = Field(
+        default_factory=list,
+        description="Paths whose change needs the README to change too (the readme check), "
+        "e.g. ['src/cli/', 'wave.toml.example'].",
+    )
+    readme: str = Field("README.md", description="The README, relative to the project.")
+    stakeholders_command: str | list[str] | None = Field(
+        None,
+        description="Command that exits 0 once the stakeholders are aware of the release (a "
+        "ticket's state, a sent announcement); without it, 'stakeholders' is a manual item.",
     )
     report: str = Field(
         "VALIDATION-REPORT.md",

@@ -1,4 +1,10 @@
-"""The runbook's documentation and communication checks: changelog, report, announcement."""
+"""The runbook's documentation and communication checklists.
+
+Documentation: the changelog, the API documentation and the README changed with what
+they document, the validation report is there. Communication: the last deploy announced
+itself, an on-call engineer is named, the rollback plan is known, the stakeholders are
+aware (a command, or a manual item □).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +16,21 @@ from wave_sdk.models import CheckResult
 # -- documentation and communication ---------------------------------------------------
 
 
-@register("changelog", "documentation")
-def changelog(context: Context) -> CheckResult:
-    """The changelog changed between the live release's commit and the one being deployed."""
-    name = context.config.gate.changelog
+def _changes(context: Context, what: str) -> tuple[list[str], str] | CheckResult:
+    """The files changed since the live release's commit, and "since <commit> (live in …)".
+
+    The check's result instead when there is nothing to compare: a first deploy (passes),
+    a redeploy of the live commit (passes), a live release without a commit or a commit
+    git cannot compare (fails, saying why). ``what`` names what the check looks for.
+    """
     current = context.store.current(context.environment) if context.store else None
     if current is None:
         return result(True, f"first deploy of {context.environment}: no release to compare")
     if current.commit is None:
         return result(
             False,
-            f"the live release {current.release} has no commit, so whether {name} changed "
-            "is unknown: deploy from a git checkout, or drop 'changelog' from [gate] checks",
+            f"the live release {current.release} has no commit, so whether {what} changed "
+            "is unknown: deploy from a git checkout, or drop this check from [gate] checks",
         )
     head = context.commit or "HEAD"
     if context.commit is not None and commit_matches(current.commit, context.commit):
@@ -39,14 +48,81 @@ def changelog(context: Context) -> CheckResult:
             f"cannot compare with the live release's commit {short_commit(current.commit)}: "
             f"{exc.message} (fetch it, or check that this is the deployed repository)",
         )
-    wanted = Path(name).as_posix()
-    since = f"since {short_commit(current.commit)} (live in {context.environment})"
-    if wanted in changed:
+    return changed, f"since {short_commit(current.commit)} (live in {context.environment})"
+
+
+def _under(path: str, specs: list[str]) -> bool:
+    """Whether ``path`` is one of ``specs`` or inside one (a directory ends with ``/``)."""
+    return any(path == s.rstrip("/") or path.startswith(s.rstrip("/") + "/") for s in specs)
+
+
+@register("changelog", "documentation")
+def changelog(context: Context) -> CheckResult:
+    """The changelog changed between the live release's commit and the one being deployed."""
+    name = context.config.gate.changelog
+    found = _changes(context, name)
+    if isinstance(found, CheckResult):
+        return found
+    changed, since = found
+    if Path(name).as_posix() in changed:
         return result(True, f"{name} changed {since}")
     return result(
         False,
         f"{name} did not change {since}: {len(changed)} file(s) changed, none of them the "
         f"changelog — add an entry for this release",
+    )
+
+
+def _docs_follow(
+    context: Context, *, what: str, watched: list[str], docs: list[str], keys: str
+) -> CheckResult:
+    """When a file under ``watched`` changed since the live release, one under ``docs`` did."""
+    if not watched or not docs:
+        return result(
+            True,
+            f"which changes need {what} is not configured: set [gate] {keys}",
+            pending=True,
+        )
+    found = _changes(context, what)
+    if isinstance(found, CheckResult):
+        return found
+    changed, since = found
+    touched = [f for f in changed if _under(f, watched)]
+    if not touched:
+        return result(True, f"nothing under {', '.join(watched)} changed {since}")
+    updated = [f for f in changed if _under(f, docs)]
+    shown = ", ".join(touched[:3]) + (f" and {len(touched) - 3} more" if len(touched) > 3 else "")
+    if updated:
+        return result(True, f"{shown} changed, and {what} with it ({', '.join(updated[:3])})")
+    return result(
+        False,
+        f"{shown} changed {since}, but nothing under {', '.join(docs)}: update {what}",
+    )
+
+
+@register("api-docs", "documentation")
+def api_docs(context: Context) -> CheckResult:
+    """API documentation changed with the API: files under ``api_paths`` need ``api_docs``."""
+    gate = context.config.gate
+    return _docs_follow(
+        context,
+        what="the API documentation",
+        watched=gate.api_paths,
+        docs=gate.api_docs,
+        keys="api_paths and api_docs",
+    )
+
+
+@register("readme", "documentation")
+def readme(context: Context) -> CheckResult:
+    """The README changed when what it documents did: files under ``readme_paths``."""
+    gate = context.config.gate
+    return _docs_follow(
+        context,
+        what=gate.readme,
+        watched=gate.readme_paths,
+        docs=[gate.readme],
+        keys="readme_paths",
     )
 
 
@@ -123,3 +199,56 @@ def deployment_starting(context: Context) -> CheckResult:
         "team by hand, then drop 'deployment-starting' from [gate] checks if they are kept "
         "elsewhere",
     )
+
+
+@register("on-call", "communication")
+def on_call(context: Context) -> CheckResult:
+    """An on-call engineer is identified: ``[project.contacts] on_call`` names someone."""
+    people = context.config.project.contacts.on_call
+    if people:
+        return result(True, f"on-call: {', '.join(people)} ([project.contacts] on_call)")
+    return result(
+        False,
+        "no on-call engineer: a failure would name nobody — set [project.contacts] on_call",
+    )
+
+
+@register("rollback-plan", "communication")
+def rollback_plan(context: Context) -> CheckResult:
+    """The rollback plan: what a failed deploy returns to (``wave rollback --plan`` shows it)."""
+    current = context.store.current(context.environment) if context.store else None
+    if current is None:
+        return result(
+            True,
+            f"first deploy of {context.environment}: a failure leaves it without a release "
+            "(nothing to roll back to)",
+            pending=True,
+        )
+    return result(
+        True,
+        f"on failure, roll back to {current.release} (live now); `wave rollback --plan --env "
+        f"{context.environment}` shows each target",
+    )
+
+
+@register("stakeholders", "communication")
+def stakeholders(context: Context) -> CheckResult:
+    """Stakeholders are aware: ``[gate] stakeholders_command`` exits 0; else a manual item."""
+    command = context.config.gate.stakeholders_command
+    if command is None:
+        return result(
+            True,
+            "a manual item: tell the stakeholders, or set [gate] stakeholders_command to a "
+            "command that exits 0 once they are aware",
+            pending=True,
+        )
+    from wave_sdk import procs
+
+    shown = procs.shown(command)
+    try:
+        done = procs.run(procs.command_argv(command), cwd=context.config.root, timeout=60)
+    except OSError as exc:
+        return result(False, f"`{shown}` cannot start: {exc.strerror or exc}")
+    if done.ok:
+        return result(True, f"`{shown}` exited 0")
+    return result(False, f"`{shown}` {done.outcome()}: the stakeholders are not known to be aware")

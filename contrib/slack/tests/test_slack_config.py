@@ -120,28 +120,6 @@ def check_line(project: Project, name: str) -> tuple[int, str]:
     return proc.returncode, line
 
 
-def test_the_on_call_engineer_is_identified_from_the_contacts(project: Project) -> None:
-    write(project, 'webhook_url = "${SLACK_WEBHOOK_URL}"\ncontacts = { on_call = ["<@U1>"] }')
-    code, line = check_line(project, "on-call-identified")
-    assert code == 0 and "on-call: <@U1> ([plugins.slack.contacts] on_call)" in line, line
-
-    write(project, 'webhook_url = "${SLACK_WEBHOOK_URL}"')
-    code, line = check_line(project, "on-call-identified")
-    assert code == 0 and "on-call: ops@example.com ([project] contacts)" in line, line
-
-    toml = project.root / "wave.toml"
-    toml.write_text(toml.read_text().replace('contacts = ["ops@example.com"]\n', ""))
-    code, line = check_line(project, "on-call-identified")
-    assert code == 0 and "warning: no on-call engineer" in line, line
-    toml.write_text(toml.read_text() + 'check = "require"\n')
-    code, line = check_line(project, "on-call-identified")
-    assert code == 3, line
-    assert "set [plugins.slack.contacts] on_call or [project] contacts" in line, line
-    toml.write_text(toml.read_text().replace('check = "require"', 'check = "off"'))
-    code, line = check_line(project, "on-call-identified")
-    assert code == 0 and "on-call-identified" not in line and "team-notified" not in line
-
-
 def test_deploy_and_rollback_refuse_a_wrong_section_before_changing_anything(
     project: Project,
 ) -> None:

@@ -1,15 +1,12 @@
-"""The runbook's communication checks this plugin can judge, added to every gate.
+"""The runbook's communication check this plugin can judge, added to every gate.
 
 The runbook's "Communication Checklist" starts with "□ Team notified of upcoming
-deployment" and "□ On-call engineer identified":
-
-* ``team-notified`` passes when the webhook is configured and answered the last message
-  posted for the environment — the evidence that the next one will reach the team;
-* ``on-call-identified`` passes when a failure message would name someone: the
-  ``on_call`` role of ``[plugins.slack.contacts]``, else ``[project] contacts``.
+deployment": ``team-notified`` passes when the webhook is configured and answered the last
+message posted for the environment — the evidence that the next one will reach the team.
+("On-call engineer identified" is the core's ``on-call`` check, on ``[project.contacts]``.)
 
 ``[plugins.slack] check`` decides what a miss does: ``warn`` (the default) passes with a
-warning, ``require`` fails the gate, ``off`` adds neither check.
+warning, ``require`` fails the gate, ``off`` adds no check.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ if TYPE_CHECKING:
     from wave_sdk_slack.config import SlackSettings
 
 TEAM_NOTIFIED = "team-notified"
-ON_CALL = "on-call-identified"
 
 
 def _result(name: str, ok: bool, detail: str, *, pending: bool = False) -> CheckResult:
@@ -62,19 +58,3 @@ def team_notified(config: WaveConfig, environment: str, settings: SlackSettings)
     why = last.get("error") or f"HTTP {last.get('status')}: {last.get('body', '')}"
     detail = f"the webhook did not answer the last message ({when}): {why}"
     return _miss(TEAM_NOTIFIED, settings, detail, "fix the webhook")
-
-
-def on_call_identified(config: WaveConfig, settings: SlackSettings) -> CheckResult:
-    """The check: a failure message would name an on-call engineer."""
-    if settings.contacts.get("on_call"):
-        who = ", ".join(settings.contacts["on_call"])
-        return _result(ON_CALL, True, f"on-call: {who} ([plugins.slack.contacts] on_call)")
-    if config.project.contacts.on_call:
-        who = ", ".join(config.project.contacts.on_call)
-        return _result(ON_CALL, True, f"on-call: {who} ([project] contacts)")
-    return _miss(
-        ON_CALL,
-        settings,
-        "no on-call engineer: a failure message would name nobody",
-        "set [plugins.slack.contacts] on_call or [project] contacts",
-    )

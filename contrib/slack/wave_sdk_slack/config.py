@@ -71,9 +71,9 @@ class SlackSettings(Settings):
     )
     check: Literal["require", "warn", "off"] = Field(
         "warn",
-        description="The communication checks (team-notified: the webhook answered the "
-        "environment's last message; on-call-identified: a failure would name someone): "
-        "`require` fails the gate on a miss, `warn` passes saying so, `off` adds neither.",
+        description="The team-notified check (the webhook answered the environment's last "
+        "message): `require` fails the gate on a miss, `warn` passes saying so, `off` adds "
+        "no check.",
     )
 
     @field_validator("webhook_url", mode="before")

@@ -86,8 +86,3 @@ def wave_checks(environment: str, config: WaveConfig) -> Iterator[CheckSpec]:
         group="communication",
         run=partial(checks.team_notified, config, environment, settings),
     )
-    yield CheckSpec(
-        name=checks.ON_CALL,
-        group="communication",
-        run=partial(checks.on_call_identified, config, settings),
-    )
