@@ -3,7 +3,8 @@
 Responses strictly: the operation's schema for that status, and no property the spec does
 not name (a typo in the fake fails here). Requests leniently (notes §5): the body's known
 fields must have the spec's types; unknown ones are allowed, since the vercel CLI sends
-``version``, ``source``, ``mode`` on each file and more. OpenAPI 3.0's ``nullable`` is
+``version``, ``source``, ``mode`` on each file and more (so a ``oneOf`` of objects, open,
+is read as ``anyOf``). OpenAPI 3.0's ``nullable`` is
 rewritten into JSON Schema's ``null`` type, and the schemas checked with jsonschema
 (Draft 4, of which OpenAPI 3.0's schema object is a dialect), ``$ref`` resolved against the
 spec's own components.
@@ -35,8 +36,11 @@ def dialect(schema: Any, *, strictly: bool) -> Any:
         node = {k: walk(v) for k, v in node.items()}
         if strictly and isinstance(node.get("properties"), dict):
             node.setdefault("additionalProperties", False)
-        elif not strictly and node.get("additionalProperties") is False:
-            del node["additionalProperties"]
+        elif not strictly:
+            if node.get("additionalProperties") is False:
+                del node["additionalProperties"]
+            if "oneOf" in node:  # open objects match several branches: any one will do
+                node["anyOf"] = node.pop("oneOf")
         if node.pop("nullable", False):
             if isinstance(node.get("type"), str):
                 node["type"] = [node["type"], "null"]

@@ -23,6 +23,7 @@ from wave_sdk_vercel.fake.state import JSON, ApiError, Deployment, Project, Stor
 Body = JSON | list[Any] | None
 OWNER = "team_wavetest"
 USER = {"uid": "usr_wavetest", "username": "wave-test"}
+EMAIL = "wave-test@example.com"
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,19 @@ class Api:
         if production is not None:
             data["targets"]["production"] = {
                 "id": production.id,
+                "name": production.name,
                 "url": production.url,
+                "deploymentHostname": production.url,
                 "alias": self.store.aliases_of(production),
                 "aliasAssigned": True,
                 "createdAt": _ms(production.created),
+                "createdIn": "sfo1",
+                "creator": {**USER, "email": EMAIL},
+                "plan": "pro",
+                "private": True,
                 "readyState": production.state,
+                "type": "LAMBDAS",
+                "userId": USER["uid"],
                 "target": production.target,
                 "meta": dict(production.meta),
             }
@@ -192,7 +201,7 @@ def _ms(ts: float) -> int:
 def get_user(api: Api, call: Call, p: dict[str, str]) -> tuple[int, Body]:
     user: JSON = {
         "id": USER["uid"],
-        "email": "wave-test@example.com",
+        "email": EMAIL,
         "name": "wave test",
         "username": USER["username"],
         "avatar": None,

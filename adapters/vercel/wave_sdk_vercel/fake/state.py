@@ -238,7 +238,7 @@ class Store:
         if kind is not None:
             project.rolled_back = kind == "rollback"
             project.last_request = {
-                "fromDeploymentId": previous,
+                "fromDeploymentId": previous or "",
                 "toDeploymentId": deployment.id,
                 "jobStatus": "succeeded",
                 "requestedAt": int(time.time() * 1000),
