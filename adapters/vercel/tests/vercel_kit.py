@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from vercel_spec import SpecCheck
 from wave_sdk_vercel.fake import FakeVercel
 from wave_sdk_vercel.fake.state import Project
@@ -35,13 +37,34 @@ class Fake(FakeVercel):
 RunVercel = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def write_site(root: Path, files: dict[str, str | bytes]) -> Path:
-    """Write ``files`` (relative path → content) under ``root``; return ``root``."""
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
+def site(root: Path, **extra: bytes) -> dict[str, bytes]:
+    """A small static site under ``root`` (plus ``extra`` files); returns path → bytes.
+
+    Nested paths, a space in a name, binary bytes, ``.well-known``, and two paths with the
+    same content (Vercel stores content: one upload for both).
+    """
+    page = b"<!doctype html><h1>wave</h1><script src=/js/app.js></script>\n"
+    files = {
+        "index.html": page,
+        "js/app.js": b"console.log('wave')\n",
+        "img/logo.bin": os.urandom(150_000),
+        "docs/a b.txt": b"a name with a space\n",
+        "copy.html": page,
+        ".well-known/security.txt": b"Contact: mailto:security@example.com\n",
+        **{name.replace("__", "/"): data for name, data in extra.items()},
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return files
+
+
+def mismatches(fake: FakeVercel, url: str, files: dict[str, bytes]) -> list[str]:
+    """Paths whose bytes over HTTP at ``url`` are not ``files``' (``[]``: byte-identical)."""
+    wrong = []
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for name, data in files.items():
+            answer = client.get("/" + urllib.parse.quote(name))
+            if answer.status_code != 200 or answer.content != data:
+                wrong.append(f"{name}: {answer.status_code}, {len(answer.content)} bytes")
+    return wrong

@@ -268,7 +268,8 @@ class VercelAdapter(Adapter):
         stops assigning production domains until a promote (it is left ``STAGED``).
         """
         deployment_id = str(deployment["id"])
-        if (self._production(api, project) or {}).get("id") != deployment_id:
+        live = (api.get_project().get("targets") or {}).get("production") or {}
+        if live.get("id") != deployment_id:
             api.promote(str(project["id"]), deployment_id)
             self._wait_production(api, deployment_id)
         return api.get_deployment(deployment_id)
