@@ -81,8 +81,11 @@ class FakeVercel:
     def stop(self) -> None:
         with self.lock:
             origins = list(self._origins.values())
-        for origin in origins:
-            origin.close()
+        closing = [threading.Thread(target=origin.close) for origin in origins]
+        for closer in closing:  # at once: each waits up to a poll interval for its loop
+            closer.start()
+        for closer in closing:
+            closer.join(10)
 
     def _open(self, serves: Serves | None) -> _Origin:
         origin = _Origin(self, serves)
