@@ -151,11 +151,12 @@ class VercelAdapter(Adapter):
         """A new deployment of ``manifest``, its missing files uploaded, READY."""
         from wave_sdk_vercel.api import MissingFiles
 
-        prefix = "" if _build_output(manifest) else OUTPUT + "static/"
+        whole = _build_output(manifest)
+        prefix = OUTPUT if whole else OUTPUT + "static/"
         entries: list[JSON] = [
             {"file": prefix + f.path, "sha": f.digest, "size": f.size} for f in manifest.files
         ]
-        if prefix:
+        if not whole:
             entries.append({"file": OUTPUT + "config.json", "data": CONFIG.decode()})
         meta = {
             "waveRelease": release.id,
