@@ -1,4 +1,4 @@
-"""One platform API call, retried the way :func:`~wave_sdk.digests.upload` retries a file.
+"""One platform API call, retried as :func:`~wave_sdk.digests.upload` retries a file; a poll.
 
 Every digest-deploy adapter makes a handful of JSON calls around its uploads (create the
 deploy, read it, publish it) and they need the same care: 429 and 503 wait what the
@@ -6,13 +6,16 @@ platform asks (``Retry-After``, else ``X-RateLimit-Reset``), other 5xx and dropp
 connections back off with jitter, all within one deadline. A POST is retried only on 429
 and 503 — answers that say the request was not acted on — and never after a lost answer,
 so a create is not sent twice.
+
+Then the adapter waits for the platform to finish (a deploy ready, a promote done):
+:func:`poll` reads until a condition holds, backing off from 0.2 s to 2 s, within a bound.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -66,3 +69,32 @@ def call(
             return exc.response
         raise exc.__cause__ or exc from None
     return answer
+
+
+T = TypeVar("T")
+
+
+def poll(
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout: float,
+    late: Callable[[T], Exception],
+) -> T:
+    """``read()`` until ``done`` holds for what it returned; that value.
+
+    Reads at once, then after 0.2 s, growing by half each time up to 2 s: a deploy that
+    is ready in a second is seen within a fifth of one, a slow one costs few requests.
+    ``done`` may raise to stop at once (a deploy that failed). When the next pause would
+    pass ``timeout`` seconds, raises ``late(last value read)``.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.2
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() + pause > deadline:
+            raise late(value)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 2.0)

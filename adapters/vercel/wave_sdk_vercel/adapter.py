@@ -20,8 +20,6 @@ import contextlib
 import hashlib
 import json
 import threading
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.adapter import Adapter
@@ -53,9 +51,9 @@ class VercelAdapter(Adapter):
     # -- deploy --------------------------------------------------------------------------
 
     def deploy(self, release: Release) -> DeployResult:
-        from wave_sdk.digests import build_manifest
+        from wave_sdk.digests import build_manifest, output_directory
 
-        source = self._source(release)
+        source = output_directory(release, self.config.output_dir, self.context.root)
         manifest = build_manifest(source, algorithm="sha1")  # refusals before any request
         files = _fingerprint(manifest)
         production = self.production
@@ -134,17 +132,6 @@ class VercelAdapter(Adapter):
             return config.environments[env].is_production(env)
         return env == "production"
 
-    def _source(self, release: Release) -> Path:
-        source = release.source or Path(self.config.output_dir)
-        if not source.is_absolute():
-            source = self.context.root / source
-        if not source.is_dir():
-            raise AdapterError(
-                f"no site to deploy for release {release.id}: {source} is not a directory",
-                hint="build the site first, set `output_dir` in the target or pass --source DIR",
-            )
-        return source
-
     def _create(
         self, api: VercelApi, project: JSON, release: Release, manifest: Manifest, files: str
     ) -> tuple[JSON, int]:
@@ -221,27 +208,33 @@ class VercelAdapter(Adapter):
             progress.close()
         return len(todo)
 
-    def _wait_ready(self, api: VercelApi, deployment: JSON) -> JSON:
-        """The deployment once READY with its aliases assigned; backoff 0.2 s → 2 s."""
-        deployment_id = str(deployment["id"])
-        deadline = time.monotonic() + self.config.ready_timeout
-        pause = 0.2
-        while True:
+    def _wait_ready(self, api: VercelApi, created: JSON) -> JSON:
+        """The deployment once READY with its aliases assigned (polled with backoff)."""
+        from wave_sdk.digests.calls import poll
+
+        deployment_id = str(created["id"])
+        reads = iter([created])  # the create's answer is the first reading
+
+        def ready(deployment: JSON) -> bool:
             state = deployment.get("readyState")
-            if state == "READY" and deployment.get("aliasAssigned"):
-                return deployment
             if state in ("ERROR", "CANCELED") or deployment.get("aliasError"):
                 raise self._failed(api, deployment)
-            if time.monotonic() + pause > deadline:
-                raise DeploymentFailed(
-                    f"Vercel deployment {deployment_id} not ready after "
-                    f"{self.config.ready_timeout:g}s (state {state})",
-                    deployment_id=deployment_id,
-                    hint="raise `ready_timeout`, or see the deployment in Vercel's dashboard",
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, 2.0)
-            deployment = api.get_deployment(deployment_id)
+            return state == "READY" and bool(deployment.get("aliasAssigned"))
+
+        def late(deployment: JSON) -> DeploymentFailed:
+            return DeploymentFailed(
+                f"Vercel deployment {deployment_id} not ready after "
+                f"{self.config.ready_timeout:g}s (state {deployment.get('readyState')})",
+                deployment_id=deployment_id,
+                hint="raise `ready_timeout`, or see the deployment in Vercel's dashboard",
+            )
+
+        return poll(
+            lambda: next(reads, None) or api.get_deployment(deployment_id),
+            ready,
+            timeout=self.config.ready_timeout,
+            late=late,
+        )
 
     def _failed(self, api: VercelApi, deployment: JSON) -> DeploymentFailed:
         deployment_id = str(deployment["id"])
@@ -269,29 +262,29 @@ class VercelAdapter(Adapter):
         stops assigning production domains until a promote (it is left ``STAGED``).
         """
         deployment_id = str(deployment["id"])
-        live = (api.get_project().get("targets") or {}).get("production") or {}
-        if live.get("id") != deployment_id:
+        if _production_id(api.get_project()) != deployment_id:
             api.promote(str(project["id"]), deployment_id)
             self._wait_production(api, deployment_id)
         return api.get_deployment(deployment_id)
 
     def _wait_production(self, api: VercelApi, deployment_id: str) -> None:
         """Until the project's production deployment is ``deployment_id`` (promote is async)."""
-        deadline = time.monotonic() + self.config.ready_timeout
-        pause = 0.2
-        while True:
-            live = self._production(api, api.get_project())
-            if live is not None and live.get("id") == deployment_id:
-                return
-            if time.monotonic() + pause > deadline:
-                raise DeploymentFailed(
-                    f"Vercel project {self.config.project}: deployment {deployment_id} not "
-                    f"in production after {self.config.ready_timeout:g}s",
-                    deployment_id=deployment_id,
-                    hint="see the project's last promote or rollback in Vercel's dashboard",
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, 2.0)
+        from wave_sdk.digests.calls import poll
+
+        def late(project: JSON) -> DeploymentFailed:
+            return DeploymentFailed(
+                f"Vercel project {self.config.project}: deployment {deployment_id} not in "
+                f"production after {self.config.ready_timeout:g}s",
+                deployment_id=deployment_id,
+                hint="see the project's last promote or rollback in Vercel's dashboard",
+            )
+
+        poll(
+            api.get_project,
+            lambda project: _production_id(project) == deployment_id,
+            timeout=self.config.ready_timeout,
+            late=late,
+        )
 
     def _alias(self, api: VercelApi, deployment: JSON) -> None:
         for alias in self.config.aliases:
@@ -417,11 +410,8 @@ class VercelAdapter(Adapter):
 
     def _production(self, api: VercelApi, project: JSON) -> JSON | None:
         """The project's production deployment, read in full (``None``: there is none)."""
-        targets = project.get("targets") or {}
-        production = targets.get("production") if isinstance(targets, dict) else None
-        if not isinstance(production, dict) or not production.get("id"):
-            return None
-        return api.get_deployment(str(production["id"]))
+        deployment_id = _production_id(project)
+        return api.get_deployment(deployment_id) if deployment_id else None
 
     def _live(self, api: VercelApi, project: JSON) -> JSON | None:
         """What visitors get: production's deployment, or this environment's newest preview."""
@@ -466,6 +456,14 @@ class VercelAdapter(Adapter):
     def _emit(self, kind: str, message: str) -> None:
         with _EMIT_LOCK:  # uploads retry from their own threads
             self.context.reporter.emit(Event(kind, "deploy", message))
+
+
+def _production_id(project: JSON) -> str | None:
+    """The id of the project's production deployment (``targets.production``)."""
+    targets = project.get("targets") or {}
+    production = targets.get("production") if isinstance(targets, dict) else None
+    found = production.get("id") if isinstance(production, dict) else None
+    return str(found) if found else None
 
 
 def _build_output(manifest: Manifest) -> bool:
