@@ -112,7 +112,7 @@ def vercel(vercel_bin: str, fake: Fake, tmp_path: Path) -> RunVercel:
 
 
 def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
-    """Every spec violation in full, one a line (pytest's diff would cut them)."""
+    """A list expected empty (spec violations, paths served wrongly) in full, one a line."""
     if op == "==" and right == [] and isinstance(left, list) and left:
-        return ["violations:", *sorted({str(v) for v in left})]
+        return [f"{len(left)} unexpected:", *sorted({str(v) for v in left})]
     return None

@@ -15,7 +15,7 @@ from vercel_kit import Fake, mismatches, site
 from vercel_project import TARGET, wave_for
 
 from wave_sdk import Release, Wave
-from wave_sdk.errors import WaveError
+from wave_sdk.errors import ReleaseNotFound, WaveError
 
 pytest_plugins = ["wave_sdk.testing.plugin"]
 
@@ -152,3 +152,37 @@ def test_a_link_out_of_the_site_is_refused_before_any_request(
         adapter.deploy(Release(id="r1", source=tmp_path / "site"))
     assert "leak.txt" in str(caught.value)
     assert fake.requests() == []
+
+
+def test_promote_by_release_and_aliases_follow_production_in_the_team_scope(
+    fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wave, _ = wave_for(
+        tmp_path / "project",
+        fake,
+        monkeypatch,
+        environments=("staging", "production"),
+        team="team_wavetest",
+        aliases=["shop.example.com"],
+    )
+    shop = fake.alias_url("shop.example.com")
+    sites = {r: site(tmp_path / r, **{"version.txt": r.encode()}) for r in ("r1", "r2")}
+    with wave.open_target(TARGET, "production") as production:
+        first = production.deploy(Release(id="r1", source=tmp_path / "r1"))
+        assert first.url == "http://shop.example.com", "production's URL is the first alias"
+        assert mismatches(fake, shop, sites["r1"]) == []
+    with wave.open_target(TARGET, "staging") as staging:
+        staging.deploy(Release(id="r2", source=tmp_path / "r2"))
+        assert mismatches(fake, shop, sites["r1"]) == [], "a preview moves no alias"
+    uploads = len(fake.uploads())
+    with wave.open_target(TARGET, "production") as production:
+        promoted = production.promote("r2")
+        assert (promoted.release, promoted.previous) == ("r2", "r1")
+        assert mismatches(fake, shop, sites["r2"]) == []
+        assert mismatches(fake, f"http://{fake.project.domain}", sites["r2"]) == []
+        production.rollback()
+        assert mismatches(fake, shop, sites["r1"]) == [], "rollback moves the alias back"
+        with pytest.raises(ReleaseNotFound, match="r9"):
+            production.promote("r9")
+    assert len(fake.uploads()) == uploads
+    assert all("teamId=team_wavetest" in r.query for r in fake.requests()), "every request"

@@ -71,7 +71,8 @@ class VercelAdapter(Adapter):
                 if production:
                     deployment = self._go_live(api, project, deployment)
                 verb = "ready"
-            self._alias(api, deployment)
+            if production:
+                self._alias(api, deployment)
         deployment_id = str(deployment["id"])
         return DeployResult(
             target=self.context.target,
@@ -287,6 +288,7 @@ class VercelAdapter(Adapter):
         )
 
     def _alias(self, api: VercelApi, deployment: JSON) -> None:
+        """Point ``aliases`` at the production deployment (previews keep their own URLs)."""
         for alias in self.config.aliases:
             api.assign_alias(str(deployment["id"]), alias)
 

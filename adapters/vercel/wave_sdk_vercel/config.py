@@ -52,8 +52,9 @@ class VercelTarget(Settings):
     )
     aliases: list[str] = Field(
         default_factory=list,
-        description="Extra domains pointed at each deployment once it is ready (production: "
-        "once it is live; rollback moves them back), as `vercel alias set` does.",
+        description="Extra domains pointed at the production deployment once it is live "
+        "(promote and rollback move them too), as `vercel alias set` does; previews keep "
+        "their own URLs.",
     )
     api_url: str = Field(
         "https://api.vercel.com",
