@@ -103,6 +103,7 @@ class Platform(http.server.ThreadingHTTPServer):
         self.in_flight = 0
         self.most_in_flight = 0
         self.delay = 0.0
+        self.authorisations: list[str] = []
         self.lock = threading.Lock()
 
     @property
@@ -118,6 +119,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         platform = self.server
+        if "Authorization" in self.headers:
+            platform.authorisations.append(self.headers["Authorization"])
         with platform.lock:
             action = platform.script.pop(0) if platform.script else (200, {})
             platform.in_flight += 1
@@ -235,6 +238,52 @@ def test_a_wait_past_the_deadline_fails_now(tmp_path: Path, platform: Platform) 
         upload(client, uploads_for(root, platform), policy=RetryPolicy(deadline_s=10))
     assert time.monotonic() - started < 5
     assert "asked to wait 120s, past the deadline" in str(info.value)
+
+
+def test_headers_large_files_and_closing_connections(tmp_path: Path, platform: Platform) -> None:
+    """The client's headers go with each upload; a file over 1 MB is streamed whole."""
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "big.bin").write_bytes(os.urandom(3_000_000))
+    (root / "small.txt").write_text("small")
+    platform.script = [(200, {"Connection": "close"})]  # the next request needs a new one
+    heard: list[str] = []
+    with httpx.Client(headers={"Authorization": "Bearer k"}) as client:
+        upload(client, uploads_for(root, platform), concurrency=1, on_retry=heard.append)
+    assert heard == [], "a connection the server closes is not used again"
+    assert platform.received["/files/big.bin"] == (root / "big.bin").read_bytes()
+    assert platform.received["/files/small.txt"] == b"small"
+    assert platform.authorisations == ["Bearer k", "Bearer k"]
+
+
+@pytest.mark.parametrize("bypassed", [False, True], ids=["proxied", "NO_PROXY"])
+def test_a_proxy_from_the_environment_is_used(
+    tmp_path: Path, platform: Platform, monkeypatch: pytest.MonkeyPatch, bypassed: bool
+) -> None:
+    """Uploads honour HTTP(S)_PROXY and NO_PROXY as the adapter's httpx client does.
+
+    The platform plays the proxy; the upload URL names a port where nothing listens, so a
+    file arrives only through the proxy.
+    """
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "index.html").write_text("via proxy")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, platform.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "localhost" if bypassed else "")
+    target = Upload(entry=build_manifest(root).files[0], url=f"http://localhost:{closed}/x")
+    with httpx.Client() as client:
+        if bypassed:
+            with pytest.raises(UploadFailed):
+                upload(client, [target], policy=RetryPolicy(deadline_s=1, attempts=2))
+            assert platform.received == {}
+        else:
+            upload(client, [target])
+            assert platform.received == {f"http://localhost:{closed}/x": b"via proxy"}
 
 
 def test_progress_draws_only_on_a_terminal(tmp_path: Path) -> None:

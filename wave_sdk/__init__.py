@@ -5,8 +5,9 @@ holds, and is imported only when first used so that ``import wave_sdk`` (and ``w
 stays cheap:
 
 * :class:`Wave` (:mod:`wave_sdk.wave`) — the facade: plan, check, deploy, roll back,
-  recover, status, health, history. A deploy or a rollback is a journaled run of
-  :mod:`wave_sdk.run` (plan, deploy, rollback, journal, recovery).
+  recover, status, health, history, and auto-deploy on a push (:mod:`wave_sdk.autodeploy`).
+  A deploy or a rollback is a journaled run of :mod:`wave_sdk.run` (plan, deploy, rollback,
+  journal, recovery).
 * :func:`load_config`, :class:`WaveConfig`, :class:`Settings` (:mod:`wave_sdk.config`).
 * :class:`Adapter`, :class:`AdapterSpec`, :class:`TargetContext` (:mod:`wave_sdk.adapter`)
   and :data:`hookimpl` — what a plugin author writes against; the hooks themselves are

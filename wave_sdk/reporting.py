@@ -23,9 +23,11 @@ from wave_sdk.secrets import dumps, redact
 class Event:
     """One step of progress.
 
-    ``kind`` is ``step`` (a pipeline step begins), ``info``, ``ok``, ``warn`` or ``fail``;
-    ``step`` names the pipeline step (plan, gate, approve, lock, deploy, verify, finish,
-    rollback); ``data`` carries machine-readable detail.
+    ``kind`` is ``step`` (a pipeline step begins), ``info``, ``ok``, ``warn``, ``fail`` or
+    ``detail`` — what only someone looking into a run wants, such as each retry of an
+    upload: the console shows it with ``-v`` alone, JSON lines always carry it. ``step``
+    names the pipeline step (plan, gate, approve, lock, deploy, verify, finish, rollback);
+    ``data`` carries machine-readable detail.
     """
 
     kind: str
@@ -53,19 +55,27 @@ class ListReporter:
         self.events.append(event)
 
 
-_SYMBOLS = {"step": "→", "info": " ", "ok": "✓", "warn": "!", "fail": "✗"}
-_COLOURS = {"step": "1", "ok": "32", "warn": "33", "fail": "31", "info": "2"}
+_SYMBOLS = {"step": "→", "info": " ", "ok": "✓", "warn": "!", "fail": "✗", "detail": "·"}
+_COLOURS = {"step": "1", "ok": "32", "warn": "33", "fail": "31", "info": "2", "detail": "2"}
 
 
 class ConsoleReporter:
-    """Human output: symbols and colour on a terminal, timestamped plain lines elsewhere."""
+    """Human output: symbols and colour on a terminal, timestamped plain lines elsewhere.
 
-    def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None) -> None:
+    ``detail`` events are left out unless ``verbose`` (the CLI's ``-v``).
+    """
+
+    def __init__(
+        self, stream: TextIO | None = None, *, colour: bool | None = None, verbose: bool = False
+    ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if colour is None else colour
+        self.verbose = verbose
         self.started = time.monotonic()
 
     def emit(self, event: Event) -> None:
+        if event.kind == "detail" and not self.verbose:
+            return
         text = redact(event.message)
         if self.tty:
             symbol = _SYMBOLS.get(event.kind, " ")

@@ -47,6 +47,7 @@ from wave_sdk.run.report import DeployReport
 from wave_sdk.state import StateStore
 
 if TYPE_CHECKING:
+    from wave_sdk.autodeploy import AutoDeployReport
     from wave_sdk.git import HotfixFinished
 
 __all__ = ["DeployReport", "Plan", "Wave"]
@@ -277,6 +278,41 @@ class Wave:
             allow_no_rollback=allow_no_rollback,
         )
         return run.run()
+
+    def auto_deploy(
+        self,
+        *,
+        branch: str | None = None,
+        dry_run: bool = False,
+        lock_wait: float = 0.0,
+    ) -> AutoDeployReport:
+        """Deploy the current commit wherever a push to ``branch`` auto-deploys.
+
+        ``branch`` defaults to the one the CI job runs for, else the one checked out
+        (:func:`~wave_sdk.autodeploy.pushed_branch`). Each environment whose ``branch``
+        matches and whose ``auto_deploy`` is true gets :meth:`deploy`, in the order of the
+        file; the first that fails stops the rest and raises as :meth:`deploy` does, with
+        the reports of those deployed before it in history. The report lists every other
+        environment with the reason it was left alone.
+        """
+        from wave_sdk.autodeploy import AutoDeployReport, environments_for, pushed_branch
+
+        origin = "--branch"
+        if branch is None:
+            branch, origin = pushed_branch(self.config.root)
+        chosen, skipped = environments_for(self.config, branch)
+        report = AutoDeployReport(branch=branch, branch_from=origin, skipped=skipped)
+        for skip in skipped:
+            self.ctx.emit("info", "plan", f"not deploying to {skip.environment}: {skip.reason}")
+        if not chosen:
+            self.ctx.emit("ok", "plan", f"a push to {branch} deploys nowhere")
+            return report
+        release = self.release()
+        for environment in chosen:
+            report.deployed.append(
+                self.deploy(environment, release=release, dry_run=dry_run, lock_wait=lock_wait)
+            )
+        return report
 
     def rollback(
         self,

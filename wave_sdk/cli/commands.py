@@ -39,7 +39,7 @@ def _wave(args: argparse.Namespace) -> Any:
     from wave_sdk.reporting import ConsoleReporter, JsonLinesReporter
     from wave_sdk.wave import Wave
 
-    reporter = JsonLinesReporter() if args.json else ConsoleReporter()
+    reporter = JsonLinesReporter() if args.json else ConsoleReporter(verbose=args.verbose)
     interactive = sys.stdin.isatty() and not args.json and not os.environ.get("CI")
     return Wave(
         args.config,
@@ -130,6 +130,15 @@ def check(args: argparse.Namespace) -> int:
 
 
 def deploy(args: argparse.Namespace) -> int:
+    if args.auto:
+        return _auto_deploy(args)
+    if args.env is None:
+        raise UsageError(
+            "wave deploy needs --env ENV (or --auto)",
+            hint="name an environment of the configuration, e.g. --env staging",
+        )
+    if args.branch is not None:
+        raise UsageError("--branch goes with --auto", hint="drop --branch, or add --auto")
     wave = _wave(args)
     try:
         report = wave.deploy(
@@ -160,6 +169,42 @@ def deploy(args: argparse.Namespace) -> int:
         if report.outcome == "degraded" and report.decision:
             text += f"\nwarning: degraded, kept live: {report.decision['reason']}"
     _out(args, _dump(report), text)
+    return 0
+
+
+def _auto_deploy(args: argparse.Namespace) -> int:
+    """``wave deploy --auto``: see :meth:`Wave.auto_deploy <wave_sdk.Wave.auto_deploy>`."""
+    given = [
+        flag
+        for flag, value in (
+            ("--env", args.env),
+            ("--release", args.release),
+            ("--source", args.source),
+            ("--migrations", args.migrations),
+            ("--allow-no-rollback", args.allow_no_rollback or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(
+            f"--auto deploys the current commit wherever the branch goes; {given[0]} "
+            "does not go with it",
+            hint=f"drop {given[0]}, or deploy by hand with --env",
+        )
+    wave = _wave(args)
+    report = wave.auto_deploy(branch=args.branch, dry_run=args.dry_run, lock_wait=args.lock_wait)
+    data = {
+        "branch": report.branch,
+        "branch_from": report.branch_from,
+        "deployed": [_dump(r) for r in report.deployed],
+        "skipped": [{"environment": s.environment, "reason": s.reason} for s in report.skipped],
+    }
+    lines = [
+        f"{'planned' if args.dry_run else 'deployed'} {r.release} to {r.environment}"
+        for r in report.deployed
+    ] or [f"a push to {report.branch} deploys nowhere"]
+    lines += [f"  not {s.environment}: {s.reason}" for s in report.skipped]
+    _out(args, data, "\n".join(lines))
     return 0
 
 

@@ -66,6 +66,14 @@ def _common(default: object) -> argparse.ArgumentParser:
         default=False if default is None else default,
         help="print the result as JSON on stdout (progress as JSON lines on stderr)",
     )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if default is None else default,
+        help="show the details of progress too, such as each retry of a request "
+        "(JSON lines always carry them)",
+    )
     return common
 
 
@@ -138,9 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     wave_number(p)
 
     p = command("deploy", "deploy", "gate, approve, lock, deploy, verify; roll back on failure")
-    env(p)
+    env(p, required=False)
     release(p)
     wave_number(p)
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="instead of --env: deploy the current commit to every environment whose "
+        "`branch` matches the pushed branch and whose `auto_deploy` is true (for a CI job "
+        "on push; docs/ci.md); deploying nowhere is not an error",
+    )
+    p.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="with --auto: the pushed branch (default: from the CI service's variables, "
+        "else the branch checked out)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument(
         "--lock-wait",

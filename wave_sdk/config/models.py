@@ -168,7 +168,11 @@ class EnvironmentConfig(Settings):
         description="Branch, or pattern such as 'feature/*', that a deployed commit must be "
         "on (the `branch` check).",
     )
-    auto_deploy: bool = Field(False, description="Deploy automatically on push to the branch.")
+    auto_deploy: bool = Field(
+        False,
+        description="Deploy here when `wave deploy --auto` (a CI job on push) runs for a "
+        "branch matching `branch`; refused where deploys need L1 (docs/ci.md).",
+    )
     target: str | list[str] = Field(
         description="Target name, or names deployed in order (backend before frontend)."
     )

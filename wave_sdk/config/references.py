@@ -4,7 +4,8 @@ Pydantic validates each table on its own; these run once the whole file has (the
 validator of :class:`~wave_sdk.config.WaveConfig`). Each problem is a
 :class:`~wave_sdk.config.errors.CrossRefError` reported at the key holding the name, with the
 names it could have meant: an environment's targets and checks, a check's ``needs`` (and
-their cycles), the environments of ``[approvals]`` and cells lowered below the runbook's matrix.
+their cycles), the environments of ``[approvals]`` and cells lowered below the runbook's matrix,
+and environments that may deploy on a push.
 """
 
 from __future__ import annotations
@@ -65,6 +66,31 @@ def check_references(config: WaveConfig) -> None:
                     {*config.environments, *DEFAULT_MATRIX[action]},
                     define=f"environments.{env_name}",
                 )
+    check_auto_deploy(config)
+
+
+def check_auto_deploy(config: WaveConfig) -> None:
+    """``auto_deploy`` needs a ``branch`` to follow, and no L1 deploy approval to wait for."""
+    for name, env in config.environments.items():
+        if not env.auto_deploy:
+            continue
+        if env.branch is None:
+            raise CrossRefError(
+                f"environments.{name}.auto_deploy",
+                "auto_deploy needs the branch whose pushes deploy here",
+                (),
+                define="",
+                hint=f'set branch in [environments.{name}], e.g. branch = "develop"',
+            )
+        if config.required_level("deploy", name) == 1:
+            raise CrossRefError(
+                f"environments.{name}.auto_deploy",
+                f"a deploy to {name} needs an L1 approval, which a push cannot give",
+                (),
+                define="",
+                hint="set auto_deploy = false: the runbook deploys Production only by hand, "
+                "after approval",
+            )
 
 
 def _check_defined(config: WaveConfig, check: str, *, at: str) -> None:

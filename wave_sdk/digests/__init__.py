@@ -11,7 +11,9 @@ three pieces here:
   device is refused, naming the file, before any request) and hashes every file in
   parallel, SHA-1 or SHA-256 as the platform asks;
 * :mod:`~wave_sdk.digests.transfer` — :func:`upload` sends a set of files with bounded
-  concurrency over one shared ``httpx.Client``, retrying as a well-behaved client must:
+  concurrency, with the headers and proxies of the adapter's ``httpx.Client`` (over
+  connections of its own, :mod:`~wave_sdk.digests.wire`), retrying as a well-behaved
+  client must:
   429 waits for ``Retry-After`` or the rate-limit reset, 5xx and dropped connections back
   off with jitter, a 4xx that cannot succeed fails at once, all within a deadline;
 * :mod:`~wave_sdk.digests.progress` — files and bytes, rate and ETA on a terminal, and

@@ -1,9 +1,10 @@
 """Upload files with bounded concurrency, retrying the way a platform asks to be retried.
 
-One shared :class:`httpx.Client` (building one per request costs ~17 ms of TLS set-up) and
-a small thread pool: ``httpx``'s async pool slows down as concurrency rises, and a static
-host's own CLI uploads five at a time. Each attempt re-opens the file, so a retry never
-sends a half-read stream.
+A small thread pool (``httpx``'s async pool slows down as concurrency rises, and a static
+host's own CLI uploads five at a time), each thread with its kept-alive connection, the
+adapter's ``httpx.Client`` giving the headers and the proxies (:mod:`~wave_sdk.digests.wire`
+says why the bytes do not go through ``httpx`` itself). Each attempt re-opens the file, so a
+retry never sends a half-read stream.
 
 Retries go through ``tenacity``, with a wait of our own because no retry library reads a
 response's headers: 429 (and 503) wait what ``Retry-After`` asks (seconds or an HTTP date),
@@ -27,10 +28,14 @@ import httpx
 import tenacity
 
 from wave_sdk.digests.manifest import FileEntry
+from wave_sdk.digests.wire import Outgoing, Sender, sender
 from wave_sdk.errors import AdapterError, clip
 
 RETRIED = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth another attempt; any other 4xx or 5xx is final."""
+
+SMALL = 1 << 20
+"""Files up to this size are read whole and sent in one write; larger ones are streamed."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ def upload(
     def one(item: Upload) -> None:
         if stop.is_set():
             return
-        _send(client, item, policy, deadline, stop, on_retry)
+        _send(wire, item, policy, deadline, stop, on_retry)
         with lock:
             done["files"] += 1
             done["bytes"] += item.entry.size
@@ -180,21 +185,25 @@ def upload(
         if progress is not None:
             progress(*counts)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="wave-up") as pool:
-        futures = [pool.submit(one, item) for item in uploads]
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in finished if f.exception() is not None]
-        if failed:
-            stop.set()
-            for future in futures:
-                future.cancel()
-            error = failed[0].exception()
-            assert error is not None
-            raise error
+    wire = sender(client, [u.url for u in uploads])
+    try:
+        with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="wave-up") as pool:
+            futures = [pool.submit(one, item) for item in uploads]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in finished if f.exception() is not None]
+            if failed:
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                error = failed[0].exception()
+                assert error is not None
+                raise error
+    finally:
+        wire.close()
 
 
 def _send(
-    client: httpx.Client,
+    wire: Sender,
     item: Upload,
     policy: RetryPolicy,
     deadline: float,
@@ -207,22 +216,27 @@ def _send(
         if stop.is_set():
             return
         try:
-            with open(item.entry.source, "rb") as body:
-                response = client.request(
-                    item.method,
-                    item.url,
-                    content=body,
-                    headers={"Content-Type": "application/octet-stream", **item.headers},
-                    timeout=min(max(deadline - time.monotonic(), 0.1), 300.0),
-                )
-        except httpx.TransportError as exc:
-            raise Retryable(f"{type(exc).__name__}: {exc}", None, None) from None
+            body = open(item.entry.source, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UploadFailed(
                 f"cannot read {item.entry.source}: {exc.strerror or exc}", path=path, status=None
             ) from None
-        if response.status_code < 400:
+        try:
+            request = Outgoing(
+                method=item.method,
+                url=item.url,
+                body=body.read() if item.entry.size <= SMALL else body,
+                size=item.entry.size,
+                headers={"Content-Type": "application/octet-stream", **item.headers},
+            )
+            answer = wire.send(request, min(max(deadline - time.monotonic(), 0.1), 300.0))
+        except httpx.TransportError as exc:
+            raise Retryable(f"{type(exc).__name__}: {exc}", None, None) from None
+        finally:
+            body.close()
+        if answer.status < 400:
             return
+        response = answer.response()
         message = platform_message(response)
         if response.status_code in RETRIED:
             why = f"{response.status_code} {message}".strip()

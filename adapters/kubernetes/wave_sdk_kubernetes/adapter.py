@@ -48,7 +48,7 @@ class KubernetesAdapter(Adapter):
     def __init__(self, *, config: KubernetesTarget, context: TargetContext) -> None:
         super().__init__(config=config, context=context)
         self.cluster = Cluster(config, context.root)
-        self.cluster.on_retry = lambda line: self._emit(line, level="warn")
+        self.cluster.on_retry = lambda line: self._emit(line, level="detail")
         self.last_rollout: Rollout | None = None
         """The wait of the last deploy or rollback (how often its watch resumed …)."""
 

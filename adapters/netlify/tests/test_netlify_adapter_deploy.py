@@ -7,11 +7,13 @@ fixture; the assertions here are on what the fake serves, stores and logged.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from netlify_kit import Fake
+from netlify_kit import TOKEN, Fake
 from netlify_project import ENVIRONMENT, TARGET, wave_for
 from netlify_sites import fetch, served_differently, write_site
 
@@ -101,3 +103,61 @@ def test_a_draft_target_leaves_the_site_unpublished(
     assert fake.served(fake.site.url, "index.html") is None
     [status] = wave.status(ENVIRONMENT)
     assert (status.current, status.url) == ("preview-1", url)
+
+
+@pytest.mark.parametrize("verbose", [True, False], ids=["-v", "quiet"])
+def test_the_cli_shows_each_retry_with_v_only(
+    fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verbose: bool
+) -> None:
+    """``wave -v deploy`` through 429 (Retry-After: 2) three times, then 503 twice."""
+    project = tmp_path / "project"
+    files = write_site(project / "dist")
+    (project / "wave.toml").write_text(
+        f"""
+[environments.live]
+target = "site"
+allow_lower_approvals = true
+
+[targets.site]
+adapter = "netlify"
+token = "${{NETLIFY_AUTH_TOKEN}}"
+site = "{fake.site.id}"
+api_url = "{fake.api_url}"
+
+[health]
+endpoints = []
+consecutive = 1
+
+[approvals.deploy]
+live = "L5"
+"""
+    )
+    fake.inject(status=429, retry_after=2, times=3, method="PUT", path="/files/")
+    fake.inject(status=503, times=2, method="PUT", path="/files/")
+    env = {**os.environ, "NETLIFY_AUTH_TOKEN": TOKEN, "CI": "1"}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "wave"),
+            *(["-v"] if verbose else []),
+            *("deploy", "--env", ENVIRONMENT, "--release", "r1"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    log = fake.requests("PUT", "/files/")
+    assert [r.status for r in log if r.fault] == [429, 429, 429, 503, 503]
+    for refused in (r for r in log if r.status == 429):
+        again = next(r for r in log if r.path == refused.path and r.started > refused.started)
+        assert again.started - (refused.started + refused.seconds) >= 2.0, "waited as asked"
+    [deploy] = fake.store.deploys.values()
+    assert served_differently(deploy.url, files) == []
+    retries = [line for line in done.stderr.splitlines() if "; attempt " in line]
+    if verbose:
+        assert sum("429" in line and "as the server asked" in line for line in retries) == 3
+        assert sum("503" in line for line in retries) == 2
+    else:
+        assert retries == []

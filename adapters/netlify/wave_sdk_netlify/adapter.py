@@ -12,6 +12,7 @@ publishing an earlier one again (``restore``), with nothing re-uploaded.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from wave_sdk_netlify.config import NetlifyTarget
 from wave_sdk_netlify.errors import DeployFailed, SiteLocked
 
 if TYPE_CHECKING:
+    from wave_sdk.digests import Manifest
     from wave_sdk_netlify.api import NetlifyApi
 
 JSON = dict[str, Any]
@@ -48,6 +50,7 @@ class NetlifyAdapter(Adapter):
 
         source = self._source(release)
         manifest = build_manifest(source, algorithm="sha1")  # refusals before any request
+        functions = self._functions()
         with self._api(self.config.upload_deadline) as api:
             site = api.get_site()
             published = site.get("published_deploy") or {}
@@ -70,6 +73,8 @@ class NetlifyAdapter(Adapter):
                 "draft": not self.config.production,
                 "async": len(manifest.files) > SYNC_LIMIT,
             }
+            if functions is not None:
+                body["functions"] = {_function_name(f.path): f.digest for f in functions.files}
             created = api.create_deploy(body, title=title)
             deploy_id = str(created["id"])
             try:
@@ -79,19 +84,30 @@ class NetlifyAdapter(Adapter):
                 if deploy.get("state") not in DIFFED:
                     deploy = self._wait(api, deploy_id, DIFFED, "prepared")
                 todo = manifest.needing(deploy.get("required") or [])
+                uploads = [Upload(entry=f, url=api.file_url(deploy_id, f.path)) for f in todo]
+                if functions is not None:
+                    uploads += [
+                        Upload(entry=f, url=api.function_url(deploy_id, _function_name(f.path)))
+                        for f in functions.needing(deploy.get("required_functions") or [])
+                    ]
                 self._emit(
                     "info",
-                    f"deploy {deploy_id}: uploading {len(todo)} of {_files(len(manifest.files))}",
+                    f"deploy {deploy_id}: uploading {len(todo)} of {_files(len(manifest.files))}"
+                    + (
+                        f" and {len(uploads) - len(todo)} of {len(functions.files)} functions"
+                        if functions is not None
+                        else ""
+                    ),
                 )
                 progress = ProgressLine(f"uploading to {self.config.site}")
                 try:
                     upload(
                         api.client,
-                        [Upload(entry=f, url=api.file_url(deploy_id, f.path)) for f in todo],
+                        uploads,
                         concurrency=self.config.concurrency,
                         policy=RetryPolicy(deadline_s=self.config.upload_deadline),
                         progress=progress,
-                        on_retry=lambda line: self._emit("info", line),
+                        on_retry=lambda line: self._emit("detail", line),
                     )
                 finally:
                     progress.close()
@@ -108,8 +124,47 @@ class NetlifyAdapter(Adapter):
             url=self._url(deploy, site),
             previous=self.config.release_of(published.get("title")),
             message=f"deploy {deploy_id} ready ({_files(len(todo))} uploaded)",
-            details={"deploy_id": deploy_id, "uploaded": len(todo), "files": len(manifest.files)},
+            details={
+                "deploy_id": deploy_id,
+                "uploaded": len(todo),
+                "files": len(manifest.files),
+                "functions": 0 if functions is None else len(functions.files),
+                "functions_uploaded": len(uploads) - len(todo),
+            },
         )
+
+    def _functions(self) -> Manifest | None:
+        """The built functions (SHA-256 of each zip), or ``None`` without ``functions_dir``.
+
+        netlify-cli deploys a directory of zips as is: each ``<name>.zip`` is the function
+        ``<name>``, its digest the SHA-256 of the zip's bytes (``manifest.json``, which
+        ``netlify functions:build`` writes beside them, is not a function). Bundling sources
+        is zip-it-and-ship-it's work, which wave does not redo: anything else is refused,
+        naming the file, before any request.
+        """
+        from wave_sdk.digests import build_manifest
+
+        if self.config.functions_dir is None:
+            return None
+        directory = Path(self.config.functions_dir)
+        if not directory.is_absolute():
+            directory = self.context.root / directory
+        if not directory.is_dir():
+            raise AdapterError(
+                f"functions_dir {directory} is not a directory",
+                hint="build the functions first (`netlify functions:build --src SRC "
+                f"--functions {self.config.functions_dir}`), or remove functions_dir",
+            )
+        built = build_manifest(directory, algorithm="sha256", exclude=("manifest.json",))
+        for entry in built.files:
+            if not _FUNCTION_ZIP.fullmatch(entry.path):
+                raise AdapterError(
+                    f"{directory / entry.path} is not a built function: functions_dir holds "
+                    "one <name>.zip per function (letters, digits, '-' and '_')",
+                    hint="build the functions with `netlify functions:build --src SRC "
+                    f"--functions {self.config.functions_dir}` and deploy what it writes",
+                )
+        return built
 
     def _source(self, release: Release) -> Path:
         source = release.source or Path(self.config.output_dir)
@@ -282,7 +337,7 @@ class NetlifyAdapter(Adapter):
             self.config.site,
             timeout=self.config.api_timeout,
             deadline_s=deadline_s,
-            on_retry=lambda line: self._emit("info", line),
+            on_retry=lambda line: self._emit("detail", line),
         )
 
     def _deploys(self, api: NetlifyApi) -> list[JSON]:
@@ -320,6 +375,13 @@ class NetlifyAdapter(Adapter):
     def _emit(self, kind: str, message: str) -> None:
         with _EMIT_LOCK:  # uploads retry from their own threads
             self.context.reporter.emit(Event(kind, "deploy", message))
+
+
+_FUNCTION_ZIP = re.compile(r"[A-Za-z0-9_-]{1,128}\.zip")
+
+
+def _function_name(path: str) -> str:
+    return path.removesuffix(".zip")
 
 
 def _files(count: int) -> str:

@@ -59,6 +59,10 @@ class NetlifyApi:
         """Where a file of ``deploy_id`` is uploaded; the path percent-encoded, ``/`` kept."""
         return self.url(f"/deploys/{deploy_id}/files/{urllib.parse.quote(path, safe='/')}")
 
+    def function_url(self, deploy_id: str, name: str) -> str:
+        """Where a function zip of ``deploy_id`` goes; ``runtime=js``, as netlify-cli sends."""
+        return self.url(f"/deploys/{deploy_id}/functions/{urllib.parse.quote(name)}?runtime=js")
+
     # -- the calls -----------------------------------------------------------------------
 
     def get_site(self) -> JSON:

@@ -35,6 +35,13 @@ class NetlifyTarget(Settings):
         "dist",
         description="The built site to deploy, relative to the project; `--source` overrides it.",
     )
+    functions_dir: str | None = Field(
+        None,
+        description="Built Netlify Functions to deploy with the site, relative to the "
+        "project: one zip per function, named after it, as `netlify functions:build` writes "
+        "them (netlify-cli deploys such a directory as is). Function sources are refused: "
+        "build them first.",
+    )
     production: bool = Field(
         True,
         description="Publish each deploy as the site's live one; false makes draft deploys, "

@@ -203,7 +203,7 @@ class VercelAdapter(Adapter):
                 concurrency=self.config.concurrency,
                 policy=RetryPolicy(deadline_s=self.config.upload_deadline),
                 progress=progress,
-                on_retry=lambda line: self._emit("info", line),
+                on_retry=lambda line: self._emit("detail", line),
             )
         finally:
             progress.close()
@@ -407,7 +407,7 @@ class VercelAdapter(Adapter):
             team=self.config.team,
             timeout=self.config.api_timeout,
             deadline_s=deadline_s,
-            on_retry=lambda line: self._emit("info", line),
+            on_retry=lambda line: self._emit("detail", line),
         )
 
     def _production(self, api: VercelApi, project: JSON) -> JSON | None:
