@@ -10,15 +10,14 @@ Without them the tests that need them skip with the reason — and fail under
   teardown if any broke it.
 * ``vercel`` — ``vercel("deploy", "--prebuilt", "--prod", cwd=d)``: the real CLI pointed at
   ``fake`` (``--api``, ``--token``), with its own HOME, the project linked through
-  ``.vercel/project.json``, telemetry and update checks off.
+  ``.vercel/project.json``, telemetry and update checks off; run through
+  :func:`wave_sdk.procs.run` (its own process group, ended with the step).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from vercel_kit import TOKEN, Fake, RunVercel, node_prefix
 from vercel_spec import SPEC_IN_PACKAGE, SpecCheck
 from wave_sdk_vercel.fake.routes import OWNER
 
+from wave_sdk import procs
 from wave_sdk.testing import missing, require_binary
 
 
@@ -86,27 +86,11 @@ def vercel(vercel_bin: str, fake: Fake, tmp_path: Path) -> RunVercel:
             "CI": "1",
         }
         command = [vercel_bin, *args, "--api", fake.url, "--token", TOKEN, "--yes"]
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            pytest.fail(f"vercel {' '.join(args)} did not end in {timeout}s:\n{out}")
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # anything it left behind
-        sys.stdout.write(out)  # shown by pytest when the test fails
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+        done = procs.run(command, timeout=timeout, cwd=cwd, env=env, merge_stderr=True)
+        sys.stdout.write(done.stdout)  # shown by pytest when the test fails
+        if done.timed_out:
+            pytest.fail(f"vercel {' '.join(args)} did not end in {timeout}s:\n{done.stdout}")
+        return subprocess.CompletedProcess(command, done.returncode, done.stdout, "")
 
     return run
 
