@@ -94,11 +94,10 @@ class FakeProcess:
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
-        if line.startswith("project "):
-            self.project_id = line.split()[2]
-            line = self.proc.stdout.readline().strip()
         if not line.startswith("ready "):
             raise SystemExit(f"the fake did not start: {line!r}")
+        if self.platform == "vercel":  # then "project <name> <id> <domain URL>"
+            self.project_id = self.proc.stdout.readline().split()[2]
         return line.split(" ", 1)[1]
 
     def __exit__(self, *exc: object) -> None:

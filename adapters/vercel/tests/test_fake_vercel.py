@@ -117,8 +117,8 @@ def test_the_program_prints_ready_and_stops_on_sigterm() -> None:
     )
     try:
         assert proc.stdout is not None
-        project = proc.stdout.readline().split()
         ready = proc.stdout.readline().split()
+        project = proc.stdout.readline().split()
         assert project[:2] == ["project", "shop"] and ready[0] == "ready"
         answer = httpx.get(f"{ready[1]}/v9/projects/shop", headers={"Authorization": "Bearer t"})
         assert answer.json()["id"] == project[2]

@@ -1,8 +1,9 @@
 """``python -m wave_sdk_vercel.fake``: the fake Vercel as a program, until SIGTERM.
 
-Prints ``project <name> <id> <domain>`` for each project named by ``--project`` (default
-``wave-site``), then one line, ``ready <url>``, where ``<url>`` is the API's base URL
-(the vercel CLI's ``--api``). SIGTERM or SIGINT stops it with exit status 0.
+Prints ``ready <url>`` first, where ``<url>`` is the API's base URL (the vercel CLI's
+``--api``), then ``project <name> <id> <domain URL>`` for each project named by
+``--project`` (default ``wave-site``; the API takes a project's name where it takes its
+id). SIGTERM or SIGINT stops it with exit status 0.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     with FakeVercel(
         token=args.token, queue_delay=args.queue_delay, build_delay=args.build_delay
     ) as fake:
-        for name in args.project or ["wave-site"]:
-            project = fake.add_project(name)
-            print(f"project {project.name} {project.id} http://{project.domain}", flush=True)
+        projects = [fake.add_project(name) for name in args.project or ["wave-site"]]
         print(f"ready {fake.url}", flush=True)
+        for project in projects:
+            print(f"project {project.name} {project.id} http://{project.domain}", flush=True)
         while not stop.wait(3600):
             pass
     return 0
