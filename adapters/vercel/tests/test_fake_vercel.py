@@ -87,25 +87,44 @@ def test_a_bad_token_is_refused(fake: Fake) -> None:
     assert answer.json()["error"]["invalidToken"] is True
 
 
-def test_only_a_former_production_deployment_can_be_rolled_back_to(fake: Fake) -> None:
+def test_a_preview_is_neither_promoted_nor_rolled_back_to_but_redeployed_to_production(
+    fake: Fake,
+) -> None:
     with _api(fake) as api:
         assert _upload(api, b"x").status_code == 200
         preview = _create(api, fake, {"index.html": b"x"}).json()
+        ready = wait_until(
+            lambda: api.get(f"/v13/deployments/{preview['id']}").json(),
+            lambda d: d["readyState"] == "READY",
+            timeout=10,
+        )
+        project = fake.project.id
+        refused_promote = api.post(f"/v10/projects/{project}/promote/{preview['id']}", json={})
+        refused_rollback = api.post(f"/v1/projects/{project}/rollback/{preview['id']}")
+        copy = api.post(
+            "/v13/deployments",
+            json={"name": fake.project.name, "deploymentId": preview["id"], "target": "production"},
+        ).json()
         wait_until(
-            lambda: api.get(f"/v13/deployments/{preview['id']}").json()["readyState"],
+            lambda: api.get(f"/v13/deployments/{copy['id']}").json()["readyState"],
             lambda state: state == "READY",
             timeout=10,
         )
-        path = f"/v1/projects/{fake.project.id}/rollback/{preview['id']}"
-        refused = api.post(path)
-        promoted = api.post(f"/v10/projects/{fake.project.id}/promote/{preview['id']}", json={})
-        rolled = api.post(path)
-        listed = api.get("/v6/deployments", params={"projectId": fake.project.id}).json()
-    assert refused.status_code == 422
-    assert promoted.status_code == 201
-    assert rolled.status_code == 201
-    assert listed["deployments"][0]["isRollbackCandidate"] is True
+        second = _create(api, fake, {"index.html": b"x"}, target="production").json()
+        wait_until(
+            lambda: api.get(f"/v9/projects/{project}").json()["targets"]["production"]["id"],
+            lambda live: live == second["id"],
+            timeout=10,
+        )
+        back = api.post(f"/v1/projects/{project}/rollback/{copy['id']}")
+        listed = api.get("/v6/deployments", params={"projectId": project}).json()
+    assert ready["target"] is None
+    assert refused_promote.status_code == 400 and refused_rollback.status_code == 422
+    assert back.status_code == 201 and fake.project.production == copy["id"]
     assert fake.project.rolled_back is True
+    candidates = {d["uid"]: d["isRollbackCandidate"] for d in listed["deployments"]}
+    assert candidates == {preview["id"]: False, copy["id"]: True, second["id"]: True}
+    assert len(fake.uploads()) == 1, "the copy names the preview's files: nothing to upload"
 
 
 def test_the_program_prints_ready_and_stops_on_sigterm() -> None:

@@ -84,11 +84,15 @@ def test_staging_preview_promoted_to_production_ships_the_same_bytes_and_uploads
     assert result.url == domain
     assert result.details["promoted"] is True
     assert len(fake.uploads()) == uploads, "nothing uploaded again"
-    assert len(fake.requests("POST", "/v13/deployments")) == creates, "nothing built again"
-    [promote] = fake.requests("POST", "/promote/")
-    assert promote.status == 201 and deployment.id in promote.path
+    # A preview cannot be promoted directly: a production deployment of its files, as
+    # `vercel promote` creates one; its create finds every file there (no missing_files).
+    [copy_create] = fake.requests("POST", "/v13/deployments")[creates:]
+    assert copy_create.status == 200
+    copy = fake.store.deployments[fake.project.production or ""]
+    assert copy.target == "production" and copy.id != deployment.id
+    assert copy.files == deployment.files
+    assert copy.meta["wavePromotedFrom"] == deployment.id
     assert mismatches(fake, domain, files) == []
-    assert fake.project.production == deployment.id
     [production] = wave.status("production")
     assert (production.current, production.url) == ("r1", domain)
 

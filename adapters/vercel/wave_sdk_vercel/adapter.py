@@ -10,7 +10,8 @@ does. Then the adapter waits for ``READY`` with the aliases assigned.
 The deployment's ``meta`` carries the wave release id and a digest of its files, which is
 how status, releases, promote and rollback find a release among the project's deployments:
 a production deploy of a release already deployed with the same files (a staging preview)
-promotes that deployment instead of building another, so the same bytes go live; a
+promotes that deployment — a preview through a production deployment made from it, as
+``vercel promote`` does — instead of uploading again, so the same bytes go live; a
 rollback points production at an earlier production deployment, nothing rebuilt.
 """
 
@@ -65,7 +66,9 @@ class VercelAdapter(Adapter):
                 reused = self._reusable(api, project, release.id, files)
             if reused is not None:
                 deployment, uploaded = self._go_live(api, project, reused), 0
-                verb = "promoted" if reused["id"] != (before or {}).get("id") else "already live"
+                verb = (
+                    "promoted" if deployment["id"] != (before or {}).get("id") else "already live"
+                )
             else:
                 deployment, uploaded = self._create(api, project, release, manifest, files)
                 if production:
@@ -257,11 +260,27 @@ class VercelAdapter(Adapter):
         )
 
     def _go_live(self, api: VercelApi, project: JSON, deployment: JSON) -> JSON:
-        """``deployment`` as the production one: promoted unless Vercel already made it so.
+        """``deployment`` — or, for a preview, its production copy — as the production one.
 
-        A production deployment goes live by itself — except after a rollback, when Vercel
-        stops assigning production domains until a promote (it is left ``STAGED``).
+        A preview cannot be promoted directly: as ``vercel promote`` does, a production
+        deployment is created from it (``deploymentId``), which names the same files, so
+        nothing is uploaded and the same bytes are served. A production deployment goes
+        live by itself — except after a rollback, when Vercel stops assigning production
+        domains until a promote (it is left ``STAGED``).
         """
+        if deployment.get("target") != "production":
+            meta = {str(k): str(v) for k, v in (deployment.get("meta") or {}).items()}
+            copy = api.create_deployment(
+                {
+                    "deploymentId": str(deployment["id"]),
+                    "name": str(project.get("name") or self.config.project),
+                    "project": str(project.get("id") or self.config.project),
+                    "target": "production",
+                    "meta": {**meta, "wavePromotedFrom": str(deployment["id"])},
+                },
+                prebuilt=False,
+            )
+            deployment = self._wait_ready(api, copy)
         deployment_id = str(deployment["id"])
         if _production_id(api.get_project()) != deployment_id:
             api.promote(str(project["id"]), deployment_id)
@@ -340,19 +359,21 @@ class VercelAdapter(Adapter):
                     )
                 target = earlier[0]
             target_id = str(target["uid"])
-            if current.get("id") != target_id:
-                if _was_production(target):
-                    api.rollback(str(project["id"]), target_id)
-                else:
-                    api.promote(str(project["id"]), target_id)
+            if current.get("id") == target_id:
+                live = api.get_deployment(target_id)
+            elif _was_production(target):
+                api.rollback(str(project["id"]), target_id)
                 self._wait_production(api, target_id)
-            self._alias(api, api.get_deployment(target_id))
+                live = api.get_deployment(target_id)
+            else:  # a release only ever deployed as a preview: its production copy
+                live = self._go_live(api, project, api.get_deployment(target_id))
+            self._alias(api, live)
         return RollbackResult(
             target=self.context.target,
             from_release=current_release,
             to_release=_release(target) or target_id,
-            message=f"production points at deployment {target_id} again",
-            details={"deployment_id": target_id},
+            message=f"production points at deployment {live['id']} again",
+            details={"deployment_id": live["id"]},
         )
 
     # -- status, releases, health --------------------------------------------------------

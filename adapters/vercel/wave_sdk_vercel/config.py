@@ -47,8 +47,9 @@ class VercelTarget(Settings):
     promote: bool = Field(
         True,
         description="A production deploy of a release that already has a ready deployment "
-        "with the same files (a preview deployed to staging) promotes that deployment, as "
-        "`vercel promote` does: the same bytes go live and nothing is uploaded.",
+        "with the same files (a preview deployed to staging) promotes it as `vercel "
+        "promote` does (a preview through a production deployment made from it): the same "
+        "bytes go live and nothing is uploaded.",
     )
     aliases: list[str] = Field(
         default_factory=list,

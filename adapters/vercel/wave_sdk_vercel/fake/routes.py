@@ -339,8 +339,20 @@ def _of_project(api: Api, p: dict[str, str]) -> tuple[Project, Deployment]:
 
 @route("POST", "/v10/projects/{projectId}/promote/{deploymentId}")
 def promote(api: Api, call: Call, p: dict[str, str]) -> tuple[int, Body]:
-    """Point the production domain at a READY deployment: 201, no body, no new build."""
+    """Point the production domain at a READY production deployment: 201, no body.
+
+    A preview is refused (400): the vercel CLI never sends one here but creates a
+    production deployment from it instead ("cannot be directly promoted", promote.ts);
+    what the API answers to one is undocumented, a refusal is what that implies.
+    """
     project, deployment = _of_project(api, p)
+    if deployment.target != "production":
+        raise ApiError(
+            400,
+            "not_production",
+            f"Deployment {deployment.id} is not a production deployment and cannot be "
+            "directly promoted: redeploy it with target production",
+        )
     api.store.point(project, deployment, "promote")
     return 201, None
 

@@ -188,6 +188,7 @@ class FakeVercel:
         route, params = found
         try:
             with self.lock:
+                self.store.advance_all()  # time moved every deployment, not only this one
                 status, payload = route.handler(self.api, call, params)
         except ApiError as error:
             status, payload = error.status, error.body()

@@ -1,8 +1,9 @@
 """What the fake Vercel holds: projects, deployments, aliases, and file contents by SHA-1.
 
 Pure state, no HTTP: the routes (:mod:`.routes`) call these methods under one lock. A
-deployment's life is evaluated lazily when it is read (:meth:`Store.advance`), so no timer
-thread exists and a client polling ``readyState`` sees the sequence Vercel shows::
+deployment's life is evaluated lazily, before every API answer and whenever it is served
+(:meth:`Store.advance`), so no timer thread exists and a client polling ``readyState``
+sees the sequence Vercel shows::
 
     create ──▶ QUEUED ──queue_delay──▶ BUILDING ──build_delay──▶ READY   (aliasAssigned)
                                                    └──(a failing build)──▶ ERROR
@@ -140,26 +141,19 @@ class Store:
         """A deployment from ``files`` (by SHA or inline), or 400 ``missing_files``.
 
         Inline files are stored by digest as they arrive; every SHA not stored makes the
-        create fail with the list, once each, as the real API does (notes §3.3).
+        create fail with the list, once each, as the real API does (notes §3.3). With
+        ``deploymentId`` it is a redeploy of that deployment's files (what ``vercel
+        promote`` creates for a preview): nothing to upload, built again.
         """
         name = body.get("project") or body.get("name")
         if not isinstance(name, str) or not name:
             raise ApiError(400, "bad_request", "Invalid request: missing required property `name`")
         project = self.project(name)
-        files: dict[str, str] = {}
-        for item in body.get("files") or []:
-            path = str(item.get("file", "")).lstrip("/")
-            if "data" in item:
-                raw = item["data"].encode()
-                data = base64.b64decode(raw) if item.get("encoding") == "base64" else raw
-                sha = hashlib.sha1(data).hexdigest()
-                self.blobs[sha] = data
-            else:
-                sha = str(item.get("sha", ""))
-            files[path] = sha
-        missing = sorted({sha for sha in files.values() if sha not in self.blobs})
-        if missing:
-            raise ApiError(400, "missing_files", "Missing files", missing=missing)
+        source = body.get("deploymentId")
+        if isinstance(source, str) and source:
+            files = dict(self.deployment(source).files)
+        else:
+            files = self._files(body.get("files") or [], prebuilt=query.get("prebuilt") == "1")
         target = body.get("target")
         now = time.time()
         deployment = Deployment(
@@ -169,7 +163,7 @@ class Store:
             created=now,
             target="production" if target == "production" else None,
             meta={str(k): str(v) for k, v in (body.get("meta") or {}).items()},
-            files=_served(files, prebuilt=query.get("prebuilt") == "1"),
+            files=files,
             building_at=now + self.queue_delay,
             ready_at=now + self.queue_delay + self.build_delay,
             source=str(body.get("source") or "cli"),
@@ -187,6 +181,24 @@ class Store:
         self.deployments[deployment.id] = deployment
         self.advance(deployment)
         return deployment
+
+    def _files(self, items: list[JSON], *, prebuilt: bool) -> dict[str, str]:
+        """What a create's ``files`` serve (path → SHA-1); 400 ``missing_files`` if any lack."""
+        files: dict[str, str] = {}
+        for item in items:
+            path = str(item.get("file", "")).lstrip("/")
+            if "data" in item:
+                raw = item["data"].encode()
+                data = base64.b64decode(raw) if item.get("encoding") == "base64" else raw
+                sha = hashlib.sha1(data).hexdigest()
+                self.blobs[sha] = data
+            else:
+                sha = str(item.get("sha", ""))
+            files[path] = sha
+        missing = sorted({sha for sha in files.values() if sha not in self.blobs})
+        if missing:
+            raise ApiError(400, "missing_files", "Missing files", missing=missing)
+        return _served(files, prebuilt=prebuilt)
 
     def deployment(self, id_or_url: str) -> Deployment:
         found = self.deployments.get(id_or_url) or next(
@@ -213,6 +225,11 @@ class Store:
                     deployment.substate = "STAGED"
                 else:
                     self.point(project, deployment, None)
+
+    def advance_all(self) -> None:
+        """:meth:`advance` every deployment, oldest first (a rollback sees what is live)."""
+        for deployment in sorted(self.deployments.values(), key=lambda d: d.created):
+            self.advance(deployment)
 
     def cancel(self, deployment: Deployment) -> None:
         if deployment.state in ("READY", "ERROR", "CANCELED"):
