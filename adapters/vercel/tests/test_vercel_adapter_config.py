@@ -84,7 +84,8 @@ def test_listing_and_validating_never_import_the_adapter_or_httpx(tmp_path: Path
         "assert main(['adapters']) == 0\n"
         "assert main(['config', 'validate']) == 0\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(('wave_sdk_vercel.adapter', "
-        "'wave_sdk_vercel.api', 'wave_sdk_vercel.fake', 'wave_sdk.fakehttp', 'tenacity')))\n"
+        "'wave_sdk_vercel.api', 'wave_sdk_vercel.builds', 'wave_sdk_vercel.fake', "
+        "'wave_sdk.fakehttp', 'tenacity')))\n"
         "assert not heavy, heavy\n"
         "assert core or 'httpx' not in sys.modules\n"
     )

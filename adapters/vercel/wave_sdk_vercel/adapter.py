@@ -17,14 +17,12 @@ rollback points production at an earlier production deployment, nothing rebuilt.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import threading
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.adapter import Adapter
-from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable, WaveError
+from wave_sdk.errors import ReleaseNotFound, RollbackUnavailable
 from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
 from wave_sdk.reporting import Event
 from wave_sdk_vercel.config import VercelTarget
@@ -35,13 +33,6 @@ if TYPE_CHECKING:
     from wave_sdk_vercel.api import VercelApi
 
 JSON = dict[str, Any]
-OUTPUT = ".vercel/output/"
-"""Where a prebuilt deployment's files live (the Build Output API's directory)."""
-CONFIG = json.dumps({"version": 3}).encode()
-"""The Build Output API ``config.json`` of a directory that has none: static files only."""
-ROUNDS = 3
-"""Creates answered ``missing_files`` before giving up (one upload round is the rule)."""
-LOG_LINES = 5
 _EMIT_LOCK = threading.Lock()
 
 
@@ -139,16 +130,9 @@ class VercelAdapter(Adapter):
     def _create(
         self, api: VercelApi, project: JSON, release: Release, manifest: Manifest, files: str
     ) -> tuple[JSON, int]:
-        """A new deployment of ``manifest``, its missing files uploaded, READY."""
-        from wave_sdk_vercel.api import MissingFiles
+        """A new deployment of ``manifest`` carrying the release in ``meta``, READY."""
+        from wave_sdk_vercel.builds import create, entries
 
-        whole = _build_output(manifest)
-        prefix = OUTPUT if whole else OUTPUT + "static/"
-        entries: list[JSON] = [
-            {"file": prefix + f.path, "sha": f.digest, "size": f.size} for f in manifest.files
-        ]
-        if not whole:
-            entries.append({"file": OUTPUT + "config.json", "data": CONFIG.decode()})
         meta = {
             "waveRelease": release.id,
             "waveEnvironment": self.context.environment,
@@ -158,106 +142,11 @@ class VercelAdapter(Adapter):
         body: JSON = {
             "name": str(project.get("name") or self.config.project),
             "project": str(project.get("id") or self.config.project),
-            "files": entries,
+            "files": entries(manifest),
             "meta": meta,
             **({"target": "production"} if self.production else {}),
         }
-        uploaded = 0
-        for _ in range(ROUNDS):
-            try:
-                created = api.create_deployment(body, prebuilt=True)
-            except MissingFiles as missing:
-                uploaded += self._upload(api, manifest, missing.missing)
-                continue
-            deployment_id = str(created["id"])
-            try:
-                return self._wait_ready(api, created), uploaded
-            except DeploymentFailed:
-                raise
-            except BaseException:
-                with contextlib.suppress(WaveError):
-                    api.cancel(deployment_id)  # interrupted: it must not go live later
-                raise
-        raise AdapterError(
-            f"Vercel still lacks files of release {release.id} after {ROUNDS} upload rounds",
-            hint="the uploads were accepted but not kept; try again, or see Vercel's status",
-        )
-
-    def _upload(self, api: VercelApi, manifest: Manifest, missing: list[str]) -> int:
-        """Upload one file per missing digest (Vercel stores content, not paths)."""
-        from wave_sdk.digests import ProgressLine, RetryPolicy, Upload, upload
-
-        by_digest = {f.digest: f for f in manifest.files}
-        todo = [by_digest[sha] for sha in dict.fromkeys(missing) if sha in by_digest]
-        self._emit("info", f"uploading {len(todo)} of {_files(len(manifest.files))}")
-        progress = ProgressLine(f"uploading to {self.config.project}")
-        try:
-            upload(
-                api.client,
-                [
-                    Upload(
-                        entry=f,
-                        url=api.upload_url,
-                        method="POST",
-                        headers={"x-vercel-digest": f.digest},
-                    )
-                    for f in todo
-                ],
-                concurrency=self.config.concurrency,
-                policy=RetryPolicy(deadline_s=self.config.upload_deadline),
-                progress=progress,
-                on_retry=lambda line: self._emit("detail", line),
-            )
-        finally:
-            progress.close()
-        return len(todo)
-
-    def _wait_ready(self, api: VercelApi, created: JSON) -> JSON:
-        """The deployment once READY with its aliases assigned (polled with backoff)."""
-        from wave_sdk.digests.calls import poll
-
-        deployment_id = str(created["id"])
-        reads = iter([created])  # the create's answer is the first reading
-
-        def ready(deployment: JSON) -> bool:
-            state = deployment.get("readyState")
-            if state in ("ERROR", "CANCELED") or deployment.get("aliasError"):
-                raise self._failed(api, deployment)
-            return state == "READY" and bool(deployment.get("aliasAssigned"))
-
-        def late(deployment: JSON) -> DeploymentFailed:
-            return DeploymentFailed(
-                f"Vercel deployment {deployment_id} not ready after "
-                f"{self.config.ready_timeout:g}s (state {deployment.get('readyState')})",
-                deployment_id=deployment_id,
-                hint="raise `ready_timeout`, or see the deployment in Vercel's dashboard",
-            )
-
-        return poll(
-            lambda: next(reads, None) or api.get_deployment(deployment_id),
-            ready,
-            timeout=self.config.ready_timeout,
-            late=late,
-        )
-
-    def _failed(self, api: VercelApi, deployment: JSON) -> DeploymentFailed:
-        deployment_id = str(deployment["id"])
-        state = deployment.get("readyState")
-        alias_error = deployment.get("aliasError") or {}
-        message = (
-            deployment.get("errorMessage")
-            or (alias_error.get("message") if isinstance(alias_error, dict) else None)
-            or f"state {state}, no message"
-        )
-        logs = tuple(api.build_log(deployment_id)[-LOG_LINES:])
-        shown = f" (build log: {' | '.join(logs)})" if logs else ""
-        verb = "was canceled" if state == "CANCELED" else "failed"
-        return DeploymentFailed(
-            f"Vercel deployment {deployment_id} {verb}: {message}{shown}",
-            deployment_id=deployment_id,
-            logs=logs,
-            hint="see `vercel inspect --logs` or the dashboard; fix the site and deploy again",
-        )
+        return create(api, body, manifest, config=self.config, emit=self._emit)
 
     def _go_live(self, api: VercelApi, project: JSON, deployment: JSON) -> JSON:
         """``deployment`` — or, for a preview, its production copy — as the production one.
@@ -268,6 +157,8 @@ class VercelAdapter(Adapter):
         live by itself — except after a rollback, when Vercel stops assigning production
         domains until a promote (it is left ``STAGED``).
         """
+        from wave_sdk_vercel.builds import wait_ready
+
         if deployment.get("target") != "production":
             meta = {str(k): str(v) for k, v in (deployment.get("meta") or {}).items()}
             copy = api.create_deployment(
@@ -280,7 +171,7 @@ class VercelAdapter(Adapter):
                 },
                 prebuilt=False,
             )
-            deployment = self._wait_ready(api, copy)
+            deployment = wait_ready(api, copy, timeout=self.config.ready_timeout)
         deployment_id = str(deployment["id"])
         if _production_id(api.get_project()) != deployment_id:
             api.promote(str(project["id"]), deployment_id)
@@ -487,12 +378,6 @@ def _production_id(project: JSON) -> str | None:
     production = targets.get("production") if isinstance(targets, dict) else None
     found = production.get("id") if isinstance(production, dict) else None
     return str(found) if found else None
-
-
-def _build_output(manifest: Manifest) -> bool:
-    """Whether the directory is a Build Output API one (``config.json`` and ``static/``)."""
-    paths = {f.path for f in manifest.files}
-    return "config.json" in paths and any(p.startswith("static/") for p in paths)
 
 
 def _fingerprint(manifest: Manifest) -> str:
