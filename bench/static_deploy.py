@@ -1,23 +1,26 @@
-"""A static site deployed to the fake Netlify API: ``wave deploy`` against ``netlify deploy``.
+"""A static site deployed to the fake Netlify and Vercel APIs: ``wave deploy`` against each CLI.
 
 The site is generated once (``--files`` files, ``--megabytes`` in all, as
 bench/static_hash.py makes it). For each side, in a shuffled order, a fresh fake API runs as
-its own process (``python -m wave_sdk_netlify.fake``, so it does not share an interpreter
-with the client), and the side makes:
+its own process (``python -m wave_sdk_netlify.fake`` or ``python -m wave_sdk_vercel.fake``,
+so it does not share an interpreter with the client), and the side makes:
 
 * a **first deploy** — every file hashed and uploaded;
 * a **one-file redeploy** — one file changed: hashed again, one file uploaded.
 
-The sides are ``wave deploy`` (the Netlify adapter through the whole pipeline: plan,
-state, the adapter's manifest and upload, verification by the adapter's health) and
-``netlify deploy --prod --no-build --dir SITE`` (netlify-cli, pinned by
-scripts/install-test-deps). ``sha1sum`` over the same files is measured too, as the floor
-of hashing. Goal of issue 11, reported and never asserted: wave at least 2x faster than
-netlify-cli on both. Results go to ``bench/results/static_deploy.json``.
+The sides are ``wave deploy`` (the adapter through the whole pipeline: plan, state, the
+adapter's manifest and upload, verification by the adapter's health) and the platform's
+CLI, pinned by scripts/install-test-deps: ``netlify deploy --prod --no-build --dir SITE``
+(netlify-cli) and ``vercel deploy --prebuilt --prod`` (vercel 60.1.3, the same files as a
+Build Output directory, ``.vercel/output/static``, hard links to the site's). ``sha1sum``
+over the same files is measured too, as the floor of hashing. Goal of issues 11 and 12,
+reported and never asserted: wave at least 2x faster than each CLI on both deploys.
+Results go to ``bench/results/static_deploy.json``.
 
 Usage::
 
     .venv/bin/python bench/static_deploy.py [--files 10000] [--megabytes 300] [--rounds 1]
+        [--platform netlify --platform vercel]
 """
 
 from __future__ import annotations
@@ -45,17 +48,46 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "static_deploy.json"
 PY = ROOT / ".venv" / "bin" / "python"
 WAVE = ROOT / ".venv" / "bin" / "wave"
 NETLIFY = ROOT / ".venv" / "node" / "node_modules" / ".bin" / "netlify"
+VERCEL = ROOT / ".venv" / "vercel" / "node_modules" / ".bin" / "vercel"
+CLIS = {"netlify": NETLIFY, "vercel": VERCEL}
 SITE_ID = "bench-site"
-TOKEN = "bench-token"
+TOKEN = "benchtoken"  # the vercel CLI refuses a token with "-" in it
+VERCEL_OUTPUT = Path(".vercel") / "output"
 
 
 class FakeProcess:
-    """``python -m wave_sdk_netlify.fake`` in its own process group, stopped by PID."""
+    """The platform's fake API in its own process group, stopped by PID.
+
+    Entered, it gives the API's URL (and, for Vercel, sets :attr:`project_id`).
+    """
+
+    def __init__(self, platform: str = "netlify") -> None:
+        self.platform = platform
+        self.project_id = ""
 
     def __enter__(self) -> str:
+        if self.platform == "netlify":
+            argv = [
+                "wave_sdk_netlify.fake",
+                "--site",
+                SITE_ID,
+                "--diff-delay",
+                "0.05",
+                "--process-delay",
+                "0.05",
+            ]
+        else:
+            argv = [
+                "wave_sdk_vercel.fake",
+                "--project",
+                SITE_ID,
+                "--queue-delay",
+                "0.05",
+                "--build-delay",
+                "0.05",
+            ]
         self.proc = subprocess.Popen(
-            [str(PY), "-m", "wave_sdk_netlify.fake", "--site", SITE_ID, "--token", TOKEN,
-             "--diff-delay", "0.05", "--process-delay", "0.05"],
+            [str(PY), "-m", *argv, "--token", TOKEN],
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
@@ -64,6 +96,8 @@ class FakeProcess:
         line = self.proc.stdout.readline().strip()
         if not line.startswith("ready "):
             raise SystemExit(f"the fake did not start: {line!r}")
+        if self.platform == "vercel":  # then "project <name> <id> <domain URL>"
+            self.project_id = self.proc.stdout.readline().split()[2]
         return line.split(" ", 1)[1]
 
     def __exit__(self, *exc: object) -> None:
@@ -108,6 +142,67 @@ consecutive = 1
     )
 
 
+def wave_vercel_side(project: Path, api_url: str, release: str) -> float:
+    (project / "wave.toml").write_text(f"""
+[environments.development]
+target = "site"
+
+[targets.site]
+adapter = "vercel"
+token = "${{VERCEL_TOKEN}}"
+project = "{SITE_ID}"
+api_url = "{api_url}"
+url_scheme = "http"
+output_dir = "{VERCEL_OUTPUT.as_posix()}"
+production = true
+concurrency = 16
+
+[health]
+endpoints = []
+consecutive = 1
+""")
+    env = {**os.environ, "VERCEL_TOKEN": TOKEN, "CI": "1"}
+    return timed(
+        [str(WAVE), "deploy", "--env", "development", "--release", release], cwd=project, env=env
+    )
+
+
+def vercel_side(project: Path, api_url: str, home: Path, project_id: str) -> float:
+    """``vercel deploy --prebuilt --prod``, linked to the fake's project (.vercel/project.json)."""
+    (project / ".vercel" / "project.json").write_text(
+        json.dumps({"orgId": "team_wavetest", "projectId": project_id})
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "VERCEL_TELEMETRY_DISABLED": "1",
+        "NO_UPDATE_NOTIFIER": "1",
+        "CI": "1",
+    }
+    argv = [str(VERCEL), "deploy", "--prebuilt", "--prod", "--api", api_url, "--token", TOKEN]
+    return timed([*argv, "--yes"], cwd=project, env=env)
+
+
+def vercel_project(tmp: Path, site: Path) -> Path:
+    """A second project whose Build Output directory holds hard links to the site's files.
+
+    Hard links, not copies (the same bytes, no second 300 MB) and not a symbolic link (both
+    tools refuse or skip a linked directory); the changed file is rewritten in place, so
+    both projects see the change.
+    """
+    project = tmp / "vercel-project"
+    static = project / VERCEL_OUTPUT / "static"
+    for path in site.rglob("*"):
+        if path.is_file():
+            (static / path.relative_to(site)).parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, static / path.relative_to(site))
+    (project / VERCEL_OUTPUT / "config.json").write_text(json.dumps({"version": 3}))
+    return project
+
+
 def netlify_side(project: Path, api_url: str, home: Path) -> float:
     config = home / ".config" / "netlify" / "config.json"
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -137,9 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--platform", action="append", choices=sorted(CLIS), help="default: both")
     args = parser.parse_args(argv)
-    if not NETLIFY.exists():
-        raise SystemExit(f"no {NETLIFY}: run `make deps` (scripts/install-test-deps)")
+    platforms = args.platform or ["netlify", "vercel"]
+    for name in platforms:
+        if not CLIS[name].exists():
+            raise SystemExit(f"no {CLIS[name]}: run `make deps` (scripts/install-test-deps)")
     # Bytecode as an installed wave has it (pip compiles on install), whatever
     # PYTHONDONTWRITEBYTECODE says: the bench measures deploying, not compiling.
     subprocess.run(
@@ -159,40 +257,53 @@ def main(argv: list[str] | None = None) -> int:
         listing = "\0".join(names).encode() + b"\0"
         changed = site / names[len(names) // 2]
         original = changed.read_bytes()
+        vproject = vercel_project(Path(tmp), site) if "vercel" in platforms else project
         run_sha1sum(site, listing, 1)  # warm the page cache
         print(
             f"static deploy bench: {len(names)} files, {total / 1e6:.0f} MB, "
             f"{args.rounds} round(s), seed {seed}",
             file=sys.stderr,
         )
+        # Netlify's rows keep their names ("wave first", "netlify-cli first") from issue 11.
+        sides = [s for s in ("wave", "netlify-cli") if "netlify" in platforms]
+        sides += [s for s in ("wave vercel", "vercel-cli") if "vercel" in platforms]
         for round_number in range(args.rounds):
-            sides = ["wave", "netlify-cli"]
             rng.shuffle(sides)
             for side in sides:
                 changed.write_bytes(original)
-                with FakeProcess() as api_url:
+                fake = FakeProcess("vercel" if "vercel" in side else "netlify")
+                with fake as api_url:
                     for kind in ("first", "one-file"):
                         if kind == "one-file":
-                            changed.write_bytes(original + b"changed")
+                            with changed.open("ab") as grown:  # in place: hard links follow
+                                grown.write(b"changed")
                         release = f"r{round_number}-{kind}"
+                        home = Path(tmp) / f"home-{side.replace(' ', '-')}"
                         if side == "wave":
                             seconds = wave_side(project, api_url, release)
+                        elif side == "netlify-cli":
+                            seconds = netlify_side(project, api_url, home)
+                        elif side == "wave vercel":
+                            seconds = wave_vercel_side(vproject, api_url, release)
                         else:
-                            seconds = netlify_side(project, api_url, Path(tmp) / "home")
+                            seconds = vercel_side(vproject, api_url, home, fake.project_id)
                         times.setdefault(f"{side} {kind}", []).append(seconds)
                         print(f"  {side:<12} {kind:<9} {seconds:7.2f}s", file=sys.stderr)
             times.setdefault("sha1sum", []).append(run_sha1sum(site, listing, 1))
     medians = {name: round(statistics.median(values), 3) for name, values in times.items()}
     goals: list[dict[str, Any]] = []
-    for kind in ("first", "one-file"):
-        ratio = medians[f"netlify-cli {kind}"] / medians[f"wave {kind}"]
-        goals.append(
-            {
-                "goal": f"{kind} deploy at least 2x faster than netlify-cli",
-                "speedup": round(ratio, 2),
-                "result": "PASS" if ratio >= 2 else "MISS",
-            }
-        )
+    pairs = [("wave", "netlify-cli")] if "netlify" in platforms else []
+    pairs += [("wave vercel", "vercel-cli")] if "vercel" in platforms else []
+    for ours, theirs in pairs:
+        for kind in ("first", "one-file"):
+            ratio = medians[f"{theirs} {kind}"] / medians[f"{ours} {kind}"]
+            goals.append(
+                {
+                    "goal": f"{kind} deploy at least 2x faster than {theirs}",
+                    "speedup": round(ratio, 2),
+                    "result": "PASS" if ratio >= 2 else "MISS",
+                }
+            )
     print(f"{'what':<22} {'median s':>9}")
     for name, value in medians.items():
         print(f"{name:<22} {value:>9.3f}")
@@ -201,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{goal['result']}: {goal['goal']}: {goal['speedup']}x")
     result = {
         "benchmark": "static_deploy",
-        "settings": {"files": args.files, "bytes": total, "rounds": args.rounds, "seed": seed},
+        "settings": {
+            "files": args.files,
+            "bytes": total,
+            "rounds": args.rounds,
+            "seed": seed,
+            "platforms": platforms,
+        },
         "machine": {
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),

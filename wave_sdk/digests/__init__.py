@@ -5,7 +5,8 @@ sends a manifest (path → digest), the platform answers with the digests it lac
 those are uploaded. An adapter for any of them is the platform's few API calls around the
 three pieces here:
 
-* :mod:`~wave_sdk.digests.manifest` — :func:`build_manifest` walks an output directory
+* :mod:`~wave_sdk.digests.manifest` — :func:`output_directory` finds the directory a
+  release ships, :func:`build_manifest` walks it
   (through :func:`wave_sdk.sources.walk`, so a link out of it, a name escaping it or a
   device is refused, naming the file, before any request) and hashes every file in
   parallel, SHA-1 or SHA-256 as the platform asks;
@@ -23,7 +24,7 @@ docs/writing-an-adapter.md shows an adapter built on them.
 
 from __future__ import annotations
 
-from wave_sdk.digests.manifest import FileEntry, Manifest, build_manifest
+from wave_sdk.digests.manifest import FileEntry, Manifest, build_manifest, output_directory
 from wave_sdk.digests.progress import ProgressLine
 from wave_sdk.digests.transfer import (
     Retryable,
@@ -46,6 +47,7 @@ __all__ = [
     "UploadFailed",
     "asked_wait",
     "build_manifest",
+    "output_directory",
     "platform_message",
     "retrying",
     "upload",

@@ -29,9 +29,13 @@ from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wave_sdk.errors import UsageError, clip
+from wave_sdk.errors import AdapterError, UsageError, clip
 from wave_sdk.sources import walk
+
+if TYPE_CHECKING:
+    from wave_sdk.models import Release
 
 ALGORITHMS = ("sha1", "sha256")
 BATCH = 64
@@ -76,6 +80,26 @@ class Manifest:
         """
         wanted = set(digests)
         return [f for f in self.files if f.digest in wanted]
+
+
+def output_directory(release: Release, output_dir: str, root: Path) -> Path:
+    """The directory a static host's release ships: ``--source``, else ``output_dir``.
+
+    Relative paths are the project's (``root``).
+
+    Raises:
+        AdapterError: it is not a directory (a site not built yet), saying how to fix it.
+
+    """
+    source = release.source or Path(output_dir)
+    if not source.is_absolute():
+        source = root / source
+    if not source.is_dir():
+        raise AdapterError(
+            f"no site to deploy for release {release.id}: {source} is not a directory",
+            hint="build the site first, set `output_dir` in the target or pass --source DIR",
+        )
+    return source
 
 
 def build_manifest(
