@@ -4,6 +4,7 @@ load does (429 with Retry-After or a rate-limit reset, 503, dropped connections)
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import os
 import shutil
@@ -301,3 +302,22 @@ def test_progress_draws_only_on_a_terminal(tmp_path: Path) -> None:
 
 def test_coreutils_present() -> None:
     assert shutil.which("sha1sum") and shutil.which("sha256sum"), "coreutils is the oracle"
+
+
+def test_a_file_hashed_for_the_release_is_not_read_again_unless_it_changed(
+    tmp_path: Path,
+) -> None:
+    """The release's content digest leaves SHA-1s the manifest reuses — for unchanged files."""
+    from wave_sdk import content
+
+    root = site(tmp_path / "out")
+    content.digest(root, strict=False)
+    index = root / "index.html"
+    stat = os.stat(index)
+    assert content.recall(stat, "sha1") == hashlib.sha1(index.read_bytes()).hexdigest()
+    index.write_bytes(b"<h1>HELLO</h1>\n")  # same size, new bytes
+    assert content.recall(os.stat(index), "sha1") is None
+    by_path = {f.path: f for f in build_manifest(root).files}
+    assert by_path["index.html"].digest == hashlib.sha1(b"<h1>HELLO</h1>\n").hexdigest()
+    for entry in by_path.values():
+        assert entry.digest == hashlib.sha1(Path(entry.source).read_bytes()).hexdigest()

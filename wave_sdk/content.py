@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,12 +156,57 @@ def _hash(directory: Path, entries: Iterable[Entry]) -> str:
             continue
         path = directory / entry.path
         total.update(b"x" if path.lstat().st_mode & 0o111 else b"f")
-        one = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                one.update(chunk)
-        total.update(one.digest())
+        total.update(_file_sha256(path))
     return DIGEST_PREFIX + total.hexdigest()
+
+
+def _file_sha256(path: Path) -> bytes:
+    """The file's SHA-256; its SHA-1, from the same read, is remembered (:func:`recall`)."""
+    one, platform = hashlib.sha256(), hashlib.sha1()
+    with path.open("rb") as handle:
+        stat = os.fstat(handle.fileno())
+        while chunk := handle.read(1 << 20):
+            one.update(chunk)
+            platform.update(chunk)
+    _remember(stat, {"sha256": one.hexdigest(), "sha1": platform.hexdigest()})
+    return one.digest()
+
+
+# -- file digests already computed ------------------------------------------------------
+#
+# A release from a directory is identified by its content (SHA-256 of every file), and a
+# digest-deploy adapter then hashes the same files for its platform
+# (:func:`wave_sdk.digests.build_manifest`: SHA-1 for Netlify and Vercel) — on a 300 MB
+# site, a second read and hash of about a second. So the digest above computes SHA-1
+# alongside in the same pass and remembers both, under the file's identity *and* state
+# (device, inode, size, modification and change times in nanoseconds: a file written
+# since is read again). Bounded, and only for the life of the process: one command.
+
+REMEMBERED = 500_000
+"""Files remembered at most; past it, nothing more is (hashing still works)."""
+
+_known: dict[tuple[int, int, int, int, int], dict[str, str]] = {}
+_known_lock = threading.Lock()
+
+
+def _state(stat: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _remember(stat: os.stat_result, digests: dict[str, str]) -> None:
+    with _known_lock:
+        if len(_known) < REMEMBERED:
+            _known.setdefault(_state(stat), {}).update(digests)
+
+
+def recall(stat: os.stat_result, algorithm: str) -> str | None:
+    """A digest this process computed of the file in the state ``stat`` (its ``fstat``).
+
+    ``algorithm`` is ``sha1`` or ``sha256``; ``None`` when the file was not hashed, or
+    has changed since.
+    """
+    with _known_lock:
+        return _known.get(_state(stat), {}).get(algorithm)
 
 
 def _entries_git_sees(root: Path, own: frozenset[Path]) -> list[Entry]:
