@@ -8,6 +8,7 @@ database back first (the table change undone, the rows intact), then the code.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,3 +249,54 @@ def test_a_failed_migration_names_the_database_admin(
     message = str(failed.value)
     assert "migration of staging failed" in message
     assert "emergency contacts: On-Call Engineer: Dana; Database Admin: dba@example.com" in message
+
+
+def test_migrations_ready_before_anything_runs(
+    project: Project, dbs: Databases, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The technical checklist's "Database migrations ready (if any)"."""
+    import os
+    import shutil
+
+    setup(project, dbs, monkeypatch)
+    wave = project.wave()
+    source = project.release("v2")
+
+    def ready(**kw: Any) -> Any:
+        carried = ("migrations/down.sql", "migrations/up.sql")
+        release = wave.release("v2", source=source).model_copy(
+            update={"has_migrations": True, "migration_files": carried, **kw}
+        )
+        [check] = [
+            r for r in wave.check("production", release=release) if r.name == "migrations-ready"
+        ]
+        return check
+
+    check = ready()
+    assert check.ok and check.detail.endswith(
+        "backed up, then migrated: staging → production; undone by "
+        f"`{sys.executable} migrate.py down`"
+    )
+    assert check.detail.startswith("2 migration files: ")
+
+    # Without pg_dump and pg_restore there is no backup, and so no way back.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("git", "psql"):
+        found = shutil.which(tool)
+        assert found is not None
+        os.symlink(found, bin_dir / tool)
+    everywhere = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(bin_dir))
+    check = ready()
+    assert not check.ok and check.detail.startswith("pg_dump and pg_restore not installed")
+
+    monkeypatch.setenv("PATH", everywhere)
+    path = project.root / "wave.toml"
+    path.write_text(path.read_text().replace('database_url = "${WAVE_TEST_STAGING_DB}"\n', ""))
+    wave = project.wave()
+    check = ready()
+    assert not check.ok and "staging" in check.detail and "database_url" in check.detail
+    assert ready(has_migrations=False, migration_files=()).detail == (
+        "the release carries no migrations"
+    )

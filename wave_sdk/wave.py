@@ -172,7 +172,7 @@ class Wave:
         self.config.environment(environment)
         if release is None:
             with suppress(UsageError):
-                release = self.release()
+                release = self._with_migrations(environment, self.release())
         return run_checks(self.ctx, environment, release, report=report, groups=groups)
 
     def approve(

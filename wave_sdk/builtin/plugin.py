@@ -64,13 +64,28 @@ def wave_health(target: TargetContext, url: str | None) -> list[HealthResult]:
 def wave_checks(
     environment: str, config: WaveConfig, release: Release | None, store: StateStore
 ) -> list[CheckSpec]:
-    """The environment's branch rule, and Gate 7's checks where the gate is on (docs/gate.md)."""
+    """The branch rule, "Database migrations ready" and, where the gate is on, Gate 7's.
+
+    The migrations check comes with ``[migrations]``; the gate's are in docs/gate.md.
+    """
+    from functools import partial
+
     from wave_sdk.gate import gate_checks
     from wave_sdk.git.binding import branch_check
 
+    found = []
     branch = branch_check(config, environment, release)
+    if branch is not None:
+        found.append(branch)
+    if config.migrations is not None:
+        from wave_sdk.checks import CheckSpec
+        from wave_sdk.migrations.ready import NAME, migrations_ready
+
+        found.append(
+            CheckSpec(name=NAME, run=partial(migrations_ready, config, environment, release))
+        )
     gate = gate_checks(environment=environment, config=config, release=release, store=store)
-    return [branch, *gate] if branch is not None else gate
+    return [*found, *gate]
 
 
 @hookimpl
