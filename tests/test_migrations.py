@@ -643,3 +643,47 @@ def test_a_failed_migration_whose_restore_fails_needs_a_human(
     # Left as the command left it, and said so: nothing pretends to have been undone.
     assert "half_done" in dbs.tables("production")
     assert run.record.rolled_back == []
+
+
+def test_test_down_exercises_the_way_back_on_staging_first(project: Project) -> None:
+    """[migrations] test_down: staging goes up, down and up again before production."""
+    dbs = project.dbs
+    run = MigrationRun.for_deploy(project.config(test_down=True), "production")
+    record = run.execute()
+    directions = [(e["environment"], e["direction"]) for e in project.log()]
+    assert directions == [
+        ("staging", "up"),
+        ("staging", "down"),
+        ("staging", "up"),
+        ("production", "up"),
+    ]
+    assert [(r.environment, r.method) for r in record.down_tested] == [("staging", "down")]
+    assert record.migrated == ["staging", "production"]
+    for env in ("staging", "production"):
+        assert "email" in dbs.columns(env, "users")
+    assert dbs.rows("staging") == dbs.rows("production"), "up, down, up lost no row"
+
+
+def test_a_down_migration_that_fails_on_staging_stops_before_production(
+    project: Project,
+) -> None:
+    dbs = project.dbs
+    (project.root / "migrations" / "down.sql").write_text("SELECT 1/0;\n")
+    run = MigrationRun.for_deploy(project.config(test_down=True), "production")
+    with pytest.raises(MigrationError) as info:
+        run.execute()
+    message = str(info.value)
+    assert message.startswith("the down migration failed on staging: ")
+    assert "division by zero" in message
+    assert "the database was restored from" in message
+    assert "email" not in dbs.columns("staging", "users"), "staging restored from its backup"
+    assert "email" not in dbs.columns("production", "users"), "production never migrated"
+    assert [e["environment"] for e in project.log()] == ["staging", "staging"]
+
+
+def test_test_down_needs_a_down_command(project: Project) -> None:
+    with pytest.raises(ConfigError) as info:
+        project.config(test_down=True, down=None)
+    assert "migrations: test_down exercises the down migration, and none is configured" in str(
+        info.value
+    )

@@ -552,10 +552,25 @@ class MigrationsConfig(Settings):
     staging_environment: str = Field(
         "staging", description="The environment staging_first migrates first."
     )
+    test_down: bool = Field(
+        False,
+        description="On staging_environment, exercise the down migration after migrating: "
+        "up, down, up — so the way back is known to work before production is offered. "
+        "Needs `down`.",
+    )
     timeout: float = Field(
         1800.0, gt=0, description="Seconds each command (migration, down, backup, restore) may run."
     )
     cwd: str | None = Field(None, description="Working directory, relative to the project.")
+
+    @model_validator(mode="after")
+    def _down_to_test(self) -> MigrationsConfig:
+        if self.test_down and self.down is None:
+            raise Invalid(
+                "test_down exercises the down migration, and none is configured",
+                hint='set down = "…" (e.g. "alembic downgrade -1"), or test_down = false',
+            )
+        return self
 
 
 class TargetEntry(BaseModel):

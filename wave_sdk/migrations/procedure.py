@@ -405,6 +405,8 @@ class MigrationRun:
             if approve is not None:
                 approve(name)
             self.migrate(name)
+            if self.settings.test_down and name == self.settings.staging_environment:
+                self.test_down(name)
             if name != self.environment and verify is not None:
                 try:
                     verify(name)
@@ -413,6 +415,50 @@ class MigrationRun:
                     self.roll_back(self.record.migrated)
                     raise
         return self.record
+
+    def test_down(self, environment: str) -> None:
+        """Exercise the down migration on ``environment``, just migrated: down, then up again.
+
+        The runbook tests the way back on staging before production is offered: a down
+        step that fails there would fail in production when it is needed most.
+
+        Raises:
+            MigrationError: ``down`` failed — the database was restored from its backup —
+                or the migration failed the second time (restored as :meth:`migrate` does).
+            RollbackFailed: that restore failed as well.
+
+        """
+        self._emit("info", "migrate", f"testing the down migration on {environment}")
+        url = self._urls[environment]
+        taken = self.record.backups.get(environment)
+        try:
+            undone = roll_back(self.settings, environment, url, self.root, None)
+        except RollbackFailed as exc:
+            self._emit("fail", "migrate", str(exc))
+            why = exc.message.removeprefix(f"database rollback of {environment} failed: ")
+            why = why.removesuffix("; there is no backup to restore")
+            failure = MigrationError(
+                f"the down migration failed on {environment}: {why}",
+                hint="fix the down migration: the way back must work before production",
+            )
+            if taken is None:
+                raise failure from exc
+            restore_only = self.settings.model_copy(update={"down": None})
+            try:
+                done = roll_back(
+                    restore_only, environment, url, self.root, self._backup_of(environment)
+                )
+            except RollbackFailed as failed:
+                failed.message = f"{failure.message}; then {failed.message}"
+                raise failed from exc
+            self.record.migrated.remove(environment)
+            self._record_rollback(done.model_copy(update={"note": "the down migration failed"}))
+            failure.message += f"; the database was restored from {taken}"
+            raise failure from exc
+        self.record.down_tested.append(undone)
+        self.record.migrated.remove(environment)
+        self._emit("ok", "migrate", f"down migration of {environment} works; migrating again")
+        self.migrate(environment)
 
     def roll_back(self, environments: Iterable[str] | None = None) -> list[DatabaseRollback]:
         """Roll back databases this run migrated: the deploy's own by default.

@@ -64,6 +64,8 @@ class MigrationRecord(BaseModel):
         migrated: the environments migrated, in order.
         results: the migration commands' results.
         rolled_back: the database rollbacks, in the order they happened.
+        down_tested: the environments whose down migration was exercised (up, down, up:
+            ``[migrations] test_down``), with the down command's result.
 
     """
 
@@ -72,6 +74,7 @@ class MigrationRecord(BaseModel):
     environment: str
     order: list[str]
     backups: dict[str, Path] = Field(default_factory=dict)
+    down_tested: list[DatabaseRollback] = Field(default_factory=list)
     held: dict[str, str] = Field(default_factory=dict)
     migrated: list[str] = Field(default_factory=list)
     results: list[MigrationResult] = Field(default_factory=list)
