@@ -49,8 +49,15 @@ def store(bucket: Any, moto_server: Any) -> S3StateStore:
     return open_store(bucket, moto_server.url)
 
 
-def run_workers(script: str, count: int, *args: str, timeout: float = 120) -> list[str]:
-    """Start ``count`` Python processes at once on ``script``; their stdout, all exit 0."""
+def run_workers(
+    script: str, count: int, *args: str, timeout: float = 120, hold: Path | None = None
+) -> list[str]:
+    """Start ``count`` Python processes at once on ``script``; their stdout, all exit 0.
+
+    With ``hold``, each worker's first line is read while they all still run, and only
+    then is ``hold`` created (the lock race's holder waits for it): a holder that exited
+    would leave a lock that a late starter on this host rightly takes over as stale.
+    """
     start_at = str(time.time() + 1.0)  # every worker starts its work at the same instant
     procs = [
         subprocess.Popen(
@@ -62,11 +69,15 @@ def run_workers(script: str, count: int, *args: str, timeout: float = 120) -> li
         )
         for i in range(count)
     ]
+    first = [""] * count
+    if hold is not None:
+        first = [proc.stdout.readline() if proc.stdout else "" for proc in procs]
+        hold.touch()
     outputs = []
-    for proc in procs:
+    for proc, line in zip(procs, first, strict=True):
         out, err = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, err
-        outputs.append(out)
+        outputs.append(line + out)
     return outputs
 
 
@@ -122,20 +133,29 @@ LOCK_RACE = (
     PRELUDE
     + """
 from wave_sdk.errors import LockHeld
+import os
 try:
     lock = store.acquire_lock("production", owner=f"w{worker}", deploy_id=f"d{worker}", ttl=60)
 except LockHeld:
-    print("refused")
+    print("refused", flush=True)
 else:
-    print("holds", lock.token)
+    print("holds", lock.token, flush=True)
+    stop = time.monotonic() + 60  # hold it, alive, until every worker has answered
+    while not os.path.exists(sys.argv[6]) and time.monotonic() < stop:
+        time.sleep(0.02)
 """
 )
 
 
-def test_of_processes_racing_for_a_lock_exactly_one_holds_it(bucket: Any, moto_server: Any) -> None:
+def test_of_processes_racing_for_a_lock_exactly_one_holds_it(
+    bucket: Any, moto_server: Any, tmp_path: Path
+) -> None:
     for round_ in range(3):  # a race won by luck once would lose another time
         store = open_store(bucket, moto_server.url, prefix=f"race{round_}")
-        outputs = run_workers(LOCK_RACE, 6, bucket.name, moto_server.url, f"race{round_}")
+        hold = tmp_path / f"answered-{round_}"
+        outputs = run_workers(
+            LOCK_RACE, 6, bucket.name, moto_server.url, f"race{round_}", str(hold), hold=hold
+        )
         holders = [o.split()[1] for o in outputs if o.startswith("holds")]
         assert len(holders) == 1, outputs
         assert sum(o.strip() == "refused" for o in outputs) == 5
@@ -144,7 +164,7 @@ def test_of_processes_racing_for_a_lock_exactly_one_holds_it(bucket: Any, moto_s
 
 
 def test_a_lock_whose_holder_stopped_renewing_is_taken_over_once_after_expiry(
-    store: S3StateStore, bucket: Any, moto_server: Any
+    store: S3StateStore, bucket: Any, moto_server: Any, tmp_path: Path
 ) -> None:
     # A holder in a live process (this one) that stops renewing: 1.5 s to live.
     stalled = store.acquire_lock(ENV, owner="stalled", deploy_id="d-stalled", ttl=1.5)
@@ -158,7 +178,8 @@ def test_a_lock_whose_holder_stopped_renewing_is_taken_over_once_after_expiry(
         time.sleep(0.05)
 
     # Four machines notice at once: one takes it over, the others are refused.
-    outputs = run_workers(LOCK_RACE, 4, bucket.name, moto_server.url, "wave")
+    hold = tmp_path / "answered"
+    outputs = run_workers(LOCK_RACE, 4, bucket.name, moto_server.url, "wave", str(hold), hold=hold)
     holders = [o.split()[1] for o in outputs if o.startswith("holds")]
     assert len(holders) == 1, outputs
     held = store.read_lock(ENV)
