@@ -36,6 +36,8 @@ from typing import Any, Generic, TypeVar
 
 H = TypeVar("H")
 F = TypeVar("F", bound="Fault")
+FakeT = TypeVar("FakeT")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,18 @@ class Origin(http.server.ThreadingHTTPServer):
     def close(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class Served(Origin, Generic[FakeT, T]):
+    """An origin of the fake ``fake``: its API, or a host showing what ``serves()`` returns."""
+
+    def __init__(
+        self, fake: FakeT, serves: Callable[[], T | None] | None, handler: type[Handler]
+    ) -> None:
+        self.fake = fake
+        self.serves = serves
+        """``None`` for the API; else what this origin shows right now (a deploy)."""
+        super().__init__(handler)
 
 
 def close_all(origins: Iterable[Origin]) -> None:

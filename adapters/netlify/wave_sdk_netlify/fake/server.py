@@ -24,7 +24,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from wave_sdk.fakehttp import Exchange, Faults, Handler, Origin, RateWindow, close_all
+from wave_sdk.fakehttp import Exchange, Faults, Handler, RateWindow, Served, close_all
 from wave_sdk_netlify.fake.api import ROUTES, Api, Body, Call
 from wave_sdk_netlify.fake.faults import Fault, Logged
 from wave_sdk_netlify.fake.state import ApiError, Deploy, Site, Store
@@ -32,14 +32,6 @@ from wave_sdk_netlify.fake.state import ApiError, Deploy, Site, Store
 API_PREFIX = "/api/v1"
 Observer = Callable[[Exchange], None]
 Serves = Callable[[], Deploy | None]
-
-
-class _Origin(Origin):
-    def __init__(self, fake: FakeNetlify, serves: Serves | None) -> None:
-        self.fake = fake
-        self.serves = serves
-        """``None`` for the API; else which deploy this origin shows right now."""
-        super().__init__(_Handler)
 
 
 class FakeNetlify:
@@ -68,7 +60,7 @@ class FakeNetlify:
         self.observer = observer
         self.faults = Faults()
         self._window = RateWindow(rate_limit)
-        self._origins: list[_Origin] = []
+        self._origins: list[Served[FakeNetlify, Deploy]] = []
         self.api = Api(self.store, self._deploy_origin)
         self._api_origin = self._open(None)
 
@@ -98,8 +90,8 @@ class FakeNetlify:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _open(self, serves: Serves | None) -> _Origin:
-        origin = _Origin(self, serves)
+    def _open(self, serves: Serves | None) -> Served[FakeNetlify, Deploy]:
+        origin = Served(self, serves, _Handler)
         with self.lock:
             self._origins.append(origin)
         return origin
@@ -149,7 +141,7 @@ class FakeNetlify:
 
 
 class _Handler(Handler):
-    server: _Origin
+    server: Served[FakeNetlify, Deploy]
 
     def dispatch(self) -> None:
         started = time.monotonic()

@@ -28,22 +28,14 @@ from wave_sdk.fakehttp import (
     Faults,
     Handler,
     Logged,
-    Origin,
     RateWindow,
+    Served,
     close_all,
 )
 from wave_sdk_vercel.fake.routes import ROUTES, Api, Body, Call
 from wave_sdk_vercel.fake.state import ApiError, BuildFailure, Deployment, Project, Store
 
 Serves = Callable[[], Deployment | None]
-
-
-class _Origin(Origin):
-    def __init__(self, fake: FakeVercel, serves: Serves | None) -> None:
-        self.fake = fake
-        self.serves = serves
-        """``None`` for the API; else which deployment this origin shows right now."""
-        super().__init__(_Handler)
 
 
 class FakeVercel:
@@ -72,7 +64,7 @@ class FakeVercel:
         self.observer = observer
         self.faults = Faults()
         self._window = RateWindow(rate_limit)
-        self._origins: dict[str, _Origin] = {}
+        self._origins: dict[str, Served[FakeVercel, Deployment]] = {}
         self._alias_origins: dict[str, str] = {}
         self.api = Api(self.store, self._deployment_origin)
         self._api = self._open(None)
@@ -92,8 +84,8 @@ class FakeVercel:
             origins = list(self._origins.values())
         close_all(origins)
 
-    def _open(self, serves: Serves | None) -> _Origin:
-        origin = _Origin(self, serves)
+    def _open(self, serves: Serves | None) -> Served[FakeVercel, Deployment]:
+        origin = Served(self, serves, _Handler)
         with self.lock:
             self._origins[origin.host] = origin
         return origin
@@ -237,7 +229,7 @@ def _json(call: Call) -> Any:
 
 
 class _Handler(Handler):
-    server: _Origin
+    server: Served[FakeVercel, Deployment]
 
     def dispatch(self) -> None:
         body = self.read_body()
