@@ -16,7 +16,9 @@ and lives here:
   (how node streams a file);
 * :class:`Fault` and :class:`Faults` — trouble on demand (a status such as 429 or 503 with
   ``Retry-After``, a delay, a dropped connection) for the next matching requests, and the
-  log of every request.
+  log of every request;
+* :class:`RateWindow` — the ``X-RateLimit-*`` headers of a minute's window, which a
+  platform (Netlify, Vercel) sends on every answer.
 
 Written on the standard library (rule 10): a fake must not add dependencies to the
 distribution that ships it.
@@ -27,11 +29,15 @@ from __future__ import annotations
 import http.server
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 H = TypeVar("H")
+F = TypeVar("F", bound="Fault")
+FakeT = TypeVar("FakeT")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ class Faults:
     log: list[Logged] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, fault: Fault) -> Fault:
+    def add(self, fault: F) -> F:
         with self.lock:
             self.armed.append(fault)
         return fault
@@ -171,6 +177,36 @@ class Faults:
     def entries(self) -> list[Logged]:
         with self.lock:
             return list(self.log)
+
+    def requests(self, method: str | None = None, contains: str = "") -> list[Logged]:
+        """The requests so far, optionally only ``method`` ones whose path has ``contains``."""
+        return [
+            r
+            for r in self.entries()
+            if (method is None or r.method == method) and contains in r.path
+        ]
+
+
+class RateWindow:
+    """Counts the requests of a minute's window, for the ``X-RateLimit-*`` headers."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._start, self._count = time.time(), 0
+        self._lock = threading.Lock()
+
+    def headers(self) -> dict[str, str]:
+        """Count one more request; the limit, what remains of it, the reset (epoch seconds)."""
+        with self._lock:
+            if time.time() >= self._start + 60:
+                self._start, self._count = time.time(), 0
+            self._count += 1
+            start, count = self._start, self._count
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.limit - count, 0)),
+            "X-RateLimit-Reset": str(int(start + 60)),
+        }
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -257,3 +293,24 @@ class Origin(http.server.ThreadingHTTPServer):
     def close(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class Served(Origin, Generic[FakeT, T]):
+    """An origin of the fake ``fake``: its API, or a host showing what ``serves()`` returns."""
+
+    def __init__(
+        self, fake: FakeT, serves: Callable[[], T | None] | None, handler: type[Handler]
+    ) -> None:
+        self.fake = fake
+        self.serves = serves
+        """``None`` for the API; else what this origin shows right now (a deploy)."""
+        super().__init__(handler)
+
+
+def close_all(origins: Iterable[Origin]) -> None:
+    """Close ``origins`` at once: each waits up to a poll interval for its loop to end."""
+    closing = [threading.Thread(target=origin.close) for origin in origins]
+    for closer in closing:
+        closer.start()
+    for closer in closing:
+        closer.join(10)

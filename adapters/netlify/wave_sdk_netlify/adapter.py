@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +45,16 @@ class NetlifyAdapter(Adapter):
     # -- deploy --------------------------------------------------------------------------
 
     def deploy(self, release: Release) -> DeployResult:
-        from wave_sdk.digests import ProgressLine, RetryPolicy, Upload, build_manifest, upload
+        from wave_sdk.digests import (
+            ProgressLine,
+            RetryPolicy,
+            Upload,
+            build_manifest,
+            output_directory,
+            upload,
+        )
 
-        source = self._source(release)
+        source = output_directory(release, self.config.output_dir, self.context.root)
         manifest = build_manifest(source, algorithm="sha1")  # refusals before any request
         functions = self._functions()
         with self._api(self.config.upload_deadline) as api:
@@ -166,42 +172,36 @@ class NetlifyAdapter(Adapter):
                 )
         return built
 
-    def _source(self, release: Release) -> Path:
-        source = release.source or Path(self.config.output_dir)
-        if not source.is_absolute():
-            source = self.context.root / source
-        if not source.is_dir():
-            raise AdapterError(
-                f"no site to deploy for release {release.id}: {source} is not a directory",
-                hint="build the site first, set `output_dir` in the target or pass --source DIR",
-            )
-        return source
-
     def _wait(self, api: NetlifyApi, deploy_id: str, states: tuple[str, ...], goal: str) -> JSON:
-        """The deploy once its state is one of ``states``; backoff from 0.2 s to 2 s."""
-        deadline = time.monotonic() + self.config.ready_timeout
-        pause = 0.2
-        while True:
-            deploy = api.get_deploy(deploy_id)
-            state = deploy.get("state")
-            if state in states:
-                return deploy
-            if state == "error":
+        """The deploy once its state is one of ``states`` (:func:`~wave_sdk.digests.calls.poll`)."""
+        from wave_sdk.digests.calls import poll
+
+        def done(deploy: JSON) -> bool:
+            if deploy.get("state") in states:
+                return True
+            if deploy.get("state") == "error":
                 raise DeployFailed(
                     f"Netlify deploy {deploy_id} failed: "
                     f"{deploy.get('error_message') or 'state error, no message'}",
                     deploy_id=deploy_id,
                     hint="see the deploy log in the Netlify UI; fix the site and deploy again",
                 )
-            if time.monotonic() + pause > deadline:
-                raise DeployFailed(
-                    f"Netlify deploy {deploy_id} not {goal} after {self.config.ready_timeout:g}s "
-                    f"(state {state})",
-                    deploy_id=deploy_id,
-                    hint="raise `ready_timeout`, or see the deploy in the Netlify UI",
-                )
-            time.sleep(pause)
-            pause = min(pause * 1.5, 2.0)
+            return False
+
+        def late(deploy: JSON) -> DeployFailed:
+            return DeployFailed(
+                f"Netlify deploy {deploy_id} not {goal} after {self.config.ready_timeout:g}s "
+                f"(state {deploy.get('state')})",
+                deploy_id=deploy_id,
+                hint="raise `ready_timeout`, or see the deploy in the Netlify UI",
+            )
+
+        return poll(
+            lambda: api.get_deploy(deploy_id),
+            done,
+            timeout=self.config.ready_timeout,
+            late=late,
+        )
 
     def _published(self, api: NetlifyApi, deploy: JSON) -> JSON:
         """A ready production deploy, published: Netlify does it unless the site is locked."""

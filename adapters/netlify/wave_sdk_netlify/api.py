@@ -2,25 +2,25 @@
 
 Each call is retried the way :func:`wave_sdk.digests.upload` retries an upload (429 and
 503 wait what ``Retry-After`` or ``X-RateLimit-Reset`` asks; other 5xx and dropped
-connections back off with jitter), within the operation's deadline, through ``tenacity``.
+connections back off with jitter), within the operation's deadline, by
+:func:`wave_sdk.digests.calls.call`.
 A POST is retried only on 429 and 503 — answers that say the request was not acted on —
 so a create is never sent twice after a lost answer.
 """
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from wave_sdk.digests.transfer import RETRIED, Retryable, RetryPolicy, asked_wait, retrying
+from wave_sdk.digests.calls import call
+from wave_sdk.digests.transfer import RetryPolicy
 from wave_sdk_netlify.errors import netlify_errors, refused
 
 JSON = dict[str, Any]
-NOT_ACTED_ON = frozenset({429, 503})
 
 
 class NetlifyApi:
@@ -114,33 +114,18 @@ class NetlifyApi:
         params: dict[str, str] | None = None,
         json: JSON | None = None,
     ) -> httpx.Response:
-        retried = NOT_ACTED_ON if method == "POST" else RETRIED
-
-        def attempt() -> httpx.Response:
-            try:
-                response = self.client.request(method, self.url(path), params=params, json=json)
-            except httpx.TransportError as exc:
-                if method == "POST":
-                    raise
-                raise Retryable(f"{type(exc).__name__}: {exc}", None, None) from exc
-            if response.status_code in retried:
-                status = response.status_code
-                raise Retryable(str(status), asked_wait(response), status, response)
-            return response
-
         policy = RetryPolicy(deadline_s=self.deadline_s, attempts=8, max_backoff_s=10.0)
         with netlify_errors(action, api_url=self.api_url):
-            try:
-                response = retrying(
-                    policy=policy,
-                    deadline=time.monotonic() + policy.deadline_s,
-                    label=f"{method} {path}",
-                    on_retry=self.on_retry,
-                )(attempt)
-            except Retryable as exc:
-                if exc.response is not None:
-                    raise refused(exc.response, action=action, site=self.site) from None
-                raise exc.__cause__ or exc from None
+            response = call(
+                self.client,
+                method,
+                self.url(path),
+                policy=policy,
+                label=f"{method} {path}",
+                on_retry=self.on_retry,
+                params=params,
+                json=json,
+            )
             if response.status_code >= 400:
                 raise refused(response, action=action, site=self.site)
             return response

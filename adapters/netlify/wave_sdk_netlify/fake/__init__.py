@@ -19,7 +19,8 @@ As a program, ``python -m wave_sdk_netlify.fake`` prints ``ready <NETLIFY_API_UR
 
 from __future__ import annotations
 
+from wave_sdk.fakehttp import Exchange
 from wave_sdk_netlify.fake.faults import Fault, Logged
-from wave_sdk_netlify.fake.server import Exchange, FakeNetlify
+from wave_sdk_netlify.fake.server import FakeNetlify
 
 __all__ = ["Exchange", "FakeNetlify", "Fault", "Logged"]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from wave_sdk.fakehttp import Routes
 from wave_sdk_netlify.fake.state import JSON, ApiError, Deploy, Site, Store, iso
 
 Body = JSON | list[Any] | None
@@ -44,35 +44,8 @@ class Call:
 
 
 Handler = Callable[["Api", Call, dict[str, str]], tuple[int, Body]]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    template: str
-    """The operation's path in the spec (``/sites/{site_id}/deploys``), or ``""`` outside it."""
-    handler: Handler
-
-
-ROUTES: list[Route] = []
-
-
-def route(method: str, template: str, *, spec: bool = True) -> Callable[[Handler], Handler]:
-    """Register a handler; ``{name}`` matches one segment, ``{*name}`` the rest of the path."""
-
-    def pattern_of(text: str) -> str:
-        text = re.sub(r"\{\*(\w+)\}", r"(?P<\1>.+)", text)
-        return re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", text)
-
-    def register(handler: Handler) -> Handler:
-        template_in_spec = template.replace("{*", "{") if spec else ""
-        ROUTES.append(
-            Route(method, re.compile(pattern_of(template) + "$"), template_in_spec, handler)
-        )
-        return handler
-
-    return register
+ROUTES: Routes[Handler] = Routes()
+route = ROUTES.add
 
 
 class Api:
@@ -81,13 +54,6 @@ class Api:
     def __init__(self, store: Store, origin_for: Callable[[Deploy], str]) -> None:
         self.store = store
         self.origin_for = origin_for
-
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for candidate in ROUTES:
-            found = candidate.pattern.match(path)
-            if found and candidate.method == method:
-                return candidate, found.groupdict()
-        return None
 
     # -- rendering -----------------------------------------------------------------------
 

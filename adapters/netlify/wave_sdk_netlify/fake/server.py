@@ -6,73 +6,32 @@ origin's root. ``*.localhost`` names do not resolve outside browsers, so the fak
 each site and each deploy its own 127.0.0.1 port instead: ``deploy_url`` and the site's
 ``url`` are real origins that an HTTP check, curl or a browser can load.
 
-Written on the standard library's ``http.server`` (rule 10: no dependency of the fake
-outside wave-sdk's own): one :class:`~http.server.ThreadingHTTPServer` per origin, all
-accepted by one selector thread, each connection on its own thread, HTTP/1.1 keep-alive
-with ``disable_nagle_algorithm`` (without it Nagle and delayed ACKs cap a keep-alive
-client at ~23 requests/s, notes/performance.md). Bodies sent chunked (netlify-cli streams
-files) are read.
+Served through :mod:`wave_sdk.fakehttp` (one loopback origin per host, each serving from
+a thread of its own; armed faults, the request log): this module is what is Netlify's in
+it — the ``/api/v1`` prefix, the error body, the rate-limit headers, which deploy each
+origin shows.
 """
 
 from __future__ import annotations
 
-import http.server
+import http
 import json
 import mimetypes
-import os
-import selectors
 import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from wave_sdk_netlify.fake.api import Api, Body, Call
-from wave_sdk_netlify.fake.faults import (
-    Fault,
-    Faults,
-    Logged,
-    fault_headers,
-    rate_limit_headers,
-)
+from wave_sdk.fakehttp import Exchange, Faults, Handler, RateWindow, Served, close_all
+from wave_sdk_netlify.fake.api import ROUTES, Api, Body, Call
+from wave_sdk_netlify.fake.faults import Fault, Logged
 from wave_sdk_netlify.fake.state import ApiError, Deploy, Site, Store
 
 API_PREFIX = "/api/v1"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One answered API call, as an observer (a spec check) sees it."""
-
-    method: str
-    template: str
-    """The operation's path in the spec; ``""`` for routes outside it."""
-    status: int
-    request: Any
-    """The request's JSON body, or ``None``."""
-    response: Body
-    content_type: str
-
-
 Observer = Callable[[Exchange], None]
-
-
-class _Origin(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeNetlify, serves: Callable[[], Deploy | None] | None) -> None:
-        self.fake = fake
-        self.serves = serves
-        """``None`` for the API; else which deploy this origin shows right now."""
-        self.timeout = 0
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+Serves = Callable[[], Deploy | None]
 
 
 class FakeNetlify:
@@ -100,12 +59,8 @@ class FakeNetlify:
         self.rate_limit = rate_limit
         self.observer = observer
         self.faults = Faults()
-        self._window = (time.time(), 0)
-        self._origins: list[_Origin] = []
-        self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = os.pipe()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="fake-netlify", daemon=True)
+        self._window = RateWindow(rate_limit)
+        self._origins: list[Served[FakeNetlify, Deploy]] = []
         self.api = Api(self.store, self._deploy_origin)
         self._api_origin = self._open(None)
 
@@ -121,20 +76,13 @@ class FakeNetlify:
         return self.url + API_PREFIX
 
     def start(self) -> FakeNetlify:
-        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._thread.start()
+        """Already serving (each origin from its own thread): kept for ``with`` and callers."""
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        os.write(self._wake_w, b"x")
-        self._thread.join(10)
         with self.lock:
-            for origin in self._origins:
-                origin.server_close()
-        self._selector.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+            origins = list(self._origins)
+        close_all(origins)
 
     def __enter__(self) -> FakeNetlify:
         return self.start()
@@ -142,21 +90,11 @@ class FakeNetlify:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _open(self, serves: Callable[[], Deploy | None] | None) -> _Origin:
-        origin = _Origin(self, serves)
+    def _open(self, serves: Serves | None) -> Served[FakeNetlify, Deploy]:
+        origin = Served(self, serves, _Handler)
         with self.lock:
             self._origins.append(origin)
-        self._selector.register(origin.socket, selectors.EVENT_READ, origin)
-        os.write(self._wake_w, b"x")  # the loop's select() sees the new socket
         return origin
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for key, _ in self._selector.select(timeout=1.0):
-                if key.data is None:
-                    os.read(self._wake_r, 4096)
-                else:
-                    key.data.handle_request()  # ready: accepts one, hands it to a thread
 
     # -- sites, faults, log ----------------------------------------------------------------
 
@@ -183,11 +121,7 @@ class FakeNetlify:
 
     def requests(self, method: str | None = None, contains: str = "") -> list[Logged]:
         """The API requests so far, optionally only ``method`` ones whose path has ``contains``."""
-        return [
-            r
-            for r in self.faults.requests()
-            if (method is None or r.method == method) and contains in r.path
-        ]
+        return [r for r in self.faults.requests(method, contains) if isinstance(r, Logged)]
 
     def uploads(self) -> list[str]:
         """Paths of the files uploaded and accepted so far, in order."""
@@ -205,54 +139,22 @@ class FakeNetlify:
             deploy = origin.serves() if origin is not None and origin.serves else None
             return self.store.content(deploy, path) if deploy is not None else None
 
-    def _count(self) -> dict[str, str]:
-        with self.lock:
-            start, count = self._window
-            if time.time() >= start + 60:
-                start, count = time.time(), 0
-            self._window = (start, count + 1)
-            return rate_limit_headers(self.rate_limit, count + 1, start)
 
+class _Handler(Handler):
+    server: Served[FakeNetlify, Deploy]
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = 1 << 16
-    """Buffered: a response's head and body leave in one send (flushed after each request)."""
-    server: _Origin
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the fake's log is :meth:`FakeNetlify.requests`."""
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
+        started = time.monotonic()
+        body = self.read_body()
         if self.server.serves is not None:
             self._serve_site(self.server.serves)
         else:
-            self._api()
+            self._api(body, started)
 
     # -- the CDN ---------------------------------------------------------------------------
 
-    def _serve_site(self, serves: Callable[[], Deploy | None]) -> None:
+    def _serve_site(self, serves: Serves) -> None:
         """A deploy's files by path: ``/`` and ``dir/`` are their ``index.html``."""
-        self._body()
         fake = self.server.fake
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         with fake.lock:
@@ -270,29 +172,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if data is None:
                     page = fake.store.content(deploy, "404.html")
                     if page is not None:
-                        self._send(404, page, "text/html; charset=utf-8")
+                        self.send(404, page, "text/html; charset=utf-8")
                         return
         if data is None:
-            self._send(404, b"Not Found\n", "text/plain; charset=utf-8")
+            self.send(404, b"Not Found\n", "text/plain; charset=utf-8")
             return
         kind = mimetypes.guess_type(found)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
             kind += "; charset=utf-8"
-        self._send(200, data, kind)
+        self.send(200, data, kind)
 
     # -- the API ---------------------------------------------------------------------------
 
-    def _api(self) -> None:
+    def _api(self, body: bytes, started: float) -> None:
         fake = self.server.fake
-        started = time.monotonic()
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
-        body = self._body()
         status, payload, headers, fault = self._answer(fake, path, split.query, body)
         out = b"" if payload is None else json.dumps(payload).encode()
         if status != 0:
-            headers = {**fake._count(), **headers}
-            self._send(status, out, "application/json; charset=utf-8", headers)
+            headers = {**fake._window.headers(), **headers}
+            self.send(status, out, "application/json; charset=utf-8", headers)
         fake.faults.record(
             Logged(
                 method=self.command,
@@ -300,10 +200,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 query=split.query,
                 status=status,
                 bytes_in=len(body),
-                bytes_out=len(out) if status else 0,
-                started=time.time(),
-                seconds=time.monotonic() - started,
+                at=time.time(),
                 fault=fault,
+                bytes_out=len(out) if status else 0,
+                seconds=time.monotonic() - started,
             )
         )
         if status == 0:  # a dropped connection: logged first, so a test sees it at once
@@ -324,12 +224,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return (
                     fault.status,
                     {"code": fault.status, "message": message},
-                    fault_headers(fault),
+                    fault.retry_header(),
                     True,
                 )
         inside = path.startswith(API_PREFIX + "/")
         relative = path[len(API_PREFIX) :] if inside else path
-        found = fake.api.match(self.command, relative)
+        found = ROUTES.match(self.command, relative)
         if found is None or bool(found[0].template) != inside:
             return 404, {"code": 404, "message": "Not Found"}, {}, False
         route, params = found
@@ -354,40 +254,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     status,
                     _json_or_none(body, self.headers.get("Content-Type", "")),
                     payload,
-                    "application/json",
                 )
             )
         return status, payload, {}, False
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    def _body(self) -> bytes:
-        """The request body: by Content-Length, or chunked (how node streams a file)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(
-        self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if status != 204:
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD" and status != 204:
-            self.wfile.write(data)
 
 
 def _json_or_none(body: bytes, content_type: str) -> Any:

@@ -22,19 +22,20 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from wave_sdk.fakehttp import Exchange, Fault, Faults, Handler, Logged, Origin
+from wave_sdk.fakehttp import (
+    Exchange,
+    Fault,
+    Faults,
+    Handler,
+    Logged,
+    RateWindow,
+    Served,
+    close_all,
+)
 from wave_sdk_vercel.fake.routes import ROUTES, Api, Body, Call
 from wave_sdk_vercel.fake.state import ApiError, BuildFailure, Deployment, Project, Store
 
 Serves = Callable[[], Deployment | None]
-
-
-class _Origin(Origin):
-    def __init__(self, fake: FakeVercel, serves: Serves | None) -> None:
-        self.fake = fake
-        self.serves = serves
-        """``None`` for the API; else which deployment this origin shows right now."""
-        super().__init__(_Handler)
 
 
 class FakeVercel:
@@ -62,8 +63,8 @@ class FakeVercel:
         self.rate_limit = rate_limit
         self.observer = observer
         self.faults = Faults()
-        self._window = (time.time(), 0)
-        self._origins: dict[str, _Origin] = {}
+        self._window = RateWindow(rate_limit)
+        self._origins: dict[str, Served[FakeVercel, Deployment]] = {}
         self._alias_origins: dict[str, str] = {}
         self.api = Api(self.store, self._deployment_origin)
         self._api = self._open(None)
@@ -81,14 +82,10 @@ class FakeVercel:
     def stop(self) -> None:
         with self.lock:
             origins = list(self._origins.values())
-        closing = [threading.Thread(target=origin.close) for origin in origins]
-        for closer in closing:  # at once: each waits up to a poll interval for its loop
-            closer.start()
-        for closer in closing:
-            closer.join(10)
+        close_all(origins)
 
-    def _open(self, serves: Serves | None) -> _Origin:
-        origin = _Origin(self, serves)
+    def _open(self, serves: Serves | None) -> Served[FakeVercel, Deployment]:
+        origin = Served(self, serves, _Handler)
         with self.lock:
             self._origins[origin.host] = origin
         return origin
@@ -123,11 +120,7 @@ class FakeVercel:
     # -- what happened -------------------------------------------------------------------
 
     def requests(self, method: str | None = None, contains: str = "") -> list[Logged]:
-        return [
-            r
-            for r in self.faults.entries()
-            if (method is None or r.method == method) and contains in r.path
-        ]
+        return self.faults.requests(method, contains)
 
     def uploads(self) -> list[str]:
         """The SHA-1 of every file upload accepted so far, in order."""
@@ -223,16 +216,7 @@ class FakeVercel:
 
     def rate_headers(self) -> dict[str, str]:
         """``X-RateLimit-*`` of a minute's window (reset in epoch seconds), on every answer."""
-        with self.lock:
-            start, count = self._window
-            if time.time() >= start + 60:
-                start, count = time.time(), 0
-            self._window = (start, count + 1)
-        return {
-            "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Remaining": str(max(self.rate_limit - count - 1, 0)),
-            "X-RateLimit-Reset": str(int(start + 60)),
-        }
+        return self._window.headers()
 
 
 def _json(call: Call) -> Any:
@@ -245,7 +229,7 @@ def _json(call: Call) -> Any:
 
 
 class _Handler(Handler):
-    server: _Origin
+    server: Served[FakeVercel, Deployment]
 
     def dispatch(self) -> None:
         body = self.read_body()
