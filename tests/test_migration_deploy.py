@@ -204,6 +204,9 @@ def test_plan_shows_the_migrate_step_and_approval_that_deploy_then_needs(
     assert migration == (f"migration needs L2 (CTO) for commit {head}", False)
     [migrate] = [d for s, d, _ in steps if s == "migrate"]
     assert migrate.endswith("review 2 migration files: migrations/down.sql, migrations/up.sql")
+    checked = project.cli("check", "--env", "staging", "--json")
+    [ready] = [c for c in json.loads(checked.stdout)["checks"] if c["name"] == "migrations-ready"]
+    assert ready["ok"] and ready["detail"].startswith("2 migration files: backed up")
     refused = project.cli("deploy", "--env", "staging")
     assert refused.returncode == 4, refused.stderr
     assert "migration" in refused.stderr

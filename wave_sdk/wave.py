@@ -149,11 +149,31 @@ class Wave:
             message = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
             raise UsageError(message, hint="pass --release with a plain id") from None
 
+    def release_for(
+        self,
+        environment: str,
+        release: Release | str | None = None,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        migrations: bool | None = None,
+    ) -> Release:
+        """The release as a deploy to ``environment`` sees it: stories and migrations known.
+
+        ``release`` is a :class:`Release`, or an id for :meth:`release` (with ``source``);
+        its ``stories`` are filled in when empty, and whether it carries migrations (and
+        which files) is detected unless ``migrations`` says. :meth:`deploy`, :meth:`plan`
+        and :meth:`check` all use it, so they agree on what needs what.
+        """
+        self.config.environment(environment)  # an unknown name fails before anything else
+        if not isinstance(release, Release):
+            release = self.release(release, source=source)
+        if not release.stories:
+            release = release.model_copy(update={"stories": self._stories(environment, release)})
+        return self._with_migrations(environment, release, migrations)
+
     def plan(self, environment: str, *, release: Release | None = None) -> Plan:
         """What a deploy would do, with each step's approval level and whether it is met."""
-        self.config.environment(environment)
-        release = self._with_migrations(environment, release or self.release())
-        return make_plan(self.ctx, environment, release)
+        return make_plan(self.ctx, environment, self.release_for(environment, release))
 
     def check(
         self,
@@ -165,14 +185,15 @@ class Wave:
     ) -> list[CheckResult]:
         """Run the gate's checks for ``environment``; see :func:`wave_sdk.run.gate.run_checks`.
 
-        ``release`` defaults to the git checkout (``None`` outside git).
+        ``release`` defaults to the git checkout as :meth:`release_for` sees it (``None``
+        outside git); a release given is checked as it is.
         """
         from wave_sdk.run.gate import run_checks
 
         self.config.environment(environment)
         if release is None:
             with suppress(UsageError):
-                release = self._with_migrations(environment, self.release())
+                release = self.release_for(environment)
         return run_checks(self.ctx, environment, release, report=report, groups=groups)
 
     def approve(
@@ -256,12 +277,7 @@ class Wave:
         """
         from wave_sdk.run.deploy import DeployRun
 
-        self.config.environment(environment)  # an unknown name fails before anything else
-        if not isinstance(release, Release):
-            release = self.release(release, source=source)
-        if not release.stories:
-            release = release.model_copy(update={"stories": self._stories(environment, release)})
-        release = self._with_migrations(environment, release, migrations)
+        release = self.release_for(environment, release, source=source, migrations=migrations)
         if dry_run:
             run = DeployRun(self.ctx, make_plan(self.ctx, environment, release))
             for step in run.plan.steps:

@@ -106,7 +106,7 @@ def check(args: argparse.Namespace) -> int:
     wave.config.environment(args.env)
     release = None
     with contextlib.suppress(WaveError):
-        release = wave.release()
+        release = wave.release_for(args.env)
     results = wave.check(args.env, release=release, report=True)
     path = validation.report_path(wave.config)
     ok = all(r.ok for r in results)
