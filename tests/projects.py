@@ -64,9 +64,13 @@ class Project:
     ) -> subprocess.CompletedProcess[str]:
         return run_wave(*args, cwd=self.root, env=env, timeout=timeout)
 
-    def stop_all(self) -> None:
-        """Stop every app a local target of this project started, by its recorded pid."""
-        for pid_file in self.root.rglob("app.pid"):
+    def stop_all(self, *elsewhere: Path) -> None:
+        """Stop every app a local target of this project started, by its recorded pid.
+
+        ``elsewhere``: release roots outside the project (an absolute ``root``) to look in.
+        """
+        pid_files = [f for d in (self.root, *elsewhere) for f in d.rglob("app.pid")]
+        for pid_file in pid_files:
             try:
                 pid = json.loads(pid_file.read_text())["pid"]
                 os.killpg(pid, signal.SIGKILL)

@@ -168,5 +168,8 @@ def test_an_absolute_root_outside_the_project_is_allowed(project: Project, tmp_p
     """Only a relative root is kept inside the project: an absolute one is asked for."""
     elsewhere = tmp_path / "elsewhere"
     setup(project, root=str(elsewhere))
-    project.wave().deploy("development", release="v1", source=project.release("v1"))
-    assert (elsewhere / "releases" / "v1" / "REVISION").is_file()
+    try:
+        project.wave().deploy("development", release="v1", source=project.release("v1"))
+        assert (elsewhere / "releases" / "v1" / "REVISION").is_file()
+    finally:
+        project.stop_all(elsewhere)  # the fixture looks only inside the project
