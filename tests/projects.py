@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -150,3 +152,42 @@ retries = 3
 deadline = 20
 timeout = 2
 """
+
+
+def run_in_terminal(
+    project: Project, args: list[str], answer: str, *, prompt: bytes = b"to approve:"
+) -> tuple[int, str]:
+    """Run `wave` on a real pseudo-terminal and type `answer` once `prompt` shows."""
+    main, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.Popen(
+        [WAVE, *args],
+        cwd=project.root,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and prompt in output:
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    code = proc.wait(timeout=30)
+    os.close(main)
+    return code, output.decode(errors="replace")

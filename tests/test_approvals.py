@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
 import time
 from datetime import timedelta
 
-from projects import HEALTH_FAST, WAVE, Project
+from projects import HEALTH_FAST, Project, run_in_terminal
 
 from wave_sdk.models import Approval, utcnow
 
@@ -63,43 +59,6 @@ def test_expired_approval_does_not_count(project: Project) -> None:
     plan = wave.plan("production", release=wave.release("v1", source=project.release("v1")))
     approve_step = next(s for s in plan.steps if s.step == "approve")
     assert (approve_step.level, approve_step.satisfied) == (1, False)
-
-
-def run_in_terminal(project: Project, args: list[str], answer: str) -> tuple[int, str]:
-    """Run `wave` on a real pseudo-terminal and type `answer` at the prompt."""
-    main, secondary = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.Popen(
-        [WAVE, *args],
-        cwd=project.root,
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(secondary)
-    output = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if not answered and b"to approve:" in output:
-                os.write(main, answer.encode() + b"\n")
-                answered = True
-        elif proc.poll() is not None:
-            break
-    code = proc.wait(timeout=30)
-    os.close(main)
-    return code, output.decode(errors="replace")
 
 
 def test_terminal_prompt_needs_the_environment_name(project: Project) -> None:

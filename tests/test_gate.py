@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projects import HEALTH_FAST, Project, commit_all, git
+from projects import HEALTH_FAST, Project, commit_all, git, run_in_terminal
 
 from wave_sdk.checks import CheckSpec, run_checks
 from wave_sdk.errors import ApprovalRequired, ConfigError, GateError
@@ -496,6 +496,40 @@ def test_the_communication_items(project: Project) -> None:
     assert not check.ok and "set [project.contacts] on_call" in check.detail
     manual = result(project, "stakeholders")
     assert manual.pending and "a manual item" in manual.detail
+
+
+def test_a_manual_item_is_asked_on_a_terminal_and_recorded_for_the_release(
+    project: Project,
+) -> None:
+    """Item 7: what no tool can check is □ until a person confirms it, for this release."""
+    head = gate_project(project)
+
+    def stakeholders() -> dict[str, Any]:
+        done = project.cli("check", "--env", "production", "--json")
+        [item] = [c for c in json.loads(done.stdout)["checks"] if c["name"] == "stakeholders"]
+        return dict(item)
+
+    item = stakeholders()
+    assert (item["status"], item["manual"]) == ("pending", True), "never passed by itself"
+
+    args = ["check", "--env", "production"]
+    _, said_no = run_in_terminal(project, args, answer="no", prompt=b"to record it:")
+    assert "□ stakeholders: a manual item" in said_no and "Done?" in said_no
+    assert stakeholders()["status"] == "pending"
+
+    _, said_yes = run_in_terminal(project, args, answer="yes", prompt=b"to record it:")
+    assert "confirmed by" in said_yes.split("Communication", 1)[1]
+    item = stakeholders()
+    assert item["status"] == "passed" and item["detail"].startswith("confirmed by ")
+    history = json.loads(project.cli("history", "--env", "production", "--json").stdout)
+    [record] = [r for r in history if r["kind"] == "confirm"]
+    assert (record["reason"], record["commit"]) == ("stakeholders", head)
+
+    commit_file(project.root, "app.py", "print('v2')\n", "v2")
+    assert stakeholders()["status"] == "pending", "a confirmation covers its release only"
+    done = project.cli("check", "--env", "production", "--confirm", "stakeholders", "--json")
+    [item] = [c for c in json.loads(done.stdout)["checks"] if c["name"] == "stakeholders"]
+    assert item["status"] == "passed"
 
 
 def test_validation_report_must_be_for_the_release(project: Project) -> None:

@@ -149,7 +149,10 @@ class CheckResult(_Model):
     one whose ``needs`` failed is pending and not ok; one that is structurally guaranteed
     later in the run is pending and ok. ``group`` is the checklist section it is printed
     under (``gate7``, ``technical``, ``documentation``, ``communication`` or a plugin's own);
-    ``output_tail`` is the end of a command's output, shown when it failed.
+    ``output_tail`` is the end of a command's output, shown when it failed. ``manual``
+    marks an item a person does and no tool can check ("stakeholders aware"): pending
+    until someone confirms it (``wave check`` asks on a terminal, :meth:`Wave.confirm
+    <wave_sdk.wave.Wave.confirm>` records it), never passed by itself.
     """
 
     name: str
@@ -159,6 +162,7 @@ class CheckResult(_Model):
     output_tail: str = ""
     group: str = "technical"
     pending: bool = False
+    manual: bool = False
 
     @property
     def status(self) -> str:
@@ -232,12 +236,13 @@ class Approval(_Model):
 class HistoryRecord(_Model):
     """One line of the history ledger: a deploy, a rollback, or a lock override.
 
-    ``kind`` is ``deploy``, ``rollback`` or ``unlock``; ``outcome`` is ``succeeded``,
+    ``kind`` is ``deploy``, ``rollback``, ``unlock`` or ``confirm`` (a manual checklist item
+    done, named in ``reason``, for ``release``); ``outcome`` is ``succeeded``,
     ``rolled_back`` (verification failed, the previous release is back), ``degraded``
     (verification failed but most users are served: kept live, to watch), ``failed`` (not
     rolled back: left in place as advised, or the rollback failed), ``blocked`` (refused
     before anything changed: a check, a missing approval, a held lock) or ``recorded`` (an
-    unlock).
+    unlock, a confirmation).
     """
 
     deploy_id: str

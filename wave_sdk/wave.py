@@ -462,6 +462,31 @@ class Wave:
         self.interrupted(environment)
         return self.store.history(environment)
 
+    def confirm(
+        self, environment: str, item: str, *, release: Release | None = None
+    ) -> HistoryRecord:
+        """Record that the manual checklist ``item`` is done for ``release`` (the checkout).
+
+        The runbook has items no tool can check ("stakeholders aware"): the checklist shows
+        them □ until a person confirms them, for this release, by the deployer's name.
+        """
+        self.config.environment(environment)
+        release = release or self.release()
+        record = HistoryRecord(
+            deploy_id=new_deploy_id(),
+            kind="confirm",
+            environment=environment,
+            release=release.id,
+            commit=release.commit,
+            digest=release.digest,
+            outcome="recorded",
+            started_at=utcnow(),
+            deployer=self.deployer,
+            reason=item,
+        )
+        self.store.append_history(record)
+        return record
+
     def unlock(self, environment: str, *, reason: str, live: bool = False) -> dict[str, Any] | None:
         """Break the lock of ``environment``; the override is recorded in history.
 

@@ -107,8 +107,17 @@ def check(args: argparse.Namespace) -> int:
     release = None
     with contextlib.suppress(WaveError):
         release = wave.release_for(args.env)
+    for item in args.confirm:
+        if release is None:
+            raise UsageError(
+                f"cannot confirm {item}: there is no release to confirm it for",
+                hint="run it in the project's git checkout",
+            )
+        wave.confirm(args.env, item, release=release)
     results = wave.check(args.env, release=release, report=True)
     path = validation.report_path(wave.config)
+    if release is not None and wave.ctx.interactive:
+        results = _ask_manual_items(wave, args.env, release, results, path)
     ok = all(r.ok for r in results)
     data = {
         "environment": args.env,
@@ -127,6 +136,41 @@ def check(args: argparse.Namespace) -> int:
     )
     _out(args, data, text)
     return 0 if ok else 3
+
+
+def _ask_manual_items(
+    wave: Any, environment: str, release: Any, results: list[Any], path: Path | None
+) -> list[Any]:
+    """On a terminal: ask for each manual item still pending; record and show the yeses."""
+    from wave_sdk import validation
+
+    asked = False
+    for i, result in enumerate(results):
+        if not (result.manual and result.pending):
+            continue
+        answer = input(f"□ {result.name}: {result.detail}\n  Done? Type 'yes' to record it: ")
+        if answer.strip().lower() != "yes":
+            continue
+        record = wave.confirm(environment, result.name, release=release)
+        results[i] = result.model_copy(
+            update={
+                "pending": False,
+                "manual": False,
+                "detail": f"confirmed by {record.deployer} just now",
+            }
+        )
+        asked = True
+    if asked and path is not None:
+        status = "passed" if all(r.ok for r in results) else "failed"
+        validation.write_report(
+            path,
+            results,
+            config=wave.config,
+            environment=environment,
+            release=release,
+            status=status,
+        )
+    return results
 
 
 def deploy(args: argparse.Namespace) -> int:

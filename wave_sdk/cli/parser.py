@@ -144,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     env(p)
     wave_number(p)
+    p.add_argument(
+        "--confirm",
+        action="append",
+        default=[],
+        metavar="ITEM",
+        help="record that the manual item ITEM (e.g. stakeholders) is done for this "
+        "release, by you, before checking; on a terminal wave asks for each one instead",
+    )
 
     p = command("deploy", "deploy", "gate, approve, lock, deploy, verify; roll back on failure")
     env(p, required=False)

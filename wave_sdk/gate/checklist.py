@@ -236,11 +236,11 @@ def stakeholders(context: Context) -> CheckResult:
     """Stakeholders are aware: ``[gate] stakeholders_command`` exits 0; else a manual item."""
     command = context.config.gate.stakeholders_command
     if command is None:
-        return result(
-            True,
+        return manual_item(
+            context,
+            "stakeholders",
             "a manual item: tell the stakeholders, or set [gate] stakeholders_command to a "
             "command that exits 0 once they are aware",
-            pending=True,
         )
     from wave_sdk import procs
 
@@ -252,3 +252,20 @@ def stakeholders(context: Context) -> CheckResult:
     if done.ok:
         return result(True, f"`{shown}` exited 0")
     return result(False, f"`{shown}` {done.outcome()}: the stakeholders are not known to be aware")
+
+
+def manual_item(context: Context, name: str, todo: str) -> CheckResult:
+    """A manual item: passed once confirmed for this release, else pending with ``todo``.
+
+    A confirmation is a ``confirm`` record in the environment's history naming the item
+    and the release's content (``wave check`` asks on a terminal; ``wave check --confirm
+    NAME`` and :meth:`Wave.confirm <wave_sdk.wave.Wave.confirm>` record it).
+    """
+    release = context.release
+    if context.store is not None and release is not None:
+        for record in reversed(context.store.history(context.environment)):
+            same = (record.commit, record.digest) == (release.commit, release.digest)
+            if record.kind == "confirm" and record.reason == name and same:
+                when = record.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+                return result(True, f"confirmed by {record.deployer} at {when}")
+    return result(True, todo, pending=True, manual=True)
