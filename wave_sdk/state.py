@@ -235,7 +235,7 @@ class StateStoreSpec:
         factory: called with the :class:`~wave_sdk.config.WaveConfig`; returns the store.
             It must not connect anywhere yet (``wave config validate`` calls it): a store
             opens its connection, and imports its client library, on first use.
-        summary: one line for documentation and ``wave adapters``.
+        summary: one line for documentation (the configuration reference lists each store).
         config: the pydantic model of the store's own keys, the table ``[state.<name>]``
             (or ``"module:Model"``); ``None`` when it has none. The core validates the
             table with it before calling ``factory`` (one-line errors naming the key), and
