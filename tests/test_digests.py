@@ -105,6 +105,7 @@ class Platform(http.server.ThreadingHTTPServer):
         self.most_in_flight = 0
         self.delay = 0.0
         self.authorisations: list[str] = []
+        self.content_types: list[list[str]] = []
         self.lock = threading.Lock()
 
     @property
@@ -122,6 +123,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         platform = self.server
         if "Authorization" in self.headers:
             platform.authorisations.append(self.headers["Authorization"])
+        platform.content_types.append(self.headers.get_all("Content-Type") or [])
         with platform.lock:
             action = platform.script.pop(0) if platform.script else (200, {})
             platform.in_flight += 1
@@ -249,8 +251,10 @@ def test_headers_large_files_and_closing_connections(tmp_path: Path, platform: P
     (root / "small.txt").write_text("small")
     platform.script = [(200, {"Connection": "close"})]  # the next request needs a new one
     heard: list[str] = []
-    with httpx.Client(headers={"Authorization": "Bearer k"}) as client:
+    client_headers = {"Authorization": "Bearer k", "content-type": "application/json"}
+    with httpx.Client(headers=client_headers) as client:
         upload(client, uploads_for(root, platform), concurrency=1, on_retry=heard.append)
+    assert platform.content_types == [["application/octet-stream"]] * 2, "one, the upload's"
     assert heard == [], "a connection the server closes is not used again"
     assert platform.received["/files/big.bin"] == (root / "big.bin").read_bytes()
     assert platform.received["/files/small.txt"] == b"small"

@@ -126,12 +126,11 @@ class DirectSender:
         if connection.sock is not None:
             connection.sock.settimeout(timeout)
         try:
-            connection.request(
-                method,
-                target,
-                body=request.body,
-                headers={**self.headers, **request.headers, "Content-Length": str(request.size)},
-            )
+            size = len(request.body) if isinstance(request.body, bytes) else request.size
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            headers.update({k.lower(): v for k, v in request.headers.items()})
+            headers["content-length"] = str(size)  # one of each name, the request's last
+            connection.request(method, target, body=request.body, headers=headers)
             answer = connection.getresponse()
             content = answer.read()
         except (OSError, http.client.HTTPException) as exc:
