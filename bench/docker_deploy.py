@@ -20,8 +20,9 @@ spreads over all of them; the first ``--warmup`` rounds are dropped. Reported: m
 p90, and per scenario the overhead of wave over raw, as a ratio and in ms. Ratios taken in
 one run are far steadier than absolute times on a noisy machine: quote those.
 
-Goal (reported, never asserted — this script exits 0 whenever it could measure): the SDK's
-overhead under 10 % of the raw sequence.
+Goals (reported, never asserted — this script exits 0 whenever it could measure): the SDK's
+overhead (``Wave.deploy()``) under 10 % of the raw sequence, and ``wave deploy`` as a
+command, interpreter start-up and imports included, within 1.5x of it.
 
 Usage::
 
@@ -67,6 +68,9 @@ WAVE = VENV_BIN / "wave"
 DEFAULT_OUT = ROOT / "bench" / "results" / "docker_deploy.json"
 LABEL = "wave-bench"
 GOAL = 0.10
+"""The SDK's goal: ``Wave.deploy()`` adds under 10 % to the raw sequence."""
+CLI_GOAL = 1.5
+"""The command's goal (issue 15): ``wave deploy``, start-up included, within 1.5x of raw."""
 """The SDK's overhead, as a share of the raw sequence's median."""
 TIMEOUT_S = 120
 
@@ -224,7 +228,8 @@ class Bench:
         self.host = host
         self.project = project
         self.repositories = repositories
-        self.env = child_env(host, str(project / "pycache"))
+        # Bytecode outside the project: it is not the user's code, and would be in its digest.
+        self.env = child_env(host, str(project.parent / "pycache"))
         self.raw_live: dict[str, str] = {}
         self.flip: dict[str, bool] = {}
         self.counter = 0
@@ -315,6 +320,7 @@ def summarize(series: list[Series]) -> tuple[list[dict[str, Any]], list[dict[str
                 goals.append({"scenario": scenario, "kind": kind, "result": "UNKNOWN"})
                 continue
             overhead = (value - raw) / raw
+            met = value / raw <= CLI_GOAL if kind == "wave" else overhead <= GOAL
             beyond = value - raw - floor if kind == "wave" and floor is not None else None
             goals.append(
                 {
@@ -325,10 +331,14 @@ def summarize(series: list[Series]) -> tuple[list[dict[str, Any]], list[dict[str
                     "ratio_to_raw": round(value / raw, 3),
                     "overhead_ms": round(value - raw, 1),
                     "overhead_share": round(overhead, 3),
-                    "goal_share": GOAL,
+                    "goal": (
+                        f"ratio_to_raw <= {CLI_GOAL}"
+                        if kind == "wave"
+                        else f"overhead_share <= {GOAL}"
+                    ),
                     "import_floor_ms": round(floor, 1) if kind == "wave" and floor else None,
                     "overhead_beyond_imports_ms": None if beyond is None else round(beyond, 1),
-                    "result": "PASS" if overhead <= GOAL else "MISS",
+                    "result": "PASS" if met else "MISS",
                 }
             )
     return rows, goals
@@ -374,6 +384,13 @@ def main(argv: list[str] | None = None) -> int:
         ports = {f"{s}{side}": free_port() for s in repositories for side in ("", "-api")}
         raw_ports = {s: free_port() for s in repositories}
         write_project(project, host, repositories, ports)
+        # A project is a git checkout, as the runbook has it: the release is its commit.
+        for git in (["init", "-q"], ["add", "wave.toml"], ["commit", "-qm", "bench"]):
+            subprocess.run(
+                ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", *git],
+                cwd=project,
+                check=True,
+            )
 
         bench = Bench(api, host, project, repositories)
         # Something live to replace on every side before the first measured run.
@@ -449,7 +466,10 @@ def main(argv: list[str] | None = None) -> int:
         p90_ = "-" if r["p90_ms"] is None else f"{r['p90_ms']:.0f}"
         print(f"{r['command']:<36} {median:>10} {p90_:>8} {r['runs']:>5} {r['failures']:>5}")
     print()
-    print(f"goal: SDK overhead under {GOAL:.0%} of the raw sequence (ratios of medians):")
+    print(
+        f"goals: the API's overhead under {GOAL:.0%} of the raw sequence, the command within"
+        f" {CLI_GOAL}x of it (ratios of medians):"
+    )
     for g in goals:
         if g["result"] == "UNKNOWN":
             print(f"  UNKNOWN {g['scenario']} {g['kind']}")

@@ -315,6 +315,7 @@ def test_a_file_hashed_for_the_release_is_not_read_again_unless_it_changed(
     from wave_sdk import content
 
     root = site(tmp_path / "out")
+    _until_settled(root)
     content.digest(root, strict=False)
     index = root / "index.html"
     stat = os.stat(index)
@@ -325,3 +326,47 @@ def test_a_file_hashed_for_the_release_is_not_read_again_unless_it_changed(
     assert by_path["index.html"].digest == hashlib.sha1(b"<h1>HELLO</h1>\n").hexdigest()
     for entry in by_path.values():
         assert entry.digest == hashlib.sha1(Path(entry.source).read_bytes()).hexdigest()
+
+
+def _until_settled(root: Path) -> None:
+    """Wait (bounded) until every file under ``root`` last changed over SETTLED_NS ago."""
+    from wave_sdk import content
+
+    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in root.rglob("*"))
+    deadline = time.monotonic() + 10
+    while time.time_ns() - newest <= content.SETTLED_NS:
+        assert time.monotonic() < deadline, "the clock does not move"
+        time.sleep(0.05)
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_not_remembered(tmp_path: Path) -> None:
+    """File times tick coarsely: a file rewritten within the tick it was hashed in keeps its
+    state, so a digest of a file that changed that recently is never reused."""
+    from wave_sdk import content
+
+    root = site(tmp_path / "out")
+    _until_settled(root)
+    index = root / "index.html"
+    index.write_bytes(b"<h1>fresh</h1>\n")  # changed now: not settled when hashed
+    content.digest(root, strict=False)
+    assert content.recall(os.stat(index), "sha1") is None
+    settled = root / "css" / "app.css"
+    known = content.recall(os.stat(settled), "sha1")
+    assert known == hashlib.sha1(settled.read_bytes()).hexdigest()
+    by_path = {f.path: f for f in build_manifest(root).files}
+    assert by_path["index.html"].digest == hashlib.sha1(b"<h1>fresh</h1>\n").hexdigest()
+
+
+def test_a_file_swapped_for_a_link_after_the_walk_is_refused(tmp_path: Path) -> None:
+    """The digest opens what the walk saw as a file without following a link."""
+    from wave_sdk import content
+    from wave_sdk.sources import Entry
+
+    root = site(tmp_path / "out")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the release")
+    index = root / "index.html"
+    index.unlink()
+    index.symlink_to(secret)
+    with pytest.raises(UsageError, match=r"cannot read .*index\.html"):
+        content._hash(root, [Entry("index.html", "file")])

@@ -589,3 +589,46 @@ def test_wave_adapters_imports_no_platform_library() -> None:
     for module in ("wave_example_static.adapter", "wave_sdk.builtin.local", "httpx"):
         assert module not in modules, module
     assert "wave_sdk_slack.config" not in modules
+
+
+def test_importing_the_sdk_builds_no_model_schema() -> None:
+    """Every model defers its schema to first use: a command pays for the models it uses.
+
+    Building a pydantic schema is most of what importing a model costs, and a deploy uses
+    a fraction of the SDK's models (issue 15: start-up).
+    """
+    modules = _modules_after(
+        "import json, sys, importlib, pkgutil\n"
+        "import pydantic, wave_sdk\n"
+        "import wave_sdk_docker.config, wave_sdk_ssh.config\n"
+        "for info in pkgutil.walk_packages(wave_sdk.__path__, 'wave_sdk.'):\n"
+        "    if not info.name.startswith(('wave_sdk.testing', 'wave_sdk.cli.template')):\n"
+        "        importlib.import_module(info.name)\n"
+        "def walk(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from walk(sub)\n"
+        "ours = {c for c in walk(pydantic.BaseModel) if c.__module__.startswith('wave_sdk')}\n"
+        "assert len(ours) > 40, len(ours)\n"
+        "eager = sorted(c.__qualname__ for c in ours if not c.model_config.get('defer_build'))\n"
+        "assert not eager, eager\n"
+        "built = sorted(c.__qualname__ for c in ours if c.__pydantic_complete__)\n"
+        "assert not built, built\n"
+        "from wave_sdk.models import Release\n"
+        "assert Release(id='r1').id == 'r1' and Release.__pydantic_complete__\n"
+    )
+    assert "wave_sdk.models" in modules
+
+
+def test_the_cli_does_not_import_httpx_command_line() -> None:
+    """httpx imports click and pygments for its own CLI when installed; ``wave`` never runs it."""
+    modules = _modules_after(
+        "import json, sys, contextlib, io\n"
+        "from wave_sdk.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['adapters']) == 0\n"
+        "import httpx\n"
+        "assert httpx.Client\n"
+    )
+    assert "httpx" in modules
+    assert not {m for m in modules if m.split(".")[0] in {"click", "pygments", "rich"}}

@@ -43,8 +43,12 @@ def client(*, tls: bool = True) -> httpx.Client:
         if tls not in _clients:
             import httpx
 
+            from wave_sdk import tls as certificates
+
             _clients[tls] = httpx.Client(
-                follow_redirects=False, headers={"user-agent": "wave-sdk"}, verify=tls
+                follow_redirects=False,
+                headers={"user-agent": "wave-sdk"},
+                verify=certificates.context() if tls else False,
             )
         return _clients[tls]
 

@@ -8,7 +8,7 @@ history lines and signals all come from ``model_dump(mode="json")``.
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,11 +53,11 @@ def utcnow() -> datetime:
 
 def new_deploy_id() -> str:
     """A sortable, unique id for one pipeline run: UTC time plus randomness."""
-    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Release(_Model):

@@ -36,7 +36,7 @@ def _now() -> datetime:
 class Changes(BaseModel):
     """``changes``: what the release carries."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     stories: list[str] = Field(default_factory=list)
     has_migrations: bool = False
@@ -50,7 +50,7 @@ class Verification(BaseModel):
     endpoint's median response time, the per-endpoint medians are in ``response_times_ms``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     smoke_tests: str = "skipped"
     health_check: Literal["healthy", "unhealthy"] = "unhealthy"
@@ -70,7 +70,7 @@ class Verification(BaseModel):
 class Signal(BaseModel):
     """One runbook signal. ``rolled_back_from``/``to`` and ``reason`` are set on rollbacks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     signal_type: SignalType
     environment: str

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ def walk(
     if not os.path.isdir(real_root):
         raise UsageError(f"source {root} is not a directory", hint="pass a directory as source")
     skipped = {str(p) for p in skip}
+    # One expression for all the patterns: a site has thousands of names to test.
+    excluded = re.compile("|".join(fnmatch.translate(p) for p in exclude)) if exclude else None
     entries: list[Entry] = []
     problems: list[tuple[str, str, str]] = []
     pending = [""]  # relative directories still to read: a stack, so depth costs no recursion
@@ -89,12 +92,20 @@ def walk(
             ) from None
         subdirectories = []
         for child in children:
-            if any(fnmatch.fnmatch(child.name, pattern) for pattern in exclude):
+            if excluded is not None and excluded.match(child.name):
                 continue
             relative = posixpath.join(directory, child.name) if directory else child.name
-            if os.path.join(real_root, relative) in skipped:  # no link on the way: real
+            if skipped and os.path.join(real_root, relative) in skipped:  # no link on the way
                 continue
-            mode = child.stat(follow_symlinks=False).st_mode
+            # The kind the directory listing gives (no system call), else the entry's lstat.
+            if child.is_symlink():
+                mode = stat.S_IFLNK
+            elif child.is_dir(follow_symlinks=False):
+                mode = stat.S_IFDIR
+            elif child.is_file(follow_symlinks=False):
+                mode = stat.S_IFREG
+            else:
+                mode = child.stat(follow_symlinks=False).st_mode
             if stat.S_ISLNK(mode):
                 target = os.readlink(child.path)
                 reason = _link_problem(real_root, relative, target) if strict else ""

@@ -37,7 +37,7 @@ _M = TypeVar("_M", bound=BaseModel)
 class LockInfo(BaseModel):
     """Who holds an environment's lock, and until when it is presumed alive."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     environment: str
     owner: str
@@ -125,7 +125,7 @@ def lock_lost(environment: str, held: LockInfo | None) -> LockHeld:
 class CurrentRelease(BaseModel):
     """The last release that passed verification in an environment, per target."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     environment: str
     release: str

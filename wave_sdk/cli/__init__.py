@@ -28,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
 
+    # httpx imports its own command line (click, pygments, rich) whenever those happen to be
+    # installed, though nothing here runs it: a tenth of a deploy's start-up. A module set to
+    # None in sys.modules makes that import fail at once, and httpx then skips it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from wave_sdk.cli import commands
     from wave_sdk.errors import WaveError
 

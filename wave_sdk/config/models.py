@@ -47,7 +47,7 @@ class Settings(BaseModel):
     secret cannot end up in a value that gets printed.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -152,7 +152,7 @@ class HealthEndpoint(Settings):
         description='Expected JSON fields, dotted paths allowed: {"status" = "ok"}.',
     )
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("path")
     @classmethod
@@ -576,7 +576,7 @@ class MigrationsConfig(Settings):
 class TargetEntry(BaseModel):
     """``[targets.<name>]``: ``adapter`` plus that adapter's own keys (validated later)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     adapter: str = Field(description="Adapter name, as listed by `wave adapters`.")
 

@@ -42,7 +42,7 @@ S = TypeVar("S", bound=BaseModel)
 class PluginSection(BaseModel):
     """``[plugins.<name>]`` as written: its keys are validated by the plugin's own model."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 @final

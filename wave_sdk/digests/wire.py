@@ -7,8 +7,8 @@ models, ``httpcore``'s pool and ``h11``) and 0.42 ms through the standard librar
 :mod:`http.client`, measured against the same fake server; for a 10,000-file site that is
 8 s of CPU. So each upload thread keeps one :class:`http.client.HTTPConnection` (or
 ``HTTPSConnection``) per origin for the whole upload, with the adapter's ``httpx.Client``
-supplying the headers (authorisation, user agent) and the timeout, and the same trust
-store ``httpx`` uses by default (``certifi``).
+supplying the headers (authorisation, user agent) and the timeout, and the trust store
+``httpx`` uses by default, loaded once per process (:mod:`wave_sdk.tls`).
 
 Everything else — proxies, which ``http.client`` does not find on its own — stays with
 ``httpx``: when the environment names a proxy for an upload's origin and the client trusts
@@ -179,9 +179,9 @@ class DirectSender:
     def _context(self) -> ssl.SSLContext:
         with self.lock:
             if self._tls is None:
-                import certifi
+                from wave_sdk import tls
 
-                self._tls = ssl.create_default_context(cafile=certifi.where())
+                self._tls = tls.context()
             return self._tls
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class PlanStep(BaseModel):
     """One step of a plan, with the approval level it needs and whether that is met."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     step: str
     detail: str
@@ -34,7 +34,7 @@ class PlanStep(BaseModel):
 class Plan(BaseModel):
     """What :meth:`Wave.deploy <wave_sdk.wave.Wave.deploy>` would do, changing nothing."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     environment: str
     release: Release

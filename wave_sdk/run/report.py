@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wave_sdk.models import Approval, CheckResult, DeployResult, HealthResult, RollbackResult
 from wave_sdk.run.plan import Plan
@@ -18,6 +18,8 @@ class DeployReport(BaseModel):
     release a rollback returned to; ``unchanged`` lists targets whose deploy failed before
     changing anything, which were therefore not rolled back.
     """
+
+    model_config = ConfigDict(defer_build=True)
 
     deploy_id: str
     environment: str

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from wave_sdk import tls
 from wave_sdk.digests.calls import call
 from wave_sdk.digests.transfer import RetryPolicy
 from wave_sdk_netlify.errors import netlify_errors, refused
@@ -43,6 +44,7 @@ class NetlifyApi:
         self.client = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wave-sdk-netlify"},
             timeout=timeout,
+            verify=tls.context(),  # one CA bundle load per process, not per operation
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
 

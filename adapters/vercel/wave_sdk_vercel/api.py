@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from wave_sdk import tls
 from wave_sdk.digests.calls import call
 from wave_sdk.digests.transfer import RetryPolicy
 from wave_sdk_vercel.errors import error_code, refused, vercel_errors
@@ -53,6 +54,7 @@ class VercelApi:
         self.client = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "wave-sdk-vercel"},
             timeout=timeout,
+            verify=tls.context(),  # one CA bundle load per process, not per operation
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
 
