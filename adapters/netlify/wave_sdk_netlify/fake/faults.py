@@ -56,5 +56,8 @@ class Logged(fakehttp.Logged):
 
     @property
     def started(self) -> float:
-        """``time.time()`` when it was answered (:attr:`at`; the name Netlify's tests read)."""
+        """``time.time()`` just before the answer was sent: :attr:`at`, by another name.
+
+        A client acting on the answer does so after it.
+        """
         return self.at

@@ -190,6 +190,7 @@ class _Handler(Handler):
         path = urllib.parse.unquote(split.path)
         status, payload, headers, fault = self._answer(fake, path, split.query, body)
         out = b"" if payload is None else json.dumps(payload).encode()
+        answered = time.time()  # before the answer leaves: the client cannot have it earlier
         if status != 0:
             headers = {**fake._window.headers(), **headers}
             self.send(status, out, "application/json; charset=utf-8", headers)
@@ -200,7 +201,7 @@ class _Handler(Handler):
                 query=split.query,
                 status=status,
                 bytes_in=len(body),
-                at=time.time(),
+                at=answered,
                 fault=fault,
                 bytes_out=len(out) if status else 0,
                 seconds=time.monotonic() - started,
