@@ -62,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "adapters" / "docker" / "tests"))
 
 import docker_testkit as kit  # noqa: E402 - the tests' engine, registry and image helpers
+from importtime import DEPLOY_IMPORTS  # noqa: E402 - bench/, the script's own directory
 
 VENV_BIN = ROOT / ".venv" / "bin"
 WAVE = VENV_BIN / "wave"
@@ -79,10 +80,7 @@ SCENARIOS = {
     "port": "image without a HEALTHCHECK: wait for the first 200 from /api/health/",
 }
 
-IMPORTS = (
-    "import wave_sdk.wave, wave_sdk.cli.commands, wave_sdk.health, httpx; "
-    "from wave_sdk_docker import engine; engine.import_sdk(ssh=False)"
-)
+IMPORTS = "import sys; sys.modules['httpx._main'] = None; " + DEPLOY_IMPORTS["docker"]
 """What a `wave deploy` to a docker target imports, give or take: its fixed start-up cost."""
 
 RAW_SCRIPT = r"""

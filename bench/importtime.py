@@ -11,7 +11,14 @@ Usage::
     .venv/bin/python bench/importtime.py --help --top 25   # wave --help
     .venv/bin/python bench/importtime.py --version
 
-Arguments after the options are passed to ``wave_sdk.cli.main``. Standard library only.
+    .venv/bin/python bench/importtime.py --imports docker  # what a deploy to Docker imports
+    .venv/bin/python bench/importtime.py --imports ssh --out bench/results/importtime-ssh.json
+
+Arguments after the options are passed to ``wave_sdk.cli.main``. ``--imports PATH`` times
+instead the modules a ``wave deploy`` on that path loads before its first request
+(:data:`DEPLOY_IMPORTS`: the CLI, the pipeline, the health checks' HTTP client, the
+adapter and its platform library), which a process cannot reach without a target to
+deploy to; ``--out`` writes the medians as JSON. Standard library only.
 Bytecode is cached in a private directory, as in ``startup.py``, so module self times do
 not include compiling wave_sdk from source.
 
@@ -23,6 +30,8 @@ statements show up, at the top level. Compare "main() incl. lazy imports" with t
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import statistics
 import subprocess
@@ -37,6 +46,19 @@ from startup import child_env
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+DEPLOY_IMPORTS = {
+    "docker": (
+        "import wave_sdk.wave, wave_sdk.cli.commands, wave_sdk.run.deploy, wave_sdk.health, "
+        "httpx; from wave_sdk_docker import adapter, engine; engine.import_sdk(ssh=False)"
+    ),
+    "ssh": (
+        "import wave_sdk.wave, wave_sdk.cli.commands, wave_sdk.run.deploy, wave_sdk.health, "
+        "httpx, asyncssh; from wave_sdk_ssh import adapter, transport"
+    ),
+}
+"""What ``wave deploy`` imports on each path before its first request, give or take (the CLI
+sets ``httpx._main`` aside first, as :func:`wave_sdk.cli.main` does)."""
 
 CODE = """\
 import time
@@ -53,10 +75,19 @@ print(f"WAVE-BENCH {{(t1 - t0) * 1e3:.3f}} {{(t2 - t1) * 1e3:.3f}}", file=sys.st
 """
 
 
+def deploy_code(path: str) -> str:
+    """The ``-c`` program that imports what a deploy on ``path`` does, timing it as CODE does."""
+    return (
+        "import sys, time\nt0 = time.perf_counter()\nsys.modules['httpx._main'] = None\n"
+        f"{DEPLOY_IMPORTS[path]}\nt1 = time.perf_counter()\n"
+        "print(f'WAVE-BENCH {(t1 - t0) * 1e3:.3f} 0', file=sys.stderr)\n"
+    )
+
+
 def run_once(
-    argv: list[str], cwd: str, env: dict[str, str]
+    argv: list[str], cwd: str, env: dict[str, str], code: str | None = None
 ) -> tuple[float, dict[str, tuple[int, int, int]], str]:
-    code = CODE.format(argv=argv)
+    code = CODE.format(argv=argv) if code is None else code
     start = time.perf_counter()
     done = subprocess.run(
         [str(PYTHON), "-X", "importtime", "-c", code],
@@ -84,7 +115,10 @@ def main(cli_argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=False)
     parser.add_argument("--runs", type=int, default=15, help="fresh processes (default 15)")
     parser.add_argument("--top", type=int, default=20, help="rows per table (default 20)")
+    parser.add_argument("--imports", choices=sorted(DEPLOY_IMPORTS), help="a deploy's imports")
+    parser.add_argument("--out", type=Path, help="write the medians here as JSON")
     args, wave_argv = parser.parse_known_args(cli_argv)
+    code = deploy_code(args.imports) if args.imports else None
 
     self_us: dict[str, list[int]] = defaultdict(list)
     cum_us: dict[str, list[int]] = defaultdict(list)
@@ -92,9 +126,9 @@ def main(cli_argv: list[str] | None = None) -> int:
     walls, import_cli, run_main = [], [], []
     with tempfile.TemporaryDirectory(prefix="wave-importtime-") as cwd:
         env = child_env("cached", str(Path(cwd) / "pycache"))
-        run_once(wave_argv, cwd, env)  # fills the bytecode cache
+        run_once(wave_argv, cwd, env, code)  # fills the bytecode cache
         for _ in range(max(1, args.runs)):
-            wall, modules, marker = run_once(wave_argv, cwd, env)
+            wall, modules, marker = run_once(wave_argv, cwd, env, code)
             walls.append(wall)
             if marker:
                 a, b = marker.split()[1:]
@@ -111,9 +145,12 @@ def main(cli_argv: list[str] | None = None) -> int:
         # A module missing from some runs counts as 0 there.
         return statistics.median(values + [0] * (runs - len(values))) / 1e3
 
-    print(f"wave_sdk.cli.main({wave_argv!r}) under -X importtime, {runs} runs, medians")
+    what = f"a deploy's imports ({args.imports})" if args.imports else f"main({wave_argv!r})"
+    print(f"{what} under -X importtime, {runs} runs, medians")
     print(f"  process wall      {statistics.median(walls):8.1f} ms (importtime adds overhead)")
-    if import_cli:
+    if import_cli and args.imports:
+        print(f"  the imports       {statistics.median(import_cli):8.1f} ms")
+    elif import_cli:
         print(f"  import wave_sdk.cli {statistics.median(import_cli):6.1f} ms")
         print(f"  main() incl. lazy imports {statistics.median(run_main):6.1f} ms")
     total_self = sum(med(v) for v in self_us.values())
@@ -135,6 +172,29 @@ def main(cli_argv: list[str] | None = None) -> int:
     print("\nself time by top-level package (ms)")
     for name, total in sorted(groups.items(), key=lambda kv: kv[1], reverse=True)[: args.top]:
         print(f"  {total:7.1f}  {name}")
+    if args.out:
+        result = {
+            "benchmark": "importtime",
+            "what": what,
+            "code": code,
+            "runs": runs,
+            "machine": {
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "cpu_count": os.cpu_count(),
+                "load_average": [round(v, 2) for v in os.getloadavg()],
+            },
+            "median_process_wall_ms": round(statistics.median(walls), 1),
+            "median_imports_ms": round(statistics.median(import_cli), 1) if import_cli else None,
+            "modules": len(self_us),
+            "self_ms_by_package": {
+                name: round(total, 1)
+                for name, total in sorted(groups.items(), key=lambda kv: kv[1], reverse=True)
+            },
+            "top_cumulative_ms": {name: round(med(cum_us[name]), 1) for name in ranked},
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"results written to {args.out}")
     return 0
 
 

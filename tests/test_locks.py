@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -35,8 +36,9 @@ import pytest
 from wave_sdk.errors import LockHeld
 from wave_sdk.models import HistoryRecord, utcnow
 from wave_sdk.state import LocalStateStore, LockInfo, pid_alive, process_start_time
-from wave_sdk.testing import run_wave
+from wave_sdk.testing import missing, run_wave
 from wave_sdk.testing.healthapp import write_app
+from wave_sdk.testing.served import served_release
 
 WAVE = str(Path(sys.executable).parent / "wave")
 ENV = "development"
@@ -517,4 +519,88 @@ def test_a_running_deploy_renews_its_lock_and_stops_when_it_loses_it(project: Pa
     assert "broken while this run held it" in err
     runs = [r for r in history(project) if r.kind == "deploy"]
     assert [(r.release, r.outcome) for r in runs] == [("r1", "succeeded"), ("r2", "interrupted")]
+    stop_app(app_root(project))
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[Callable[[], None]]:
+    """Make ``path`` immutable (``chattr +i``: even root cannot replace it) until the
+    returned function is called, or the block ends: a store whose writes fail for real."""
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        missing("chattr +i", made.stderr.strip() or "needs e2fsprogs, root and ext4-like files")
+
+    def undo() -> None:
+        subprocess.run(["chattr", "-i", str(path)], check=True, capture_output=True)
+
+    try:
+        yield undo
+    finally:
+        undo()
+
+
+def _lines(stream: object, into: list[str]) -> threading.Thread:
+    def read() -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            into.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
+
+
+def test_a_renewal_that_fails_for_a_while_does_not_stop_the_run(
+    project: Path, free_port: int
+) -> None:
+    """A store that fails a renewal says nothing of who holds the lock: retried, warned."""
+    with (project / "wave.toml").open("a") as toml:
+        toml.write("\n[state]\nlock_ttl = 6\n")
+    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert first.returncode == 0, first.stderr
+    write_app(project / "app", "v2")
+    victim = start_deploy(project, "r2", "alice", delay=8)
+    err: list[str] = []
+    try:
+        wait_for(lock_file(project).exists, "the lock file")
+        reader = _lines(victim.stderr, err)
+        with unwritable(lock_file(project)) as undo:
+            wait_for(lambda: any("could not renew the lock" in x for x in err), "a failed renewal")
+            undo()
+        victim.wait(timeout=120)
+        reader.join(timeout=10)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.communicate(timeout=30)
+    assert victim.returncode == 0, "".join(err)
+    assert any("trying again" in line for line in err)
+    runs = [r for r in history(project) if r.kind == "deploy"]
+    assert [(r.release, r.outcome) for r in runs] == [("r1", "succeeded"), ("r2", "succeeded")]
+    assert served_release(f"http://127.0.0.1:{free_port}/") == "v2"
+    stop_app(app_root(project))
+
+
+def test_a_lock_that_cannot_be_renewed_before_it_expires_stops_the_run(
+    project: Path, free_port: int
+) -> None:
+    """Past its expiry another host may take the lock: the run stops and rolls back first."""
+    with (project / "wave.toml").open("a") as toml:
+        toml.write("\n[state]\nlock_ttl = 3\n")
+    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert first.returncode == 0, first.stderr
+    write_app(project / "app", "v2")
+    victim = start_deploy(project, "r2", "alice", delay=30)
+    try:
+        wait_for(lock_file(project).exists, "the lock file")
+        with unwritable(lock_file(project)):
+            _out, err = victim.communicate(timeout=120)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.communicate(timeout=30)
+    assert victim.returncode == 143, err
+    assert "could not be renewed before it expired" in err
+    runs = [r for r in history(project) if r.kind == "deploy"]
+    assert [(r.release, r.outcome) for r in runs] == [("r1", "succeeded"), ("r2", "interrupted")]
+    assert served_release(f"http://127.0.0.1:{free_port}/") == "v1"
     stop_app(app_root(project))

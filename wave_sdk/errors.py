@@ -307,3 +307,17 @@ def clip(value: str, limit: int = 40) -> str:
     a newline or other control character as an escape and keeps the message one line.
     """
     return value if len(value) <= limit else f"{value[:limit]}… ({len(value)} characters)"
+
+
+def problem(exc: BaseException) -> str:
+    """What went wrong, in a few words, for a warning about a failure that is handled.
+
+    A :class:`WaveError`'s message, an ``OSError``'s description (``Operation not
+    permitted``: its paths are the store's, not the user's), else the exception's text,
+    clipped.
+    """
+    if isinstance(exc, WaveError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return clip(str(exc) or type(exc).__name__, 200)

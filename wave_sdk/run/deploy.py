@@ -27,6 +27,7 @@ from wave_sdk.errors import (
     LockHeld,
     RollbackUnavailable,
     WaveError,
+    problem,
 )
 from wave_sdk.models import HistoryRecord, Release, new_deploy_id, utcnow
 from wave_sdk.run import approve, boundary, interrupts
@@ -120,7 +121,10 @@ class DeployRun:
             self.take_lock()
             assert self.lock is not None
             heartbeat = self.heartbeat = Heartbeat(
-                self.ctx.store, self.lock, self.ctx.config.state.lock_ttl
+                self.ctx.store,
+                self.lock,
+                self.ctx.config.state.lock_ttl,
+                on_retry=lambda line: self.emit("warn", "lock", line),
             )
             try:
                 with heartbeat:
@@ -129,8 +133,21 @@ class DeployRun:
                 exc.environment = self.environment
                 raise
             finally:
-                self.ctx.store.release_lock(heartbeat.lock)
+                self.release_lock(heartbeat.lock)
         return self.report
+
+    def release_lock(self, lock: LockInfo) -> None:
+        """Release the run's lock; a store that fails now must not hide how the run ended."""
+        try:
+            self.ctx.store.release_lock(lock)
+        except Exception as exc:  # the run's own outcome (or error) is what the user needs
+            self.emit(
+                "warn",
+                "lock",
+                f"could not release the lock ({problem(exc)}): it expires at "
+                f"{lock.expires_at:%H:%M:%S}Z, or `wave unlock --env {self.environment}` "
+                "breaks it",
+            )
 
     def gate(self) -> None:
         """The checks; a failure is recorded as ``blocked`` and nothing changes."""
