@@ -549,19 +549,25 @@ def _lines(stream: object, into: list[str]) -> threading.Thread:
     return reader
 
 
+def _deploy_over_r1(project: Path, *, lock_ttl: float, delay: float) -> subprocess.Popen[str]:
+    """r1 deployed and live; then ``wave deploy`` of r2 (app v2) started, slow by ``delay``."""
+    with (project / "wave.toml").open("a") as toml:
+        toml.write(f"\n[state]\nlock_ttl = {lock_ttl}\n")
+    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
+    assert first.returncode == 0, first.stderr
+    write_app(project / "app", "v2")
+    victim = start_deploy(project, "r2", "alice", delay=delay)
+    wait_for(lock_file(project).exists, "the lock file")
+    return victim
+
+
 def test_a_renewal_that_fails_for_a_while_does_not_stop_the_run(
     project: Path, free_port: int
 ) -> None:
     """A store that fails a renewal says nothing of who holds the lock: retried, warned."""
-    with (project / "wave.toml").open("a") as toml:
-        toml.write("\n[state]\nlock_ttl = 6\n")
-    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
-    assert first.returncode == 0, first.stderr
-    write_app(project / "app", "v2")
-    victim = start_deploy(project, "r2", "alice", delay=8)
+    victim = _deploy_over_r1(project, lock_ttl=6, delay=8)
     err: list[str] = []
     try:
-        wait_for(lock_file(project).exists, "the lock file")
         reader = _lines(victim.stderr, err)
         with unwritable(lock_file(project)) as undo:
             wait_for(lambda: any("could not renew the lock" in x for x in err), "a failed renewal")
@@ -584,14 +590,8 @@ def test_a_lock_that_cannot_be_renewed_before_it_expires_stops_the_run(
     project: Path, free_port: int
 ) -> None:
     """Past its expiry another host may take the lock: the run stops and rolls back first."""
-    with (project / "wave.toml").open("a") as toml:
-        toml.write("\n[state]\nlock_ttl = 3\n")
-    first = wave_cli(project, "deploy", "--env", ENV, "--release", "r1")
-    assert first.returncode == 0, first.stderr
-    write_app(project / "app", "v2")
-    victim = start_deploy(project, "r2", "alice", delay=30)
+    victim = _deploy_over_r1(project, lock_ttl=3, delay=30)
     try:
-        wait_for(lock_file(project).exists, "the lock file")
         with unwritable(lock_file(project)):
             _out, err = victim.communicate(timeout=120)
     finally:
