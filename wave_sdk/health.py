@@ -202,6 +202,20 @@ def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:
     return [check_endpoint(base_url, e, timeout=config.timeout) for e in config.endpoints]
 
 
+def page_loads(base_url: str, path: str, *, timeout: float) -> HealthResult:
+    """The runbook's "Application loads": ``GET path`` answers below 400 within ``timeout``.
+
+    Below 400 rather than exactly 200: a redirect to a login page is a page that loads.
+    """
+    from wave_sdk.config import HealthEndpoint
+
+    answer = check_endpoint(base_url, HealthEndpoint(path=path), timeout=timeout)
+    loads = answer.status_code is not None and answer.status_code < 400
+    said = f"status {answer.status_code}" if answer.status_code else answer.detail
+    detail = f"GET {path}: {said}"
+    return answer.model_copy(update={"source": "page", "ok": loads, "detail": detail})
+
+
 @dataclass
 class Verification:
     """What :func:`verify` observed: every round, and the verdict."""

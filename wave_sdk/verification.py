@@ -5,8 +5,10 @@ Three layers, in the runbook's order, each only if the one before passed:
 1. **Health**, per target: rounds of the ``wave_health`` hook — the target's adapter (its
    platform-native view), the core's HTTP endpoint checks and any plugin's — until enough
    consecutive rounds pass or verification gives up (:func:`wave_sdk.health.verify`).
-2. **Smoke test**: the environment's ``smoke`` command, told ``WAVE_URL``,
-   ``WAVE_RELEASE`` and ``WAVE_ENVIRONMENT``.
+2. **Smoke test**: the runbook's "Application loads" — ``[health] page`` (``/``) requested
+   once per target that has a URL (:func:`wave_sdk.health.page_loads`) — then the
+   environment's ``smoke`` command, told ``WAVE_URL``, ``WAVE_RELEASE`` and
+   ``WAVE_ENVIRONMENT``.
 3. **Bake window**: keep probing every target for ``bake.duration`` seconds and judge the
    error rate and the 95th-percentile response time (:func:`wave_sdk.health.bake`).
 
@@ -67,6 +69,7 @@ class Outcome:
     health: dict[str, list[HealthResult]] = field(default_factory=dict)
     response_time_ms: dict[str, float] = field(default_factory=dict)
     smoke: str = "skipped"
+    page: dict[str, str] = field(default_factory=dict)
     bake: dict[str, Any] | None = None
     reason: str | None = None
     passing_share: float | None = None
@@ -95,6 +98,7 @@ class Outcome:
             "reason": self.reason,
             "response_time_ms": self.response_time_ms,
             "smoke_tests": self.smoke,
+            "application_loads": self.page,
             "bake": self.bake,
             "passing_share": self.passing_share,
         }
@@ -155,6 +159,16 @@ class Verifier:
                     f"verification of {name} failed: {bad or rounds.reason}",
                     rounds.passing_share,
                 )
+        for name in adapters:
+            page = self._page(urls.get(name))
+            if page is None:
+                continue
+            outcome.page[name] = page.detail
+            self._emit("ok" if page.ok else "fail", f"{name}: application loads? {page.detail}")
+            if not page.ok:
+                # Like the smoke test, the page counts as one more check.
+                reason = f"application does not load on {name}: {page.detail}"
+                return outcome._fail(reason, passing / (total + 1))
         if self.env.smoke is not None:
             result = self._smoke(release_id, urls)
             outcome.smoke = "passed" if result.ok else "failed"
@@ -189,6 +203,15 @@ class Verifier:
             )
 
         return verify(lambda: health_round(self.plugins, adapter, url), self.health, on_round)
+
+    def _page(self, deployed_url: str | None) -> HealthResult | None:
+        """``[health] page`` on the target's URL; ``None`` when off or there is no URL."""
+        url = self.health.base_url or deployed_url
+        if not self.health.page or not url:
+            return None
+        from wave_sdk.health import page_loads
+
+        return page_loads(url, self.health.page, timeout=self.health.timeout)
 
     def _smoke(self, release_id: str, urls: dict[str, str | None]) -> CheckResult:
         from wave_sdk.checks import command_check

@@ -203,6 +203,18 @@ class HealthConfig(Settings):
     )
     retries: int = Field(10, ge=0, description="Failed rounds tolerated before giving up.")
     deadline: float = Field(60.0, gt=0, description="Seconds verification may take in all.")
+    page: str = Field(
+        "/",
+        description="Page requested once the health rounds pass, the runbook's 'Application "
+        "loads': an answer below 400 passes, anything else fails verification; '' skips it.",
+    )
+
+    @field_validator("page")
+    @classmethod
+    def _page_is_a_path(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise Invalid(f"{value!r} must start with '/'", hint=f"write it as '/{value}'")
+        return value
 
 
 class BakeConfig(Settings):
@@ -330,6 +342,11 @@ class CheckConfig(Settings):
         True,
         description="false: run alone, once no other check is running or ready to start "
         "(for checks that need the whole machine or share a build directory).",
+    )
+    item: str | None = Field(
+        None,
+        description="The runbook's checklist line it answers, printed with its mark; default "
+        "by name: build, typecheck, lint, test, audit, bundle-size (docs/gate.md).",
     )
 
 
