@@ -31,7 +31,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
         name="local",
         adapter="wave_sdk.builtin.local:LocalAdapter",
         config="wave_sdk.builtin.local:LocalTarget",
-        capabilities=frozenset({"rollback", "rollback_to", "status", "health", "releases"}),
+        capabilities=frozenset({"rollback", "rollback_to", "status", "health", "releases", "logs"}),
         summary="a directory and a start command, run as a local process (built in)",
         install="built in",
     )

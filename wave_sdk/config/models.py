@@ -222,6 +222,8 @@ class BakeConfig(Settings):
 
     A breach of either threshold over the window counts as a failed verification and goes
     to the decision tree with the share of probes that answered well within ``max_p95_ms``.
+    With ``log_patterns``, the new release's log lines matching one count as failed
+    requests too (targets whose adapter declares the ``logs`` capability).
     """
 
     duration: float = Field(gt=0, description="Seconds to keep probing the health endpoints.")
@@ -232,6 +234,25 @@ class BakeConfig(Settings):
     max_p95_ms: float | None = Field(
         None, gt=0, description="Largest tolerated 95th-percentile response time, in ms."
     )
+    log_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions of error lines, e.g. ['(?i)\\berror\\b', "
+        "'Traceback']: where the target's adapter can read logs (the logs capability), "
+        "each new log line matching one counts as a failed request.",
+    )
+
+    @field_validator("log_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for number, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise Invalid(
+                    f"pattern {number + 1} ({pattern!r}) is not a regular expression: {exc}",
+                    hint="write a Python regular expression (re module syntax)",
+                ) from None
+        return value
 
 
 class EnvironmentConfig(Settings):

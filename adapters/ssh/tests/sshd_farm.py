@@ -366,14 +366,26 @@ class Farm:
 
 
 def write_app(
-    directory: Path, version: str, *, failing: Iterable[str] = (), requires: Iterable[str] = ()
+    directory: Path,
+    version: str,
+    *,
+    failing: Iterable[str] = (),
+    requires: Iterable[str] = (),
+    log: Iterable[str] = (),
 ) -> Path:
     """The test app (tests/app) with its app.json, as a release source directory."""
     shutil.copytree(
         APP, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules", "build")
     )
     (directory / "app.json").write_text(
-        json.dumps({"version": version, "failing": list(failing), "requires": list(requires)})
+        json.dumps(
+            {
+                "version": version,
+                "failing": list(failing),
+                "requires": list(requires),
+                "log": list(log),
+            }
+        )
     )
     return directory
 
