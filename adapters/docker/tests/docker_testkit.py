@@ -352,14 +352,24 @@ def purge(api: APIClient, label: str) -> list[str]:
 ENVIRONMENT, TARGET = "staging", "web"
 
 
-def wave_for(root: Path, target: dict[str, Any], *, project: str = "tests") -> Wave:
-    """A :class:`Wave` over one docker target in ``staging``; nothing needs approving."""
+def wave_for(
+    root: Path, target: dict[str, Any], *, project: str = "tests", **environment: Any
+) -> Wave:
+    """A :class:`Wave` over one docker target in ``staging``; nothing needs approving.
+
+    ``environment`` adds keys to ``[environments.staging]`` (a ``bake`` table, say).
+    """
     root.mkdir(parents=True, exist_ok=True)
     config = parse_config(
         {
             "project": {"name": project},
             "environments": {
-                ENVIRONMENT: {"branch": "develop", "target": TARGET, "allow_lower_approvals": True}
+                ENVIRONMENT: {
+                    "branch": "develop",
+                    "target": TARGET,
+                    "allow_lower_approvals": True,
+                    **environment,
+                }
             },
             "targets": {TARGET: {"adapter": "docker", **target}},
             "health": {

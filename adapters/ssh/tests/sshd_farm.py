@@ -476,12 +476,19 @@ class Project:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def write(self, target: dict[str, Any], *, endpoints: list[str] | None = None) -> None:
+    def write(
+        self,
+        target: dict[str, Any],
+        *,
+        endpoints: list[str] | None = None,
+        bake: dict[str, Any] | None = None,
+    ) -> None:
         lines = [
             "[project]",
             'name = "fleet-app"',
             "[environments.fleet]",
             'target = "web"',
+            *([f"bake = {toml_value(bake)}"] if bake else []),
             "[targets.web]",
             'adapter = "ssh"',
             *(f"{k} = {toml_value(v)}" for k, v in target.items()),
