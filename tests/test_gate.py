@@ -19,6 +19,7 @@ from projects import HEALTH_FAST, Project, commit_all, git, run_in_terminal
 from wave_sdk.checks import CheckSpec, run_checks
 from wave_sdk.errors import ApprovalRequired, ConfigError, GateError
 from wave_sdk.gate import check_merges
+from wave_sdk.gate.post_deploy import LINES as POST_DEPLOYMENT_LINES
 from wave_sdk.models import CheckResult, utcnow
 from wave_sdk.state import CurrentRelease
 from wave_sdk.validation import read_report_header
@@ -152,7 +153,7 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
             "test",
             "audit",
             "bundle-size",
-            "application-loads",
+            *POST_DEPLOYMENT_LINES,
             "gate7-stories",
             "gate7-approval",
             "gate7-escalations",

@@ -38,6 +38,19 @@ ITEMS: dict[str, str] = {
     "rollback-plan": "Rollback plan documented",
     # Smoke Test Checklist (post-deployment)
     "application-loads": "Application loads",
+    "authentication": "Authentication works",
+    "critical-flows": "Critical user flows work",
+    "api-endpoints": "API endpoints respond",
+    "database-queries": "Database queries succeed",
+    "external-integrations": "External integrations work",
+    "console-errors": "No console errors",
+    "performance": "Performance acceptable",
+    # Monitoring Verification (post-deployment)
+    "metrics-normal": "Application metrics normal",
+    "error-rate": "Error rate within threshold",
+    "response-times": "Response times acceptable",
+    "log-patterns": "No new error patterns in logs",
+    "alerts": "Alerts configured and working",
 }
 """Check name → the runbook's line it answers."""
 

@@ -33,6 +33,7 @@ TITLES = {
     "communication": "Communication",
     "release": "Release",
     "smoke": "Smoke test",
+    "monitoring": "Monitoring",
 }
 MARKS = {"passed": "✓", "failed": "✗", "pending": "□"}
 _HEADER = re.compile(r"^- (Project|Environment|Commit|Wave|Status|Generated): (.*)$", re.M)

@@ -290,8 +290,8 @@ def runbook_lines(context: Context, covered: set[str]) -> list[CheckSpec]:
     Where the gate is on, ``wave check`` shows the runbook's whole checklist: a technical
     line none of the environment's commands answers (``covered`` holds the lines they do)
     is a manual item □ — "Bundle size acceptable" with no ``bundle-size`` command is
-    something a person judges — and the smoke test's "Application loads" says what
-    verification will request (:func:`application_loads`).
+    something a person judges — and each post-deployment line says what will answer it
+    (:mod:`wave_sdk.gate.post_deploy`).
     """
     from functools import partial
 
@@ -308,31 +308,7 @@ def runbook_lines(context: Context, covered: set[str]) -> list[CheckSpec]:
         )
         check = partial(manual_item, name=name, todo=todo)
         specs.append(CheckSpec(name=name, item=ITEMS[name], run=bind(check, context, name)))
-    name = "application-loads"
-    specs.append(
-        CheckSpec(
-            name=name,
-            group="smoke",
-            item=ITEMS[name],
-            run=bind(application_loads, context, name),
-        )
-    )
+    from wave_sdk.gate.post_deploy import post_deploy_lines
+
+    specs += post_deploy_lines(context)
     return specs
-
-
-def application_loads(context: Context) -> CheckResult:
-    """What verification will request as the runbook's "Application loads" (□ until then)."""
-    page = context.config.health_for(context.environment).page
-    if not page:
-        return manual_item(
-            context,
-            "application-loads",
-            "a manual item: [health] page is '' so verification requests no page — open the "
-            "application after the deploy, or set [health] page",
-        )
-    return result(
-        True,
-        f"verification requests GET {page} after the deploy ([health] page); an answer of "
-        "400 or more fails it and rolls the release back",
-        pending=True,
-    )
