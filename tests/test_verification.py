@@ -346,6 +346,9 @@ def test_error_lines_in_the_new_release_log_roll_it_back(
         "pattern": "ERROR .*refused",
         "line": "ERROR payment refused for token ***",
     }
+    [rollback] = signals(project, "rollback-complete")
+    assert "'ERROR .*refused'" in rollback["reason"], rollback
+    assert "ERROR payment refused for token ***" in rollback["reason"]
     for path in [*(project.root / ".claude").glob("*.json"), *(project.root / ".wave").rglob("*")]:
         if path.is_file() and "local" not in path.parts:  # the app's own log holds what it wrote
             assert token not in path.read_text(errors="replace"), path
