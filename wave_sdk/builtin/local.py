@@ -319,7 +319,8 @@ class LocalAdapter(Adapter):
         """The running release's lines since it started: its log file has no time stamps.
 
         Read from where the file ended at the start (a rolled-back-to release appends to
-        the log of its earlier run), at most :data:`~wave_sdk.adapter.LOG_BYTES` of its end.
+        the log of its earlier run), at most :data:`~wave_sdk.adapter.LOG_BYTES` of its end;
+        nothing when the file was last written before ``since``.
         """
         record = self._running()
         if record is None:
@@ -331,6 +332,8 @@ class LocalAdapter(Adapter):
         start = int(str(record.get("log_offset") or 0))
         try:
             with open(path, "rb") as log:
+                if os.fstat(log.fileno()).st_mtime < since.timestamp():
+                    return []  # nothing written since: the one thing a file's time tells
                 end = log.seek(0, os.SEEK_END)
                 begin = max(start, end - LOG_BYTES)
                 log.seek(begin)
