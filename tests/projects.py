@@ -157,7 +157,7 @@ timeout = 2
 def run_in_terminal(
     project: Project, args: list[str], answer: str, *, prompt: bytes = b"to approve:"
 ) -> tuple[int, str]:
-    """Run `wave` on a real pseudo-terminal and type `answer` once `prompt` shows."""
+    """Run `wave` on a real pseudo-terminal and type `answer` each time `prompt` shows."""
     main, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     proc = subprocess.Popen(
@@ -171,7 +171,7 @@ def run_in_terminal(
     )
     os.close(secondary)
     output = b""
-    answered = False
+    answered = 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         ready, _, _ = select.select([main], [], [], 0.1)
@@ -183,9 +183,9 @@ def run_in_terminal(
             if not chunk:
                 break
             output += chunk
-            if not answered and prompt in output:
+            while output.count(prompt) > answered:
                 os.write(main, answer.encode() + b"\n")
-                answered = True
+                answered += 1
         elif proc.poll() is not None:
             break
     code = proc.wait(timeout=30)

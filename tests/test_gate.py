@@ -19,6 +19,7 @@ from projects import HEALTH_FAST, Project, commit_all, git, run_in_terminal
 from wave_sdk.checks import CheckSpec, run_checks
 from wave_sdk.errors import ApprovalRequired, ConfigError, GateError
 from wave_sdk.gate import check_merges
+from wave_sdk.gate.post_deploy import LINES as POST_DEPLOYMENT_LINES
 from wave_sdk.models import CheckResult, utcnow
 from wave_sdk.state import CurrentRelease
 from wave_sdk.validation import read_report_header
@@ -124,18 +125,35 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
     assert "1 resolved" in by_name["gate7-escalations"]["detail"]
     assert by_name["deployment-starting"]["status"] == "pending"  # □ until the first deploy
     technical = project.wave().check("production", groups={"technical"})
-    assert [r.name for r in technical] == ["lint"]
+    assert [r.name for r in technical][:2] == ["lint", "migrations-ready"]
+    # The runbook's technical lines no command answers are there, as manual items (□).
+    manual = {r.name: r.item for r in technical if r.manual}
+    assert manual == {
+        "build": "Build passes: npm run build",
+        "typecheck": "TypeScript check passes: npm run typecheck",
+        "test": "All tests pass: npm test",
+        "audit": "No security vulnerabilities: npm audit",
+        "bundle-size": "Bundle size acceptable",
+    }
+    assert all(r.pending and r.ok for r in technical if r.manual)
 
     report = Path(data["report"])
     assert report == project.root / "VALIDATION-REPORT.md"
     text = report.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "| Check |" not in line]
-    listed = {row.split("|")[2].strip() for row in rows}
+    listed = {row.split("|")[2].strip().rpartition(" [")[2].rstrip("]") for row in rows}
     assert (
         listed
         == set(by_name)
         == {
             "lint",
+            "migrations-ready",
+            "build",
+            "typecheck",
+            "test",
+            "audit",
+            "bundle-size",
+            *POST_DEPLOYMENT_LINES,
             "gate7-stories",
             "gate7-approval",
             "gate7-escalations",
@@ -154,7 +172,7 @@ def test_wave_check_fails_while_an_escalation_is_open_and_passes_once_resolved(
         }
     )
     for check in data["checks"]:
-        row = next(r for r in rows if r.split("|")[2].strip() == check["name"])
+        row = next(r for r in rows if r.split("|")[2].strip().endswith(f"[{check['name']}]"))
         assert check["status"] in row
     assert read_report_header(report) == {
         "project": "shop",
@@ -522,8 +540,8 @@ def test_a_manual_item_is_asked_on_a_terminal_and_recorded_for_the_release(
     item = stakeholders()
     assert item["status"] == "passed" and item["detail"].startswith("confirmed by ")
     history = json.loads(project.cli("history", "--env", "production", "--json").stdout)
-    [record] = [r for r in history if r["kind"] == "confirm"]
-    assert (record["reason"], record["commit"]) == ("stakeholders", head)
+    [record] = [r for r in history if r["kind"] == "confirm" and r["reason"] == "stakeholders"]
+    assert record["commit"] == head
 
     commit_file(project.root, "app.py", "print('v2')\n", "v2")
     assert stakeholders()["status"] == "pending", "a confirmation covers its release only"

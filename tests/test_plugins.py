@@ -217,8 +217,8 @@ def test_wave_adapters_lists_both_with_capabilities() -> None:
     by_name = {a["name"]: a for a in data["adapters"]}
     assert by_name["local"]["plugin"] == "wave_sdk.builtin"
     assert by_name["static"]["plugin"] == "static"
-    for name in ("local", "static"):
-        assert {"rollback", "rollback_to", "status", "health", "releases"} == set(
+    for name, more in (("local", {"logs"}), ("static", set())):
+        assert {"rollback", "rollback_to", "status", "health", "releases", *more} == set(
             by_name[name]["capabilities"]
         )
     assert not {b["name"] for b in data["broken"]} & {"local", "static", "wave_sdk.builtin"}

@@ -16,6 +16,7 @@ import pytest
 from projects import HEALTH_FAST, Project, toml_value
 
 from wave_sdk.errors import ConfigError, VerificationFailed
+from wave_sdk.testing.healthapp import write_app
 
 SMOKE = """
 import json, os, sys, urllib.request
@@ -266,3 +267,116 @@ deploy = {{{{ production = "L3" }}}}
     plan = wave.plan("production", release=wave.release("v1", source=project.release("v1")))
     approve = next(s for s in plan.steps if s.step == "approve")
     assert "lowered from the runbook's L1 by allow_lower_approvals" in approve.detail
+
+
+def test_a_page_that_does_not_load_fails_verification_and_rolls_back(project: Project) -> None:
+    """The runbook's "Application loads": [health] page is requested after the health rounds."""
+    write(project, extra='[[health.endpoints]]\npath = "/api/health"\n')
+    wave = project.wave()
+    report = wave.deploy("development", release="v1", source=project.release("v1"))
+    assert report.outcome == "succeeded"
+    broken = project.release("v2")
+    (broken / "app.json").write_text(json.dumps({"version": "v2", "failing": ["/"]}))
+    with pytest.raises(VerificationFailed) as info:
+        wave.deploy("development", release="v2", source=broken)
+    assert "application does not load on web: GET /: status 503" in str(info.value)
+    assert wave.history("development")[-1].verification["application_loads"] == {
+        "web": "GET /: status 503"
+    }
+    assert served(project) == "v1", "rolled back by the failed page"
+
+
+def test_the_page_is_configurable_and_checked_at_load(project: Project) -> None:
+    write(project, extra='[[health.endpoints]]\npath = "/api/health"\n')
+    toml = project.root / "wave.toml"
+    base = toml.read_text()
+    release = project.release("v1")
+    (release / "app.json").write_text(json.dumps({"version": "v1", "failing": ["/"]}))
+    toml.write_text(base.replace("[health]\n", '[health]\npage = "/api/health/external"\n'))
+    report = project.wave().deploy("development", release="v1", source=release)
+    assert report.outcome == "succeeded"  # "/" fails, but the page is another one
+    assert report.application_loads == {"web": "GET /api/health/external: status 200"}
+    toml.write_text(base.replace("[health]\n", '[health]\npage = "home"\n'))
+    done = project.cli("config", "validate")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if "page" in x]
+    assert "wave.toml" in line and "must start with '/'" in line, done.stderr
+
+
+LOG_BAKE = (
+    "bake = { duration = 0.6, interval = 0.1, max_error_rate = 0.05, "
+    "log_patterns = ['Traceback', 'ERROR .*refused'] }"
+)
+
+
+def test_error_lines_in_the_new_release_log_roll_it_back(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bake window reads the local target's log: a pattern over the threshold rolls back.
+
+    The app writes the lines itself (app.json "log", printed at every request) into the
+    log file the local target gives it; the token in them is a configured secret.
+    """
+    token = "tok-7f3a9c2e51"
+    monkeypatch.setenv("PAY_TOKEN", token)
+    write(
+        project,
+        env_extra=LOG_BAKE,
+        target=project.local_target(env={"PAY_TOKEN": "${PAY_TOKEN}"}),
+        extra='[[health.endpoints]]\npath = "/api/health"\n',
+    )
+    wave = project.wave()
+    quiet = write_app(project.root / "src" / "v1", "v1", log=["INFO payment accepted"])
+    assert wave.deploy("development", release="v1", source=quiet).outcome == "succeeded"
+
+    noisy = write_app(
+        project.root / "src" / "v2", "v2", log=[f"ERROR payment refused for token {token}"]
+    )
+    with pytest.raises(VerificationFailed) as info:
+        wave.deploy("development", release="v2", source=noisy)
+    said = str(info.value)
+    assert "log lines matching an error pattern" in said and "'ERROR .*refused'" in said
+    assert "ERROR payment refused for token ***" in said and token not in said
+    assert served(project) == "v1", "rolled back: v1 answers again"
+    record = wave.history("development")[-1]
+    bake = record.verification["bake"]
+    assert bake["log_lines_matched"] >= 1 and bake["failures"] >= bake["log_lines_matched"]
+    assert bake["log_matches"][0] == {
+        "target": "web",
+        "pattern": "ERROR .*refused",
+        "line": "ERROR payment refused for token ***",
+    }
+    [rollback] = signals(project, "rollback-complete")
+    assert "'ERROR .*refused'" in rollback["reason"], rollback
+    assert "ERROR payment refused for token ***" in rollback["reason"]
+    for path in [*(project.root / ".claude").glob("*.json"), *(project.root / ".wave").rglob("*")]:
+        if path.is_file() and "local" not in path.parts:  # the app's own log holds what it wrote
+            assert token not in path.read_text(errors="replace"), path
+
+
+def test_log_lines_that_match_no_pattern_keep_the_release(project: Project) -> None:
+    write(project, env_extra=LOG_BAKE, extra='[[health.endpoints]]\npath = "/api/health"\n')
+    wave = project.wave()
+    calm = write_app(project.root / "src" / "v1", "v1", log=["ERROR budget report generated"])
+    report = wave.deploy("development", release="v1", source=calm)
+    assert report.outcome == "succeeded" and report.bake is not None
+    assert report.bake["log_lines_matched"] == 0 and not report.bake["logs_unread"]
+    assert served(project) == "v1"
+
+
+def test_a_bad_log_pattern_is_a_one_line_configuration_error(project: Project) -> None:
+    write(
+        project,
+        env_extra="bake = { duration = 1, log_patterns = ['ok', '(unclosed'] }",
+    )
+    done = project.cli("config", "validate")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if "log_patterns" in x]
+    assert "wave.toml" in line and "pattern 2 ('(unclosed') is not a regular expression" in line
+
+
+def served(project: Project) -> str:
+    """The release answering on the local target's port now."""
+    import httpx
+
+    return str(httpx.get(f"http://127.0.0.1:{project.port}/", timeout=5).json()["version"])

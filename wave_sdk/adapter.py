@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 from wave_sdk._markers import hookimpl
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from pydantic import BaseModel
@@ -57,6 +58,17 @@ class Capability(StrEnum):
     """Report platform-native health (process alive, container healthy, pods ready)."""
     RELEASES = "releases"
     """List the releases kept on the target (lets the pipeline check its rollback target)."""
+    LOGS = "logs"
+    """Read the live release's log lines since a moment (:meth:`Adapter.logs`); the bake
+    window scans them for ``[environments.<name>.bake] log_patterns``."""
+
+
+LOG_LINES = 1000
+"""Lines :meth:`Adapter.logs` returns at most by default: the newest, when there are more."""
+
+LOG_BYTES = 1 << 20
+"""Bytes of log an adapter reads at most per :meth:`Adapter.logs` call, whatever ``limit``
+says: a release that logs a gigabyte must not make the bake window read it."""
 
 
 def load_declared(reference: str | Any, *, owner: str, what: str) -> Any:
@@ -155,7 +167,7 @@ class Adapter(ABC):
     """Base class of every adapter.
 
     Subclasses implement :meth:`deploy`, :meth:`rollback` and :meth:`status`, and may
-    override :meth:`health`, :meth:`releases` and :meth:`close`. They raise
+    override :meth:`health`, :meth:`releases`, :meth:`logs` and :meth:`close`. They raise
     :class:`~wave_sdk.errors.AdapterError` (or a subclass) for failures the user can act on,
     with the platform's own exception mapped in the adapter's ``errors.py``.
 
@@ -188,6 +200,32 @@ class Adapter(ABC):
     def releases(self) -> list[str]:
         """Releases kept on the target, newest first (default: from :meth:`status`)."""
         return list(self.status().releases)
+
+    def logs(self, since: datetime, *, limit: int = LOG_LINES) -> list[str]:
+        """The live release's log lines written at or after ``since``, oldest first.
+
+        Declare :attr:`Capability.LOGS` when implemented; the core calls it only then.
+
+        Args:
+            since: an aware UTC moment. The pipeline passes the moment the deploy began, so
+                the lines are those the new release wrote since it went out.
+                A platform that stamps its lines (``docker logs --since``) filters by the
+                stamp; a log file without stamps is read from where it ended when the live
+                release started (a per-release file from its start), which holds every line
+                at or after ``since`` and never a line of an earlier release.
+            limit: at most this many lines, the newest when there are more.
+
+        Reads are bounded: at most :data:`LOG_BYTES` bytes of the end of the log, and only
+        the release's own log (never the platform's). Lines come back as written — the core
+        masks secrets before it shows or stores any (:func:`wave_sdk.secrets.redact`).
+
+        Raises:
+            AdapterError: the log cannot be read (no live release, the host is unreachable).
+
+        """
+        from wave_sdk.errors import AdapterError
+
+        raise AdapterError(f"adapter {self.name!r} cannot read logs (no {Capability.LOGS!r})")
 
     def close(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op
         """Release connections; called once the command is done with the target."""

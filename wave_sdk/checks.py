@@ -45,6 +45,7 @@ class CheckSpec:
         needs: names of checks that must pass before this one starts. A need that is not
             among the checks of the run fails this check (it would otherwise never start).
         parallel: ``False`` runs it alone, once nothing else is running or ready.
+        item: the runbook's checklist line it answers, copied onto its result.
 
     """
 
@@ -53,6 +54,7 @@ class CheckSpec:
     group: str = "technical"
     needs: tuple[str, ...] = ()
     parallel: bool = True
+    item: str = ""
 
 
 def command_check(
@@ -82,7 +84,15 @@ def command_check(
             output_tail=done.tail(),
         )
 
-    return CheckSpec(name=name, run=run, needs=tuple(check.needs), parallel=check.parallel)
+    from wave_sdk.checklist_items import ITEMS
+
+    return CheckSpec(
+        name=name,
+        run=run,
+        needs=tuple(check.needs),
+        parallel=check.parallel,
+        item=check.item or ITEMS.get(name, ""),
+    )
 
 
 def command_checks(config: WaveConfig, names: list[str]) -> list[CheckSpec]:
@@ -127,7 +137,12 @@ def run_checks(specs: list[CheckSpec], *, workers: int = 4) -> list[CheckResult]
     def not_run(index: int, why: str) -> None:
         spec = specs[index]
         results[index] = CheckResult(
-            name=spec.name, ok=False, detail=f"not run: {why}", group=spec.group, pending=True
+            name=spec.name,
+            ok=False,
+            detail=f"not run: {why}",
+            group=spec.group,
+            pending=True,
+            item=spec.item,
         )
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -209,7 +224,7 @@ def _guarded(spec: CheckSpec) -> CheckResult:
             ok=False,
             detail=f"the check returned {type(result).__name__}, not a CheckResult",
         )
-    update: dict[str, object] = {"group": spec.group}
+    update: dict[str, object] = {"group": spec.group, "item": result.item or spec.item}
     if not result.duration_s:
         update["duration_s"] = round(time.monotonic() - started, 3)
     return result.model_copy(update=update)

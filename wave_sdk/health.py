@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from wave_sdk.models import HealthResult
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
     from wave_sdk.config import BakeConfig, HealthConfig, HealthEndpoint
+    from wave_sdk.logs import LogMatch
 
 _clients: dict[bool, httpx.Client] = {}
 _client_lock = threading.Lock()
@@ -206,6 +207,20 @@ def probe(base_url: str | None, config: HealthConfig) -> list[HealthResult]:
     return [check_endpoint(base_url, e, timeout=config.timeout) for e in config.endpoints]
 
 
+def page_loads(base_url: str, path: str, *, timeout: float) -> HealthResult:
+    """The runbook's "Application loads": ``GET path`` answers below 400 within ``timeout``.
+
+    Below 400 rather than exactly 200: a redirect to a login page is a page that loads.
+    """
+    from wave_sdk.config import HealthEndpoint
+
+    answer = check_endpoint(base_url, HealthEndpoint(path=path), timeout=timeout)
+    loads = answer.status_code is not None and answer.status_code < 400
+    said = f"status {answer.status_code}" if answer.status_code else answer.detail
+    detail = f"GET {path}: {said}"
+    return answer.model_copy(update={"source": "page", "ok": loads, "detail": detail})
+
+
 @dataclass
 class Verification:
     """What :func:`verify` observed: every round, and the verdict."""
@@ -286,6 +301,8 @@ class BakeOutcome:
     slow: int = 0
     p95_ms: float | None = None
     breach: str = ""
+    log_matches: list[LogMatch] = field(default_factory=list)
+    logs_unread: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -308,7 +325,17 @@ class BakeOutcome:
             "error_rate": round(self.error_rate, 4),
             "p95_ms": self.p95_ms,
             "breach": self.breach,
+            "log_matches": [m.to_dict() for m in self.log_matches[:LOG_MATCHES_KEPT]],
+            "log_lines_matched": len(self.log_matches),
+            "logs_unread": self.logs_unread,
         }
+
+
+LOG_MATCHES_KEPT = 20
+"""Matching log lines a bake record keeps (the count is kept whole)."""
+
+LogScan: TypeAlias = Callable[[], "tuple[list[LogMatch], dict[str, str]]"]
+"""Reads the new log lines once the window ends: the matches, and the targets not read."""
 
 
 def p95(values: list[float]) -> float | None:
@@ -323,11 +350,14 @@ def bake(
     round_: Callable[[], list[HealthResult]],
     config: BakeConfig,
     on_round: Callable[[int, BakeOutcome], None] | None = None,
+    logs: LogScan | None = None,
 ) -> BakeOutcome:
     """Keep probing for ``config.duration`` seconds; judge error rate and p95 at the end.
 
     Judged over the whole window rather than per round: a bake is about the rate of
     failures under real traffic, and one slow or failed request is not a breach by itself.
+    With ``logs``, the new log lines are read once the window ends and every line matching
+    an error pattern counts as one more request, failed.
     """
     outcome = BakeOutcome()
     times: list[float] = []
@@ -352,11 +382,21 @@ def bake(
             break
         time.sleep(min(config.interval, remaining))
     outcome.p95_ms = p95(times)
+    if logs is not None:
+        outcome.log_matches, outcome.logs_unread = logs()
+        outcome.requests += len(outcome.log_matches)
+        outcome.failures += len(outcome.log_matches)
     if outcome.error_rate > config.max_error_rate:
         outcome.breach = (
             f"error rate {outcome.error_rate:.1%} over {outcome.requests} probes exceeds "
             f"{config.max_error_rate:.1%}"
         )
+        if outcome.log_matches:
+            first = outcome.log_matches[0]
+            outcome.breach += (
+                f" ({len(outcome.log_matches)} of them log lines matching an error pattern; "
+                f"first {first.pattern!r} on {first.target}: {first.line})"
+            )
     elif config.max_p95_ms is not None and (outcome.p95_ms or 0) > config.max_p95_ms:
         outcome.breach = f"p95 {outcome.p95_ms:g} ms exceeds {config.max_p95_ms:g} ms"
     return outcome

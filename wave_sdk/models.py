@@ -152,7 +152,8 @@ class CheckResult(_Model):
     ``output_tail`` is the end of a command's output, shown when it failed. ``manual``
     marks an item a person does and no tool can check ("stakeholders aware"): pending
     until someone confirms it (``wave check`` asks on a terminal, :meth:`Wave.confirm
-    <wave_sdk.wave.Wave.confirm>` records it), never passed by itself.
+    <wave_sdk.wave.Wave.confirm>` records it), never passed by itself. ``item`` is the
+    runbook's line it answers (:mod:`wave_sdk.checklist_items`).
     """
 
     name: str
@@ -163,6 +164,8 @@ class CheckResult(_Model):
     group: str = "technical"
     pending: bool = False
     manual: bool = False
+    item: str = ""
+    """The runbook's checklist line the check answers, printed with its mark ("" if none)."""
 
     @property
     def status(self) -> str:

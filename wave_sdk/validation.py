@@ -32,9 +32,16 @@ TITLES = {
     "documentation": "Documentation",
     "communication": "Communication",
     "release": "Release",
+    "smoke": "Smoke test",
+    "monitoring": "Monitoring",
 }
 MARKS = {"passed": "✓", "failed": "✗", "pending": "□"}
 _HEADER = re.compile(r"^- (Project|Environment|Commit|Wave|Status|Generated): (.*)$", re.M)
+
+
+def _label(result: CheckResult) -> str:
+    """A check as the report names it: the runbook's line and the check's name."""
+    return f"{result.item} [{result.name}]" if result.item else result.name
 
 
 def report_path(config: WaveConfig) -> Path | None:
@@ -84,7 +91,10 @@ def render_checklist(
             lines.append("  (none for this environment)")
         for r in members:
             took = f" ({r.duration_s:.1f}s)" if not r.pending else ""
-            lines.append(f"  {MARKS[r.status]} {r.name:<{width}}  {r.detail}{took}")
+            if r.item:
+                lines.append(f"  {MARKS[r.status]} {r.item} [{r.name}]: {r.detail}{took}")
+            else:
+                lines.append(f"  {MARKS[r.status]} {r.name:<{width}}  {r.detail}{took}")
             if r.status == "failed" and r.output_tail:
                 lines.extend(f"      {line}" for line in r.output_tail.splitlines()[-10:])
     verdict = "passed" if all(r.ok for r in results) else "FAILED"
@@ -129,7 +139,8 @@ def render_report(
         for r in members:
             took = "" if r.pending else f"{r.duration_s:.2f}s"
             lines.append(
-                f"| {MARKS[r.status]} | {_cell(r.name)} | {r.status} | {took} | {_cell(r.detail)} |"
+                f"| {MARKS[r.status]} | {_cell(_label(r))} | {r.status} | {took} "
+                f"| {_cell(r.detail)} |"
             )
     failures = [r for rs in grouped(results).values() for r in rs if r.status == "failed"]
     if failures:
@@ -176,7 +187,9 @@ def write_report(
 def pending(specs: list[CheckSpec]) -> list[CheckResult]:
     """Placeholder results for checks about to run: the in-progress report lists them all."""
     return [
-        CheckResult(name=s.name, ok=True, pending=True, group=s.group, detail="running")
+        CheckResult(
+            name=s.name, ok=True, pending=True, group=s.group, detail="running", item=s.item
+        )
         for s in specs
     ]
 

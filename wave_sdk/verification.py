@@ -5,10 +5,15 @@ Three layers, in the runbook's order, each only if the one before passed:
 1. **Health**, per target: rounds of the ``wave_health`` hook — the target's adapter (its
    platform-native view), the core's HTTP endpoint checks and any plugin's — until enough
    consecutive rounds pass or verification gives up (:func:`wave_sdk.health.verify`).
-2. **Smoke test**: the environment's ``smoke`` command, told ``WAVE_URL``,
-   ``WAVE_RELEASE`` and ``WAVE_ENVIRONMENT``.
+2. **Smoke test**: the runbook's "Application loads" — ``[health] page`` (``/``) requested
+   once per target that has a URL (:func:`wave_sdk.health.page_loads`) — then the
+   environment's ``smoke`` command, told ``WAVE_URL``, ``WAVE_RELEASE`` and
+   ``WAVE_ENVIRONMENT``.
 3. **Bake window**: keep probing every target for ``bake.duration`` seconds and judge the
-   error rate and the 95th-percentile response time (:func:`wave_sdk.health.bake`).
+   error rate and the 95th-percentile response time (:func:`wave_sdk.health.bake`); the
+   log lines written since the deploy began, on targets whose adapter can read them,
+   are scanned for ``bake.log_patterns`` and each match counts as a failed request
+   (:mod:`wave_sdk.logs`).
 
 :meth:`Verifier.run` returns a :class:`Outcome`: the figures, and on a failure the reason
 and the share of checks that passed — the decision tree's first question ("working for
@@ -19,6 +24,7 @@ smoke test, without the bake window) verify the release a rollback returned to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wave_sdk.reporting import Event
@@ -27,7 +33,7 @@ from wave_sdk.signals import Verification
 if TYPE_CHECKING:
     from wave_sdk.adapter import Adapter
     from wave_sdk.config import WaveConfig
-    from wave_sdk.health import BakeOutcome
+    from wave_sdk.health import BakeOutcome, LogScan
     from wave_sdk.health import Verification as HealthVerification
     from wave_sdk.models import CheckResult, HealthResult
     from wave_sdk.plugins import PluginManager
@@ -67,6 +73,7 @@ class Outcome:
     health: dict[str, list[HealthResult]] = field(default_factory=dict)
     response_time_ms: dict[str, float] = field(default_factory=dict)
     smoke: str = "skipped"
+    page: dict[str, str] = field(default_factory=dict)
     bake: dict[str, Any] | None = None
     reason: str | None = None
     passing_share: float | None = None
@@ -95,6 +102,7 @@ class Outcome:
             "reason": self.reason,
             "response_time_ms": self.response_time_ms,
             "smoke_tests": self.smoke,
+            "application_loads": self.page,
             "bake": self.bake,
             "passing_share": self.passing_share,
         }
@@ -119,6 +127,8 @@ class Verifier:
         self.environment = environment
         self.env = config.environment(environment)
         self.health = config.health_for(environment)
+        self.started = datetime.now(UTC)
+        """Since when the log scan reads the lines (:meth:`run`'s ``since``)."""
 
     def _emit(self, kind: str, message: str, **data: Any) -> None:
         self.reporter.emit(Event(kind, self.step, message, data))
@@ -130,13 +140,17 @@ class Verifier:
         urls: dict[str, str | None],
         *,
         bake: bool = True,
+        since: datetime | None = None,
     ) -> Outcome:
         """Health of every target, then the smoke test, then (with ``bake``) the bake window.
 
         ``urls`` maps each target to where its release answers (the adapter's report);
-        ``[health] base_url`` overrides it.
+        ``[health] base_url`` overrides it. ``since`` is when the release began to go out
+        (the deploy's start): the bake window scans the log lines written since (default:
+        now).
         """
         self._emit("step", f"verifying {release_id} on {', '.join(adapters)}")
+        self.started = since or datetime.now(UTC)
         outcome = Outcome()
         passing = total = 0
         for name, adapter in adapters.items():
@@ -155,6 +169,16 @@ class Verifier:
                     f"verification of {name} failed: {bad or rounds.reason}",
                     rounds.passing_share,
                 )
+        for name in adapters:
+            page = self._page(urls.get(name))
+            if page is None:
+                continue
+            outcome.page[name] = page.detail
+            self._emit("ok" if page.ok else "fail", f"{name}: application loads? {page.detail}")
+            if not page.ok:
+                # Like the smoke test, the page counts as one more check.
+                reason = f"application does not load on {name}: {page.detail}"
+                return outcome._fail(reason, passing / (total + 1))
         if self.env.smoke is not None:
             result = self._smoke(release_id, urls)
             outcome.smoke = "passed" if result.ok else "failed"
@@ -190,6 +214,15 @@ class Verifier:
 
         return verify(lambda: health_round(self.plugins, adapter, url), self.health, on_round)
 
+    def _page(self, deployed_url: str | None) -> HealthResult | None:
+        """``[health] page`` on the target's URL; ``None`` when off or there is no URL."""
+        url = self.health.base_url or deployed_url
+        if not self.health.page or not url:
+            return None
+        from wave_sdk.health import page_loads
+
+        return page_loads(url, self.health.page, timeout=self.health.timeout)
+
     def _smoke(self, release_id: str, urls: dict[str, str | None]) -> CheckResult:
         from wave_sdk.checks import command_check
         from wave_sdk.config import CheckConfig
@@ -220,7 +253,9 @@ class Verifier:
         ]
         self._emit("info", f"baking for {window.duration:g}s")
         outcome = bake(
-            lambda: [r for a, url in probes for r in health_round(self.plugins, a, url)], window
+            lambda: [r for a, url in probes for r in health_round(self.plugins, a, url)],
+            window,
+            logs=self._log_scan(adapters, window.log_patterns),
         )
         p95 = "-" if outcome.p95_ms is None else f"{outcome.p95_ms:g}"
         self._emit(
@@ -228,4 +263,29 @@ class Verifier:
             f"bake: {outcome.requests} probes, error rate {outcome.error_rate:.1%}, p95 {p95} ms",
             bake=outcome.to_dict(),
         )
+        for match in outcome.log_matches[:5]:
+            self._emit("info", f"{match.target} log matched {match.pattern!r}: {match.line}")
+        for name, why in outcome.logs_unread.items():
+            self._emit("info", f"{name}: log not scanned: {why}")
         return outcome
+
+    def _log_scan(self, adapters: dict[str, Adapter], patterns: list[str]) -> LogScan | None:
+        """Reading the new lines of every target whose adapter declares ``logs``, if any."""
+        from wave_sdk.adapter import Capability
+
+        readable = {
+            name: adapter
+            for name, adapter in adapters.items()
+            if Capability.LOGS in self._capabilities(name)
+        }
+        if not patterns or not readable:
+            return None
+        from functools import partial
+
+        from wave_sdk.logs import scan_targets
+
+        return partial(scan_targets, readable, self.started, patterns)
+
+    def _capabilities(self, target: str) -> frozenset[str]:
+        entry = self.config.targets[target]
+        return frozenset(self.plugins.adapter_spec(entry.adapter).capabilities)

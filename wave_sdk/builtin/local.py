@@ -5,7 +5,8 @@ suite is first proven on — and it uses the same release layout as the SSH adap
 (:class:`~wave_sdk.releases.ReleaseLayout` over a local transport)::
 
     <root>/releases/<id>/  current -> releases/<id>  shared/  revisions.log
-    <root>/app.pid         {"pid": …, "start": …, "release": …} of the running process
+    <root>/app.pid         {"pid": …, "start": …, "release": …, "log_offset": …} of the
+                           running process (where its log ended when it started)
     <root>/logs/<id>.log   the process's stdout and stderr (0600, in a 0700 directory)
 
 The process runs in its own session, so it outlives ``wave`` and is stopped by its pid
@@ -22,15 +23,17 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
 from wave_sdk import secrets
-from wave_sdk.adapter import Adapter, TargetContext
+from wave_sdk.adapter import LOG_BYTES, LOG_LINES, Adapter, TargetContext
 from wave_sdk.config import Settings
 from wave_sdk.errors import AdapterError, ReleaseNotFound, clip
 from wave_sdk.fileio import atomic_write
+from wave_sdk.logs import split_lines
 from wave_sdk.models import (
     DeployResult,
     HealthResult,
@@ -148,6 +151,7 @@ class LocalAdapter(Adapter):
         for key, value in self.config.env.items():
             env[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
         log_path = self._log(release_id)
+        offset = log_path.stat().st_size  # a rolled-back-to release appends to its old log
         self._check_port_free()
         with open(log_path, "ab") as log:
             try:
@@ -172,6 +176,7 @@ class LocalAdapter(Adapter):
                     "pid": proc.pid,
                     "start": process_start_time(proc.pid),
                     "release": release_id,
+                    "log_offset": offset,
                 }
             ),
         )
@@ -309,6 +314,33 @@ class LocalAdapter(Adapter):
 
     def releases(self) -> list[str]:
         return self.layout.releases()
+
+    def logs(self, since: datetime, *, limit: int = LOG_LINES) -> list[str]:
+        """The running release's lines since it started: its log file has no time stamps.
+
+        Read from where the file ended at the start (a rolled-back-to release appends to
+        the log of its earlier run), at most :data:`~wave_sdk.adapter.LOG_BYTES` of its end;
+        nothing when the file was last written before ``since``.
+        """
+        record = self._running()
+        if record is None:
+            raise AdapterError(
+                f"no running release on target {self.context.target}: no log to read",
+                hint=f"deploy first: wave deploy --env {self.context.environment}",
+            )
+        path = self.root / "logs" / f"{record['release']}.log"
+        start = int(str(record.get("log_offset") or 0))
+        try:
+            with open(path, "rb") as log:
+                if os.fstat(log.fileno()).st_mtime < since.timestamp():
+                    return []  # nothing written since: the one thing a file's time tells
+                end = log.seek(0, os.SEEK_END)
+                begin = max(start, end - LOG_BYTES)
+                log.seek(begin)
+                data = log.read(end - begin)
+        except OSError as exc:
+            raise AdapterError(f"cannot read {path}: {exc.strerror}") from None
+        return split_lines(data, cut=begin > start, limit=limit)
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
         name="local",
         adapter="wave_sdk.builtin.local:LocalAdapter",
         config="wave_sdk.builtin.local:LocalTarget",
-        capabilities=frozenset({"rollback", "rollback_to", "status", "health", "releases"}),
+        capabilities=frozenset({"rollback", "rollback_to", "status", "health", "releases", "logs"}),
         summary="a directory and a start command, run as a local process (built in)",
         install="built in",
     )
@@ -66,25 +66,42 @@ def wave_checks(
 ) -> list[CheckSpec]:
     """The branch rule, "Database migrations ready" and, where the gate is on, Gate 7's.
 
-    The migrations check comes with ``[migrations]``; the gate's are in docs/gate.md.
+    The migrations check comes with ``[migrations]`` or the gate; the gate's are in
+    docs/gate.md, with the runbook's lines no check answers (manual items □) unless
+    ``[gate] checks`` picks some checks only.
     """
     from functools import partial
 
-    from wave_sdk.gate import gate_checks
+    from wave_sdk.gate import gate_checks, gate_enabled
     from wave_sdk.git.binding import branch_check
 
     found = []
     branch = branch_check(config, environment, release)
     if branch is not None:
         found.append(branch)
-    if config.migrations is not None:
+    gated = gate_enabled(config, environment)
+    # The whole runbook checklist, unless [gate] checks chose some checks only.
+    whole = gated and "checks" not in config.gate.model_fields_set
+    if config.migrations is not None or whole:
+        from wave_sdk.checklist_items import ITEMS
         from wave_sdk.checks import CheckSpec
         from wave_sdk.migrations.ready import NAME, migrations_ready
 
         found.append(
-            CheckSpec(name=NAME, run=partial(migrations_ready, config, environment, release))
+            CheckSpec(
+                name=NAME,
+                item=ITEMS[NAME],
+                run=partial(migrations_ready, config, environment, release),
+            )
         )
     gate = gate_checks(environment=environment, config=config, release=release, store=store)
+    if whole:
+        from wave_sdk.checks import command_checks
+        from wave_sdk.gate.base import Context
+        from wave_sdk.gate.checklist import runbook_lines
+
+        covered = {s.item for s in command_checks(config, config.environment(environment).checks)}
+        gate += runbook_lines(Context(environment, config, release, store), covered)
     return [*found, *gate]
 
 

@@ -203,6 +203,18 @@ class HealthConfig(Settings):
     )
     retries: int = Field(10, ge=0, description="Failed rounds tolerated before giving up.")
     deadline: float = Field(60.0, gt=0, description="Seconds verification may take in all.")
+    page: str = Field(
+        "/",
+        description="Page requested once the health rounds pass, the runbook's 'Application "
+        "loads': an answer below 400 passes, anything else fails verification; '' skips it.",
+    )
+
+    @field_validator("page")
+    @classmethod
+    def _page_is_a_path(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise Invalid(f"{value!r} must start with '/'", hint=f"write it as '/{value}'")
+        return value
 
 
 class BakeConfig(Settings):
@@ -210,6 +222,8 @@ class BakeConfig(Settings):
 
     A breach of either threshold over the window counts as a failed verification and goes
     to the decision tree with the share of probes that answered well within ``max_p95_ms``.
+    With ``log_patterns``, the new release's log lines matching one count as failed
+    requests too (targets whose adapter declares the ``logs`` capability).
     """
 
     duration: float = Field(gt=0, description="Seconds to keep probing the health endpoints.")
@@ -220,6 +234,25 @@ class BakeConfig(Settings):
     max_p95_ms: float | None = Field(
         None, gt=0, description="Largest tolerated 95th-percentile response time, in ms."
     )
+    log_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions of error lines, e.g. ['(?i)\\berror\\b', "
+        "'Traceback']: where the target's adapter can read logs (the logs capability), "
+        "each new log line matching one counts as a failed request.",
+    )
+
+    @field_validator("log_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for number, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise Invalid(
+                    f"pattern {number + 1} ({pattern!r}) is not a regular expression: {exc}",
+                    hint="write a Python regular expression (re module syntax)",
+                ) from None
+        return value
 
 
 class EnvironmentConfig(Settings):
@@ -330,6 +363,11 @@ class CheckConfig(Settings):
         True,
         description="false: run alone, once no other check is running or ready to start "
         "(for checks that need the whole machine or share a build directory).",
+    )
+    item: str | None = Field(
+        None,
+        description="The runbook's checklist line it answers, printed with its mark; default "
+        "by name: build, typecheck, lint, test, audit, bundle-size (docs/gate.md).",
     )
 
 

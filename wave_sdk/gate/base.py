@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wave_sdk.checklist_items import ITEMS
 from wave_sdk.checks import CheckSpec
 from wave_sdk.models import CheckResult, Release
 
@@ -126,11 +127,15 @@ def gate_checks(
     specs = []
     for name in dict.fromkeys(config.gate.checks):
         group, func = CHECKS[name]
-        specs.append(CheckSpec(name=name, group=group, run=_bind(func, context, name)))
+        specs.append(
+            CheckSpec(name=name, group=group, run=bind(func, context, name), item=ITEMS[name])
+        )
     return specs
 
 
-def _bind(func: Check, context: Context, name: str) -> Callable[[], CheckResult]:
+def bind(func: Check, context: Context, name: str) -> Callable[[], CheckResult]:
+    """``func`` run on ``context``, its result named ``name`` (checks return it unnamed)."""
+
     def run() -> CheckResult:
         return func(context).model_copy(update={"name": name})
 
@@ -138,7 +143,7 @@ def _bind(func: Check, context: Context, name: str) -> Callable[[], CheckResult]
 
 
 def result(ok: bool, detail: str, **extra: Any) -> CheckResult:
-    """A check's result; its name is filled in by its spec (see ``_bind``), in one place."""
+    """A check's result; its name is filled in by its spec (see :func:`bind`), in one place."""
     return CheckResult(name="", ok=ok, detail=detail, **extra)
 
 

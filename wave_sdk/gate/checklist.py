@@ -3,15 +3,28 @@
 Documentation: the changelog, the API documentation and the README changed with what
 they document, the validation report is there. Communication: the last deploy announced
 itself, an on-call engineer is named, the rollback plan is known, the stakeholders are
-aware (a command, or a manual item □).
+aware (a command, or a manual item □). Where the gate is on, the runbook's lines no check
+answers are shown too (:func:`runbook_lines`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wave_sdk.gate.base import Context, commit_matches, read_json, register, result, short_commit
+from wave_sdk.gate.base import (
+    Context,
+    bind,
+    commit_matches,
+    read_json,
+    register,
+    result,
+    short_commit,
+)
 from wave_sdk.models import CheckResult
+
+if TYPE_CHECKING:
+    from wave_sdk.checks import CheckSpec
 
 # -- documentation and communication ---------------------------------------------------
 
@@ -269,3 +282,33 @@ def manual_item(context: Context, name: str, todo: str) -> CheckResult:
                 when = record.finished_at.strftime("%Y-%m-%d %H:%M UTC")
                 return result(True, f"confirmed by {record.deployer} at {when}")
     return result(True, todo, pending=True, manual=True)
+
+
+def runbook_lines(context: Context, covered: set[str]) -> list[CheckSpec]:
+    """The lines of the runbook's checklist that no check of the run answers, as items.
+
+    Where the gate is on, ``wave check`` shows the runbook's whole checklist: a technical
+    line none of the environment's commands answers (``covered`` holds the lines they do)
+    is a manual item □ — "Bundle size acceptable" with no ``bundle-size`` command is
+    something a person judges — and each post-deployment line says what will answer it
+    (:mod:`wave_sdk.gate.post_deploy`).
+    """
+    from functools import partial
+
+    from wave_sdk.checklist_items import ITEMS, TECHNICAL
+    from wave_sdk.checks import CheckSpec
+
+    specs = []
+    for name in TECHNICAL:
+        if ITEMS[name] in covered:
+            continue
+        todo = (
+            f"a manual item: no command answers it — add [checks.{name}] and list it in "
+            f"[environments.{context.environment}] checks, or confirm it"
+        )
+        check = partial(manual_item, name=name, todo=todo)
+        specs.append(CheckSpec(name=name, item=ITEMS[name], run=bind(check, context, name)))
+    from wave_sdk.gate.post_deploy import post_deploy_lines
+
+    specs += post_deploy_lines(context)
+    return specs

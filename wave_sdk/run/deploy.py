@@ -328,10 +328,16 @@ class DeployRun:
             plugins=self.ctx.plugins,
             reporter=self.ctx.reporter,
             environment=self.environment,
-        ).run(self.adapters, self.release.id, {r.target: r.url for r in self.report.deployed})
+        ).run(
+            self.adapters,
+            self.release.id,
+            {r.target: r.url for r in self.report.deployed},
+            since=self.started,
+        )
         self.report.health = outcome.health
         self.report.response_time_ms = outcome.response_time_ms
         self.report.smoke = outcome.smoke
+        self.report.application_loads = outcome.page
         self.report.bake = outcome.bake
         self.report.reason = outcome.reason
         self.journal.write(
@@ -442,6 +448,7 @@ class DeployRun:
             verification={
                 "response_time_ms": report.response_time_ms,
                 "smoke_tests": report.smoke,
+                "application_loads": report.application_loads,
                 "bake": report.bake,
                 "passing_share": report.passing_share,
                 "config_only": report.config_only,

@@ -34,6 +34,7 @@ class DeployReport(BaseModel):
     health: dict[str, list[HealthResult]] = Field(default_factory=dict)
     response_time_ms: dict[str, float] = Field(default_factory=dict)
     smoke: str = "skipped"
+    application_loads: dict[str, str] = Field(default_factory=dict)
     bake: dict[str, Any] | None = None
     passing_share: float | None = None
     config_only: bool = False

@@ -7,9 +7,11 @@ assertion rewriting first: a failed ``assert`` here shows the values it compared
 from __future__ import annotations
 
 import ipaddress
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,6 +52,10 @@ class AdapterContract:
 
     release_path: ClassVar[str] = "/"
     """Path on the reported URL that answers JSON naming the release in ``version``."""
+
+    started_line: ClassVar[str] = "health app {} listening"
+    """What the app prints when it starts, ``{}`` the release: the ``logs`` test looks for
+    it (the kit's health app prints ``health app <version> listening on port <port>``)."""
 
     wait_timeout: ClassVar[float] = 15.0
     """Seconds the suite waits for what is served, reported or left running to settle."""
@@ -263,6 +269,36 @@ class AdapterContract:
         if Capability.STATUS in capabilities:
             assert self._status(wave).current == "r1"
         assert all(r.ok for r in wave.health(ENVIRONMENT)[TARGET])
+
+    def test_logs_read_the_live_release_since_a_moment(
+        self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
+    ) -> None:
+        """``logs(since)`` returns the live release's lines, bounded, none of an earlier one.
+
+        The app prints :attr:`started_line` when it starts.
+        """
+        self._need(capabilities, Capability.LOGS)
+        first = datetime.now(UTC)
+        lines = self._logs_after_deploy(wave, make_release("r1"), first)
+        with wave.open_target(TARGET, ENVIRONMENT) as adapter:
+            assert len(adapter.logs(first, limit=1)) == 1, "limit bounds the lines returned"
+        time.sleep(1.1)  # a platform may stamp lines to the second: "since" is after r1's
+        lines = self._logs_after_deploy(wave, make_release("r2"), datetime.now(UTC))
+        assert not any(self.started_line.format("r1") in x for x in lines), "r1's lines came back"
+
+    def _logs_after_deploy(self, wave: Wave, release: Release, since: datetime) -> list[str]:
+        """Deploy ``release``; its lines since ``since`` once its start line is among them."""
+        url = self._deploy(wave, release)
+        assert self._served(url, release.id) == release.id
+        started = self.started_line.format(release.id)
+        with wave.open_target(TARGET, ENVIRONMENT) as adapter:
+            lines = wait_until(
+                lambda: adapter.logs(since),
+                lambda found: any(started in line for line in found),
+                timeout=self.wait_timeout,
+            )
+        assert any(started in line for line in lines), lines
+        return lines
 
     def test_rollback_to_named_release(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]

@@ -275,8 +275,11 @@ def write_context(
     failing: tuple[str, ...] = (),
     healthcheck: bool = True,
     exit_code: int | None = None,
+    log: tuple[str, ...] = (),
 ) -> Path:
     """A build context: busybox ``httpd`` on 127.0.0.1:$PORT serving the health files.
+
+    It prints the lines of ``log``, then ``health app <version> listening on port …``.
 
     ``failing`` lists health paths left out (they answer 404); ``healthcheck`` adds a Docker
     HEALTHCHECK probing ``/api/health/``; ``exit_code`` makes an image that prints two log
@@ -300,7 +303,10 @@ def write_context(
             f"exit {exit_code}"
         )
     else:
-        command = "exec /bin/busybox httpd -f -v -p 127.0.0.1:${PORT:-8080} -h /www"
+        command = "".join(f'echo "{line}"; ' for line in log) + (
+            f'echo "health app {version} listening on port ${{PORT:-8080}}"; '
+            "exec /bin/busybox httpd -f -v -p 127.0.0.1:${PORT:-8080} -h /www"
+        )
     lines = [
         "FROM scratch",
         "COPY busybox /bin/busybox",
@@ -346,14 +352,24 @@ def purge(api: APIClient, label: str) -> list[str]:
 ENVIRONMENT, TARGET = "staging", "web"
 
 
-def wave_for(root: Path, target: dict[str, Any], *, project: str = "tests") -> Wave:
-    """A :class:`Wave` over one docker target in ``staging``; nothing needs approving."""
+def wave_for(
+    root: Path, target: dict[str, Any], *, project: str = "tests", **environment: Any
+) -> Wave:
+    """A :class:`Wave` over one docker target in ``staging``; nothing needs approving.
+
+    ``environment`` adds keys to ``[environments.staging]`` (a ``bake`` table, say).
+    """
     root.mkdir(parents=True, exist_ok=True)
     config = parse_config(
         {
             "project": {"name": project},
             "environments": {
-                ENVIRONMENT: {"branch": "develop", "target": TARGET, "allow_lower_approvals": True}
+                ENVIRONMENT: {
+                    "branch": "develop",
+                    "target": TARGET,
+                    "allow_lower_approvals": True,
+                    **environment,
+                }
             },
             "targets": {TARGET: {"adapter": "docker", **target}},
             "health": {

@@ -31,12 +31,15 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from wave_sdk.adapter import Adapter, TargetContext
+from wave_sdk.adapter import LOG_BYTES, Adapter, TargetContext
+from wave_sdk.adapter import LOG_LINES as LOGS_LIMIT
 from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
+from wave_sdk.logs import split_lines
 from wave_sdk.models import (
     DeployResult,
     HealthResult,
@@ -582,6 +585,25 @@ class DockerAdapter(Adapter):
             to_release=goal.release,
             message=f"{goal.release} running as {self.container} ({goal.id[:12]})",
         )
+
+    def logs(self, since: datetime, *, limit: int = LOGS_LIMIT) -> list[str]:
+        """The live container's lines since ``since``: ``docker logs --since … --tail limit``.
+
+        The engine stamps every line, so ``since`` is exact (to the engine's clock); each
+        kept release is its own container, so an earlier release's lines never come back.
+        ``--tail`` bounds the read; what arrives is cut to :data:`LOG_BYTES` as well.
+        """
+        live = self.inventory().live
+        if live is None:
+            raise AdapterError(
+                f"no live container for target {self.context.target}: no log to read",
+                hint=f"deploy first: wave deploy --env {self.context.environment}",
+            )
+        with self._errors(f"read the log of {live.name}"):
+            raw: bytes = self.api.logs(
+                live.id, stdout=True, stderr=True, since=since.timestamp(), tail=max(1, limit)
+            )
+        return split_lines(raw[-LOG_BYTES:], cut=len(raw) > LOG_BYTES, limit=limit)
 
     def status(self) -> StatusReport:
         inventory = self.inventory()

@@ -20,6 +20,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
                 Capability.STATUS,
                 Capability.HEALTH,
                 Capability.RELEASES,
+                Capability.LOGS,
             }
         ),
         summary="a container per release on a Docker engine (build, push, recreate, roll back)",

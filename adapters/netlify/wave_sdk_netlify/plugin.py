@@ -13,7 +13,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
         name="netlify",
         adapter="wave_sdk_netlify.adapter:NetlifyAdapter",
         config="wave_sdk_netlify.config:NetlifyTarget",
-        capabilities=frozenset(Capability),  # every one: rollback, to a release, status …
+        capabilities=frozenset(Capability) - {Capability.LOGS},  # a static site has no log
         summary="a static site on Netlify by digest (uploads what changed, restores any deploy)",
         install="pip install wave-sdk-netlify",
     )

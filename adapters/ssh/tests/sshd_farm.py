@@ -366,14 +366,26 @@ class Farm:
 
 
 def write_app(
-    directory: Path, version: str, *, failing: Iterable[str] = (), requires: Iterable[str] = ()
+    directory: Path,
+    version: str,
+    *,
+    failing: Iterable[str] = (),
+    requires: Iterable[str] = (),
+    log: Iterable[str] = (),
 ) -> Path:
     """The test app (tests/app) with its app.json, as a release source directory."""
     shutil.copytree(
         APP, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules", "build")
     )
     (directory / "app.json").write_text(
-        json.dumps({"version": version, "failing": list(failing), "requires": list(requires)})
+        json.dumps(
+            {
+                "version": version,
+                "failing": list(failing),
+                "requires": list(requires),
+                "log": list(log),
+            }
+        )
     )
     return directory
 
@@ -464,12 +476,19 @@ class Project:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def write(self, target: dict[str, Any], *, endpoints: list[str] | None = None) -> None:
+    def write(
+        self,
+        target: dict[str, Any],
+        *,
+        endpoints: list[str] | None = None,
+        bake: dict[str, Any] | None = None,
+    ) -> None:
         lines = [
             "[project]",
             'name = "fleet-app"',
             "[environments.fleet]",
             'target = "web"',
+            *([f"bake = {toml_value(bake)}"] if bake else []),
             "[targets.web]",
             'adapter = "ssh"',
             *(f"{k} = {toml_value(v)}" for k, v in target.items()),

@@ -25,10 +25,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wave_sdk.adapter import Adapter, TargetContext
+from wave_sdk.adapter import LOG_LINES, Adapter, TargetContext
 from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable, WaveError
 from wave_sdk.models import DeployResult, HealthResult, Release, RollbackResult, StatusReport
 from wave_sdk.releases import ReleaseLayout
@@ -524,6 +525,21 @@ class SSHAdapter(Adapter):
 
         each(runs, probe, parallel=self.config.max_parallel, on_error=unreachable)
         return [results[h.name] for h in self.hosts]
+
+    def logs(self, since: datetime, *, limit: int = LOG_LINES) -> list[str]:
+        """The app's lines on every host since its release started (pm2's log files).
+
+        pm2's files carry no time stamps by default, so they are read from the sizes noted
+        on each host just before the live release started (``.wave-pm2-<app>.logmark``):
+        every line at or after ``since`` when ``since`` is the deploy's start, and none of
+        an earlier release. Over the existing connection, one host after another; with
+        several hosts, each line starts with the host's name.
+        """
+        lines: list[str] = []
+        for host in self.hosts:
+            found = self.manager.read_logs(self.transport(host), host.deploy_path, limit)
+            lines += [f"{host.name}: {x}" for x in found] if len(self.hosts) > 1 else found
+        return lines[-limit:] if limit > 0 else []
 
     def releases(self) -> list[str]:
         """Releases kept on every host, newest first (a rollback target must be everywhere)."""

@@ -20,6 +20,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
                 Capability.STATUS,
                 Capability.HEALTH,
                 Capability.RELEASES,
+                Capability.LOGS,
             }
         ),
         summary="servers over SSH: releases/, current symlink, pm2 or systemd, rolling batches",

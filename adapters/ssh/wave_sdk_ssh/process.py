@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import SecretStr
 
+from wave_sdk.adapter import LOG_BYTES
+from wave_sdk.errors import AdapterError
+from wave_sdk.logs import split_lines
 from wave_sdk_ssh.transport import MISSING
 
 if TYPE_CHECKING:
@@ -106,6 +109,14 @@ class ProcessManager(Protocol):
         """Whether each process's working directory is the release (pm2 script, systemd)."""
         ...
 
+    def mark_logs(self, t: SSHTransport, root: str) -> None:
+        """Note where the app's logs end, just before a release starts (see read_logs)."""
+        ...
+
+    def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
+        """The app's log lines since the last mark_logs, at most ``limit`` and LOG_BYTES."""
+        ...
+
 
 def _env(host: Host, release_id: str) -> dict[str, str]:
     env = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in host.env.items()}
@@ -139,6 +150,7 @@ class Pm2:
 
     def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
         c = self.config
+        self.mark_logs(t, root)
         current = posixpath.join(root, "current")
         action = "startOrReload" if c.reload == "reload" else "startOrRestart"
         env = _env(host, release_id)
@@ -174,6 +186,39 @@ class Pm2:
                 cwd=current,
                 env=env,
             )
+
+    def mark_path(self, root: str) -> str:
+        return posixpath.join(root, f".wave-pm2-{self.config.app}.logmark")
+
+    def mark_logs(self, t: SSHTransport, root: str) -> None:
+        """Write ``<deploy_path>/.wave-pm2-<app>.logmark``: each pm2 log file's size now.
+
+        pm2 appends every release's lines to the same files, without time stamps unless
+        the ecosystem asks for them; so the lines of the release about to start are those
+        after these sizes. One shell command: no Node, no pm2.
+        """
+        t.run(["sh", "-c", _LOG_MARK, "sh", self.mark_path(root), self.config.app])
+
+    def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
+        """The app's lines in pm2's log files from the mark on; the end of each if long.
+
+        pm2's default files: ``$PM2_HOME/logs/<app>-out.log`` and ``-error.log`` (with
+        ``-<n>`` per instance without ``merge_logs``). An ecosystem that moves them is not
+        read.
+        """
+        marks: dict[str, int] = {}
+        for line in (t.read_text(self.mark_path(root)) or "").splitlines():
+            size, _, path = line.partition(" ")
+            if size.isdigit() and path:
+                marks[path] = int(size)
+        listed = t.run(["sh", "-c", _LOG_FILES, "sh", self.config.app]).stdout
+        lines: list[str] = []
+        for path in listed.splitlines():
+            start = str(marks.get(path, 0))
+            out = t.run(["sh", "-c", _LOG_READ, "sh", path, start, str(LOG_BYTES)]).stdout
+            how, _, data = out.partition("\n")
+            lines += split_lines(data.encode(), cut=how == "cut", limit=limit)
+        return lines[-limit:] if limit > 0 else []
 
     def state(self, t: SSHTransport, host: Host) -> AppState:
         # `pm2 jlist` would start a daemon where none runs: look for its socket first.
@@ -257,6 +302,33 @@ class Pm2:
         return self.state(t, host)
 
 
+_LOG_LOOP = (
+    'h="${PM2_HOME:-$HOME/.pm2}"\n'
+    'for f in "$h/logs/$APP-out.log" "$h/logs/$APP-error.log" '
+    '"$h/logs/$APP-out-"[0-9]*.log "$h/logs/$APP-error-"[0-9]*.log; do\n'
+    '  [ -f "$f" ] || continue\n'
+)
+"""The start of a loop over the app's pm2 log files that exist ($APP: the app)."""
+
+_LOG_FILES = "APP=$1\n" + _LOG_LOOP + "  printf '%s\\n' \"$f\"\ndone\n"
+"""The app's pm2 log files, one per line ($1: the app)."""
+
+_LOG_MARK = (
+    "APP=$2\n" + _LOG_LOOP + '  printf \'%s %s\\n\' "$(wc -c < "$f")" "$f"\n'
+    'done > "$1.tmp"\nmv -f -- "$1.tmp" "$1"\n'
+)
+"""Write "<size> <path>" of each of the app's log files to $1 ($2: the app)."""
+
+_LOG_READ = r"""
+size=$(wc -c < "$1" 2>/dev/null) || { echo whole; exit 0; }
+start=$2
+[ "$size" -ge "$start" ] || start=0
+if [ $((size - start)) -gt "$3" ]; then echo cut; start=$((size - $3)); else echo whole; fi
+tail -c +$((start + 1)) -- "$1" | head -c "$3"
+"""
+"""``whole`` or ``cut``, then the file $1 from byte $2 on, at most $3 bytes (its end)."""
+
+
 class Systemd:
     """systemd: restart the unit; ``systemctl show`` for its main process.
 
@@ -275,6 +347,16 @@ class Systemd:
         prefix = ["sudo", "-n"] if self.config.sudo else []
         scope = ["--user"] if self.config.scope == "user" else []
         return [*prefix, "systemctl", *scope, *args]
+
+    def mark_logs(self, t: SSHTransport, root: str) -> None:
+        """Nothing to note: see :meth:`read_logs`."""
+
+    def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
+        """Not read: the journal needs ``journalctl`` rights the deploy user may lack."""
+        raise AdapterError(
+            f"{t.host.name}: logs are read for pm2 apps only, not systemd unit {self.config.unit}",
+            hint="use journalctl on the host, or drop log_patterns for this environment",
+        )
 
     def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
         lines = "".join(f"{k}={_systemd_quote(v)}\n" for k, v in _env(host, release_id).items())

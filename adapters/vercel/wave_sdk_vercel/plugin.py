@@ -13,7 +13,7 @@ def wave_adapters() -> Iterator[AdapterSpec]:
         name="vercel",
         adapter="wave_sdk_vercel.adapter:VercelAdapter",
         config="wave_sdk_vercel.config:VercelTarget",
-        capabilities=frozenset(Capability),  # every one: rollback, to a release, status …
+        capabilities=frozenset(Capability) - {Capability.LOGS},  # a static site has no log
         summary="a static site on Vercel by digest (uploads what changed, promotes, rolls back)",
         install="pip install wave-sdk-vercel",
     )

@@ -2,7 +2,8 @@
 // The app the SSH adapter's tests deploy with pm2: the runbook's three health endpoints,
 // its version, and two ways to be broken — app.json's "failing" endpoints, and "requires":
 // environment variables without which every health endpoint answers 503 (a host missing
-// its configuration).
+// its configuration). It prints a line when it listens and, per request, app.json's "log"
+// lines (how a release that logs errors while answering well is made).
 const fs = require("fs");
 const http = require("http");
 const path = require("path");
@@ -19,6 +20,7 @@ const HEALTH = ["/api/health", "/api/health/db", "/api/health/external"];
 
 http
   .createServer((req, res) => {
+    for (const line of conf.log || []) console.log(line);
     let code = 200;
     let body;
     if (HEALTH.includes(req.url)) {
@@ -26,6 +28,7 @@ http
       code = bad ? 503 : 200;
       body = { status: bad ? "fail" : "ok", version: conf.version, missing };
     } else if (req.url === "/") {
+      code = (conf.failing || []).includes("/") ? 503 : 200;
       body = {
         app: "wave ssh test app",
         version: conf.version,
@@ -43,4 +46,6 @@ http
     res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(data) });
     res.end(data);
   })
-  .listen(Number(process.env.PORT || 3000), "127.0.0.1");
+  .listen(Number(process.env.PORT || 3000), "127.0.0.1", function () {
+    console.log(`health app ${conf.version} listening on port ${this.address().port}`);
+  });
