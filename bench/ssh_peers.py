@@ -103,8 +103,10 @@ class Bench:
             )
         if tool == "wave-sdk":
             return self._wave_sdk(
-                lambda: self.projects[n].wave(reporter=ListReporter()).deploy(
-                    "fleet", release=Release(id=rid, source=source), allow_no_rollback=True
+                lambda: (
+                    self.projects[n]
+                    .wave(reporter=ListReporter())
+                    .deploy("fleet", release=Release(id=rid, source=source), allow_no_rollback=True)
                 )
             )
         if tool == "capistrano":
@@ -117,7 +119,9 @@ class Bench:
         if tool == "wave-cli":
             return self._wave_cli(n, "rollback")
         if tool == "wave-sdk":
-            return self._wave_sdk(lambda: self.projects[n].wave(reporter=ListReporter()).rollback("fleet"))
+            return self._wave_sdk(
+                lambda: self.projects[n].wave(reporter=ListReporter()).rollback("fleet")
+            )
         if tool == "capistrano":
             return self.peers[n].cap("deploy:rollback", rid)
         if tool == "ansible":
@@ -136,7 +140,10 @@ class Bench:
         )
         wall = time.perf_counter() - started
         return peers.Run(
-            wall, _cpu(resource.RUSAGE_CHILDREN) - before, done.returncode, done.stdout + done.stderr
+            wall,
+            _cpu(resource.RUSAGE_CHILDREN) - before,
+            done.returncode,
+            done.stdout + done.stderr,
         )
 
     def _wave_sdk(self, call: Callable[[], Any]) -> peers.Run:
@@ -180,7 +187,9 @@ class Bench:
             ),
             "ok": run.ok and answers == wanted,
             "error": "" if run.ok and answers == wanted else run.output.strip()[-600:],
-            "served": [] if answers == wanted else [f"{a} (not {w})" for a, w in zip(answers, wanted, strict=True) if a != w],
+            "served": []
+            if answers == wanted
+            else [f"{a} (not {w})" for a, w in zip(answers, wanted, strict=True) if a != w],
         }
 
 
@@ -206,7 +215,9 @@ def summarise(runs: list[dict[str, Any]], cores: int) -> dict[str, Any]:
     }
 
 
-def goals(results: dict[str, dict[str, dict[str, Any]]], sizes: list[int], big: int) -> dict[str, Any]:
+def goals(
+    results: dict[str, dict[str, dict[str, Any]]], sizes: list[int], big: int
+) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for wave in ("wave-cli", "wave-sdk"):
         for n in sizes:
@@ -230,7 +241,11 @@ def goals(results: dict[str, dict[str, dict[str, Any]]], sizes: list[int], big: 
             }
     for n in sizes:
         key = str(n)
-        trips = {t: results[t][key]["round_trips_per_host"] for t in (*TOOLS[:2], *RIVALS) if key in results.get(t, {})}
+        trips = {
+            t: results[t][key]["round_trips_per_host"]
+            for t in (*TOOLS[:2], *RIVALS)
+            if key in results.get(t, {})
+        }
         if trips:
             wave = max(trips.get("wave-cli", 0), trips.get("wave-sdk", 0))
             rivals = [trips[t] for t in RIVALS if t in trips]
@@ -266,7 +281,10 @@ def main() -> int:
         if not found
     ]
     if missing:
-        print(f"ssh_peers: needs {', '.join(missing)} (scripts/install-test-deps, make setup)", file=sys.stderr)
+        print(
+            f"ssh_peers: needs {', '.join(missing)} (scripts/install-test-deps, make setup)",
+            file=sys.stderr,
+        )
         return 0
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -283,7 +301,11 @@ def main() -> int:
         bench = Bench(farm, hosts, sorted({*sizes, big} - {0}), base)
         print(f"warming up {len(hosts)} hosts (pm2 daemons, connections) …", file=sys.stderr)
         rid, source, tar = bench.release()
-        first = bench.measure(len(hosts), lambda: bench.deploy("wave-sdk", len(hosts), rid, source, tar), lambda h: rid)
+        first = bench.measure(
+            len(hosts),
+            lambda: bench.deploy("wave-sdk", len(hosts), rid, source, tar),
+            lambda h: rid,
+        )
         if not first["ok"]:
             raise RuntimeError(f"warm-up deploy failed: {first['error'] or first['served']}")
         for n in bench.peers:
@@ -298,7 +320,9 @@ def main() -> int:
             for tool, n in cases:
                 rid, source, tar = bench.release()
                 sample = bench.measure(
-                    n, lambda t=tool, n=n, r=rid, s=source, a=tar: bench.deploy(t, n, r, s, a), lambda h, r=rid: r
+                    n,
+                    lambda t=tool, n=n, r=rid, s=source, a=tar: bench.deploy(t, n, r, s, a),
+                    lambda h, r=rid: r,
                 )
                 deploys.setdefault((tool, n), []).append(sample)
                 print(
@@ -322,7 +346,9 @@ def main() -> int:
                         "wave-sdk" if tool.startswith("wave") else tool, big, rid, source, tar
                     )
                     if not done.ok:
-                        raise RuntimeError(f"{tool}: deploy before the rollback failed: {done.output}")
+                        raise RuntimeError(
+                            f"{tool}: deploy before the rollback failed: {done.output}"
+                        )
                     live.append(rid)
                 sample = bench.measure(
                     big,
@@ -417,8 +443,10 @@ def _print(results: dict[str, Any], verdicts: dict[str, Any]) -> None:
     for action, table in results.items():
         if not table:
             continue
-        print(f"\n{action:<10}{'tool':<12}{'hosts':>6}{'wall':>9}{'trips/host':>12}{'conns':>7}"
-              f"{'client cpu':>12}{'hosts cpu':>11}{'failed':>8}")
+        print(
+            f"\n{action:<10}{'tool':<12}{'hosts':>6}{'wall':>9}{'trips/host':>12}{'conns':>7}"
+            f"{'client cpu':>12}{'hosts cpu':>11}{'failed':>8}"
+        )
         for tool, by_size in table.items():
             for n, r in sorted(by_size.items(), key=lambda x: int(x[0])):
                 print(

@@ -23,11 +23,13 @@ import contextlib
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +62,9 @@ ln -sfn "$d/releases/$id" "$d/current.tmp" && mv -T "$d/current.tmp" "$d/current
 """
 
 FLOOR_RELOAD = r"""
-printf '{"apps":[{"name":"web","script":"server.js","cwd":"%s/current","args":[],"instances":1,"exec_mode":"fork","merge_logs":true,"env":{"PORT":"%s","WAVE_RELEASE":"%s"}}]}\n' \
-  "$d" "$3" "$id" > "$d/.wave-pm2-web.json"
+app='{"name":"web","script":"server.js","cwd":"%s/current","args":[],"instances":1,'
+app="$app"'"exec_mode":"fork","merge_logs":true,"env":{"PORT":"%s","WAVE_RELEASE":"%s"}}'
+printf "{\"apps\":[$app]}\n" "$d" "$3" "$id" > "$d/.wave-pm2-web.json"
 cd "$d/current" && pm2 startOrReload "$d/.wave-pm2-web.json" --update-env >/dev/null
 end=$(( $(date +%s) + 15 ))
 while :; do
@@ -87,8 +90,11 @@ def find_ansible() -> str | None:
 
 
 def release_tar(source: Path, dest: Path) -> Path:
-    """The release as a tar file of its top-level entries (no ``.`` entry, whose mtime
-    would date the release directory by the source instead of by its upload)."""
+    """The release as a tar file of its top-level entries.
+
+    No ``.`` entry: its mtime would date the release directory by the source instead of
+    by its upload, and Capistrano and the floor order releases by mtime.
+    """
     with tarfile.open(dest, "w") as tar:
         for entry in sorted(source.iterdir()):
             tar.add(entry, arcname=entry.name)
@@ -157,8 +163,9 @@ class Peers:
                 }
             )
         )
-        # Short: a unix socket path has 108 bytes at most.
-        self.control = Path(tempfile_dir(work))
+        # ssh's control sockets: a short directory (a socket path has 108 bytes at most).
+        self.control = Path(tempfile.mkdtemp(prefix="wp-", dir="/tmp"))
+        (self.control / "a").mkdir()
         self._masters: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- Capistrano --------------------------------------------------------------------
@@ -275,8 +282,10 @@ class Peers:
                 time.sleep(0.02)
 
     def floor(self, release_id: str, tarball: Path | None) -> Run:
-        """Deploy (``tarball`` given) or roll back (``None``): one command per host, over the
-        open connections, every host at once."""
+        """Deploy (``tarball`` given) or roll back (``None``), every host at once.
+
+        One command per host, over the connections :meth:`open_floor` opened.
+        """
         script = (FLOOR_DEPLOY if tarball else FLOOR_ROLLBACK) + FLOOR_RELOAD
         if tarball:
             script += FLOOR_PRUNE
@@ -285,7 +294,7 @@ class Peers:
         started = time.perf_counter()
         running = []
         for host in self.hosts:
-            argv = [*self._ssh(host), "sh", "-c", _quote(script), "sh"]
+            argv = [*self._ssh(host), "sh", "-c", shlex.quote(script), "sh"]
             argv += [str(host.deploy_path), release_id, str(host.app_port), str(KEEP)]
             with open(tarball or os.devnull, "rb") as stdin:
                 running.append(
@@ -340,18 +349,3 @@ class Peers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         shutil.rmtree(self.control, ignore_errors=True)
-
-
-def tempfile_dir(work: Path) -> str:
-    """A short directory for ssh's control sockets (``/tmp/wp-XXXX``)."""
-    import tempfile
-
-    path = tempfile.mkdtemp(prefix="wp-", dir="/tmp")
-    (Path(path) / "a").mkdir()
-    return path
-
-
-def _quote(script: str) -> str:
-    import shlex
-
-    return shlex.quote(script)

@@ -387,14 +387,19 @@ def write_app(
 
 
 def hosts_cpu(hosts: Iterable[SSHHost]) -> float:
-    """CPU seconds the hosts spent so far: each sshd and pm2 daemon with every process under
-    it, live (its own time) or gone (in its parent's reaped-children time) — so a connection
-    kept open (ControlPersist) counts as well as one closed. Other work on the machine is
-    not in it."""
+    """CPU seconds the hosts spent so far: each sshd and pm2 daemon with all under it.
+
+    Every process under them counts, live (its own time) or gone (in its parent's
+    reaped-children time), so a connection kept open (ControlPersist) counts as well as
+    one closed. Other work on the machine is not in it.
+    """
     tree = _children()
     total = 0.0
     for host in hosts:
-        for root in (host.process.pid if host.process else None, _read_pid(host.pm2_home / "pm2.pid")):
+        for root in (
+            host.process.pid if host.process else None,
+            _read_pid(host.pm2_home / "pm2.pid"),
+        ):
             if not root:
                 continue
             todo, pids = [root], [root]
