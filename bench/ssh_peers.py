@@ -18,8 +18,9 @@ Every tool does the same on every host (adapters/ssh/tests/peer_tools.py): uploa
 file and ``startOrReload``, the health URL, keep 3 releases. After each deploy the bench
 asks every host's app (HTTP, loopback) for its version: a tool that did not deploy is a
 failed sample, not a fast one. Then the rollback (``current`` back, reload, health) at 20
-hosts: each tool first deploys twice (wave) or once (the others: their rollback takes the
-newest release before ``current``, whoever staged it), untimed, then rolls back, timed.
+hosts: wave first deploys twice (its rollback goes back to its own previous deploy), the
+others' rollback takes the newest release before ``current`` whoever staged it, so the
+floor deploys once for them (untimed); then the tool rolls back, timed.
 
 Reported per tool and size: median wall time, the client's CPU (this process for
 ``wave-sdk``; the tool's reaped processes otherwise, plus ControlMaster processes), the
@@ -309,8 +310,7 @@ def main() -> int:
         if not first["ok"]:
             raise RuntimeError(f"warm-up deploy failed: {first['error'] or first['served']}")
         for n in bench.peers:
-            if "floor" in tools:
-                bench.peers[n].open_floor()
+            bench.peers[n].open_floor()  # the floor's, and the rollbacks' preparation
             if "ansible" in tools:
                 rid, source, tar = bench.release()
                 bench.deploy("ansible", n, rid, source, tar)
@@ -336,15 +336,14 @@ def main() -> int:
             order = list(tools)
             rng.shuffle(order)
             for tool in order:
-                # The release to go back to, then the one to leave, each by the tool itself
-                # (wave's rollback goes back to wave's own previous deploy: two of them).
-                prep = 2 if tool.startswith("wave") else 1
+                # A release to leave, untimed. wave goes back to its own previous deploy
+                # (from its history): two wave deploys. The others go back to the newest
+                # release before `current`, whoever staged it: one deploy by the floor.
+                prep, by = (2, "wave-sdk") if tool.startswith("wave") else (1, "floor")
                 live: list[str] = []
                 for _ in range(prep):
                     rid, source, tar = bench.release()
-                    done = bench.deploy(
-                        "wave-sdk" if tool.startswith("wave") else tool, big, rid, source, tar
-                    )
+                    done = bench.deploy(by, big, rid, source, tar)
                     if not done.ok:
                         raise RuntimeError(
                             f"{tool}: deploy before the rollback failed: {done.output}"
