@@ -33,6 +33,7 @@ bench: setup
 	$(PY) bench/startup.py
 	$(PY) bench/docker_deploy.py
 	$(PY) bench/ssh_fanout.py
+	$(PY) bench/ssh_peers.py
 	$(PY) bench/k8s_requests.py
 	$(PY) bench/static_hash.py
 	$(PY) bench/static_deploy.py

@@ -84,27 +84,6 @@ class NoManager:
         pass
 
 
-def _process_cpu(pid: int | None) -> float:
-    """CPU seconds of a process and of the children it has reaped (utime+stime+cu+cs)."""
-    if not pid:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def _hosts_cpu(hosts: list[kit.SSHHost]) -> float:
-    """CPU the hosts spent: each sshd with its sessions (the commands, the pm2 CLI), each
-    pm2 daemon with the apps it ran. Other work on this shared machine is not in it."""
-    total = 0.0
-    for host in hosts:
-        total += _process_cpu(host.process.pid if host.process else None)
-        total += _process_cpu(kit._read_pid(host.pm2_home / "pm2.pid"))
-    return total
-
-
 def _own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -136,14 +115,14 @@ def deploy(
     if variant == "layout":
         adapter.manager = NoManager()
     every = farm.hosts
-    machine, own, started = _hosts_cpu(every), _own_cpu(), time.perf_counter()
+    machine, own, started = kit.hosts_cpu(every), _own_cpu(), time.perf_counter()
     try:
         result = adapter.deploy(release)
     finally:
         wall = time.perf_counter() - started
         adapter.close()
         time.sleep(0.3)  # let sshd reap the closed sessions, so their CPU is counted
-        machine, own = _hosts_cpu(every) - machine, _own_cpu() - own
+        machine, own = kit.hosts_cpu(every) - machine, _own_cpu() - own
     per_host = result.details["hosts"].values()
     phases: dict[str, float] = {}
     for name in ("connect", "stage", "switch", "reload", "health", "processes", "prune"):

@@ -150,6 +150,12 @@ class SSHHost:
             return 0
         return self.log.read_text(errors="replace").count("Accepted publickey")
 
+    def sessions(self) -> int:
+        """SSH sessions sshd started (one per command, shell or sftp/scp: a round trip)."""
+        if not self.log.exists():
+            return 0
+        return self.log.read_text(errors="replace").count("Starting session:")
+
     def get(self, path: str = "/", timeout: float = 2.0) -> tuple[int, dict[str, Any]]:
         """GET the app on this host (the same machine: its port is on loopback)."""
         import http.client
@@ -311,6 +317,8 @@ class Farm:
                     "MaxStartups 200",
                     "MaxSessions 200",
                     "LogLevel VERBOSE",
+                    # As on any server: Ansible and scp (sftp protocol) upload through it.
+                    "Subsystem sftp internal-sftp",
                     "SetEnv " + " ".join(f"{k}={v}" for k, v in env.items()),
                     "",
                 ]
@@ -388,6 +396,42 @@ def write_app(
         )
     )
     return directory
+
+
+def hosts_cpu(hosts: Iterable[SSHHost]) -> float:
+    """CPU seconds the hosts spent so far: each sshd and pm2 daemon with all under it.
+
+    Every process under them counts, live (its own time) or gone (in its parent's
+    reaped-children time), so a connection kept open (ControlPersist) counts as well as
+    one closed. Other work on the machine is not in it.
+    """
+    tree = _children()
+    total = 0.0
+    for host in hosts:
+        for root in (
+            host.process.pid if host.process else None,
+            _read_pid(host.pm2_home / "pm2.pid"),
+        ):
+            if not root:
+                continue
+            todo, pids = [root], [root]
+            while todo:
+                kids = tree.get(todo.pop(), [])
+                pids += kids
+                todo += kids
+            total += sum(process_cpu(pid) for pid in pids)
+    return total
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds of a process and of the children it has reaped (utime+stime+cu+cs)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _keygen(path: Path) -> None:

@@ -381,3 +381,30 @@ def test_a_changed_instance_count_is_applied(
     processes = _pm2(host, farm)
     assert [p["pm2_env"]["status"] for p in processes] == ["online"] * 3
     assert {host.get("/")[1]["version"] for _ in range(6)} == {"v2"}
+
+
+def test_a_deploy_and_a_rollback_take_few_round_trips_per_host(
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
+) -> None:
+    """Each layout step is one remote script (wave_sdk_ssh/layout.py): what sshd counts."""
+    hosts = start_hosts(2)
+    project.write(farm.target(hosts, shared=["logs"], keep=2), endpoints=[])
+    wave = project.wave()
+    for version in ("v1", "v2"):
+        wave.deploy("fleet", release=make_app(version))
+    before = [h.sessions() for h in hosts]
+    project.wave().deploy("fleet", release=make_app("v3"))  # stages, switches, prunes v1
+    assert _versions(hosts) == ["v3", "v3"]
+    assert [sorted(p.name for p in (h.deploy_path / "releases").iterdir()) for h in hosts] == [
+        ["v2", "v3"]
+    ] * 2
+    # The gate's look, inspect, upload, switch, pm2, health, processes, prune (survey and
+    # rm), the runbook's two health rounds: 11 (it was 24 with a command per file step).
+    deployed = [h.sessions() - n for h, n in zip(hosts, before, strict=True)]
+    assert max(deployed) <= 11, deployed
+
+    before = [h.sessions() for h in hosts]
+    project.wave().rollback("fleet")
+    assert _versions(hosts) == ["v2", "v2"]
+    back = [h.sessions() - n for h, n in zip(hosts, before, strict=True)]
+    assert max(back) <= 10, back

@@ -169,9 +169,12 @@ class Pm2:
             }
             if c.interpreter:
                 app["interpreter"] = c.interpreter
+            # One command: the file (mode 600: it holds the environment) then pm2.
             path = self.ecosystem_path(root)
-            t.write_text(path, json.dumps({"apps": [app]}, indent=2), mode="600")
-            t.run([c.command, action, path, "--update-env"], cwd=current)
+            t.run(
+                ["sh", "-c", _ECOSYSTEM, "sh", path, current, c.command, action],
+                input=json.dumps({"apps": [app]}, indent=2),
+            )
         else:
             assert c.ecosystem is not None
             t.run(
@@ -401,6 +404,13 @@ class Systemd:
         t.run(self._systemctl("stop", self.config.unit), check=False)
 
 
+_ECOSYSTEM = """
+umask 077
+t="$1.wave-$$"
+cat > "$t" && chmod 600 "$t" && mv -f -- "$t" "$1" || exit
+cd -- "$2" && exec "$3" "$4" "$1" --update-env
+"""
+
 _PIDS = """
 h="${PM2_HOME:-$HOME/.pm2}"
 for f in "$h/pids/$1"-*.pid; do
@@ -459,11 +469,10 @@ def probe_health(t: SSHTransport, url: str, *, wait: float, timeout: float = 5.0
     return HealthProbe(False, code or None, detail, elapsed)
 
 
-def disk_space(t: SSHTransport, path: str) -> dict[str, Any] | None:
-    """Free and used space of the file system holding ``path`` (``df -P``), in bytes."""
-    result = t.run(["df", "-Pk", "--", path], check=False)
-    lines = result.stdout.strip().splitlines()
-    if not result.ok or len(lines) < 2:
+def parse_df(text: str) -> dict[str, Any] | None:
+    """``df -Pk``'s answer as sizes in bytes (``None`` if it is not one)."""
+    lines = text.strip().splitlines()
+    if len(lines) < 2:
         return None
     parts = lines[-1].split()
     try:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from wave_sdk.errors import AdapterError, WaveError
 
 if TYPE_CHECKING:
-    from wave_sdk.releases import ReleaseLayout
     from wave_sdk_ssh.config import Host
+    from wave_sdk_ssh.layout import SSHLayout
     from wave_sdk_ssh.process import AppState, HealthProbe
     from wave_sdk_ssh.transport import SSHTransport
 
@@ -35,7 +35,7 @@ class HostRun:
 
     host: Host
     transport: SSHTransport
-    layout: ReleaseLayout
+    layout: SSHLayout
     state: str = "untouched"
     previous: str | None = None
     """What ``current`` pointed at before the deploy (``None``: nothing, or not read yet)."""

@@ -334,8 +334,22 @@ class SSHTransport:
         return result
 
     def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
+        self.upload(
+            source,
+            ["sh", "-c", _UNPACK, "sh", dest],
+            exclude=exclude,
+            what=f"cannot unpack the release into {dest}",
+        )
+
+    def upload(
+        self, source: Path, argv: Sequence[str], *, exclude: Sequence[str] = (), what: str
+    ) -> None:
+        """Run ``argv`` on the host with ``source`` as a tar archive on its stdin: one command.
+
+        ``what`` begins the error when ``argv`` fails (its stderr's last lines follow).
+        """
         archive = self.session.bundle(source, exclude).path()
-        line = command_line(["sh", "-c", _UNPACK, "sh", dest])
+        line = command_line(argv)
         conn = self._connection()
         self.commands += 1
         try:
@@ -344,7 +358,7 @@ class SSHTransport:
             )
         except TimeoutError:
             raise RemoteCommandFailed(
-                f"{self.host.name}: upload to {dest} did not finish in time",
+                f"{self.host.name}: upload of {source.name or source} did not finish in time",
                 host=self.host.name,
                 returncode=-1,
             ) from None
@@ -352,8 +366,7 @@ class SSHTransport:
             raise self._dropped(exc, "upload") from None
         if code != 0:
             raise RemoteCommandFailed(
-                f"{self.host.name}: cannot unpack the release into {dest}: "
-                + " | ".join(stderr.strip().splitlines()[-3:]),
+                f"{self.host.name}: {what}: " + " | ".join(stderr.strip().splitlines()[-3:]),
                 host=self.host.name,
                 returncode=code,
             )
