@@ -31,6 +31,8 @@ docs: setup
 
 bench: setup
 	$(PY) bench/startup.py
+	$(PY) bench/importtime.py --imports docker --out bench/results/importtime-docker.json
+	$(PY) bench/importtime.py --imports ssh --out bench/results/importtime-ssh.json
 	$(PY) bench/docker_deploy.py
 	$(PY) bench/ssh_fanout.py
 	$(PY) bench/ssh_peers.py

@@ -134,6 +134,7 @@ concurrency = 16
 
 [health]
 endpoints = []
+page = ""
 consecutive = 1
 """)
     env = {**os.environ, "NETLIFY_AUTH_TOKEN": TOKEN, "CI": "1"}
@@ -159,6 +160,7 @@ concurrency = 16
 
 [health]
 endpoints = []
+page = ""
 consecutive = 1
 """)
     env = {**os.environ, "VERCEL_TOKEN": TOKEN, "CI": "1"}
