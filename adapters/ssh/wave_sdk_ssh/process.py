@@ -109,12 +109,8 @@ class ProcessManager(Protocol):
         """Whether each process's working directory is the release (pm2 script, systemd)."""
         ...
 
-    def mark_logs(self, t: SSHTransport, root: str) -> None:
-        """Note where the app's logs end, just before a release starts (see read_logs)."""
-        ...
-
     def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
-        """The app's log lines since the last mark_logs, at most ``limit`` and LOG_BYTES."""
+        """The app's log lines of the live release, at most ``limit`` and LOG_BYTES."""
         ...
 
 
@@ -150,7 +146,8 @@ class Pm2:
 
     def activate(self, t: SSHTransport, host: Host, root: str, release_id: str) -> None:
         c = self.config
-        self.mark_logs(t, root)
+        # The log mark (see mark_path) is the prelude of the one activation command.
+        mark = [self.mark_path(root), c.app]
         current = posixpath.join(root, "current")
         action = "startOrReload" if c.reload == "reload" else "startOrRestart"
         env = _env(host, release_id)
@@ -172,13 +169,18 @@ class Pm2:
             # One command: the file (mode 600: it holds the environment) then pm2.
             path = self.ecosystem_path(root)
             t.run(
-                ["sh", "-c", _ECOSYSTEM, "sh", path, current, c.command, action],
+                ["sh", "-c", _LOG_MARK + _ECOSYSTEM, "sh", *mark, path, current, c.command, action],
                 input=json.dumps({"apps": [app]}, indent=2),
             )
         else:
             assert c.ecosystem is not None
             t.run(
                 [
+                    "sh",
+                    "-c",
+                    _LOG_MARK + 'exec "$@"\n',
+                    "sh",
+                    *mark,
                     c.command,
                     action,
                     posixpath.join(current, c.ecosystem),
@@ -191,16 +193,13 @@ class Pm2:
             )
 
     def mark_path(self, root: str) -> str:
-        return posixpath.join(root, f".wave-pm2-{self.config.app}.logmark")
-
-    def mark_logs(self, t: SSHTransport, root: str) -> None:
-        """Write ``<deploy_path>/.wave-pm2-<app>.logmark``: each pm2 log file's size now.
+        """``<deploy_path>/.wave-pm2-<app>.logmark``: each pm2 log file's size at activation.
 
         pm2 appends every release's lines to the same files, without time stamps unless
         the ecosystem asks for them; so the lines of the release about to start are those
-        after these sizes. One shell command: no Node, no pm2.
+        after these sizes, which the activation command writes first (``_LOG_MARK``).
         """
-        t.run(["sh", "-c", _LOG_MARK, "sh", self.mark_path(root), self.config.app])
+        return posixpath.join(root, f".wave-pm2-{self.config.app}.logmark")
 
     def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
         """The app's lines in pm2's log files from the mark on; the end of each if long.
@@ -318,9 +317,16 @@ _LOG_FILES = "APP=$1\n" + _LOG_LOOP + "  printf '%s\\n' \"$f\"\ndone\n"
 
 _LOG_MARK = (
     "APP=$2\n" + _LOG_LOOP + '  printf \'%s %s\\n\' "$(wc -c < "$f")" "$f"\n'
-    'done > "$1.tmp"\nmv -f -- "$1.tmp" "$1"\n'
+    'done > "$1.tmp" && mv -f -- "$1.tmp" "$1" ||\n'
+    '  echo "wave: could not note the log sizes in $1" >&2\n'
+    "shift 2\n"
 )
-"""Write "<size> <path>" of each of the app's log files to $1 ($2: the app)."""
+"""Write "<size> <path>" of each of the app's log files to $1 ($2: the app), then drop both.
+
+The prelude of both activation scripts, so the mark costs no SSH session of its own; a
+mark that cannot be written is said on stderr and does not stop the release (the bake
+window then reads from the previous release's mark, or from the files' start).
+"""
 
 _LOG_READ = r"""
 size=$(wc -c < "$1" 2>/dev/null) || { echo whole; exit 0; }
@@ -350,9 +356,6 @@ class Systemd:
         prefix = ["sudo", "-n"] if self.config.sudo else []
         scope = ["--user"] if self.config.scope == "user" else []
         return [*prefix, "systemctl", *scope, *args]
-
-    def mark_logs(self, t: SSHTransport, root: str) -> None:
-        """Nothing to note: see :meth:`read_logs`."""
 
     def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
         """Not read: the journal needs ``journalctl`` rights the deploy user may lack."""
