@@ -193,6 +193,18 @@ class Adapter(ABC):
     def status(self) -> StatusReport:
         """What runs now and which releases are kept."""
 
+    def brief_status(self) -> StatusReport:
+        """:meth:`status` as the pipeline needs it; by default the same report.
+
+        The core reads a target's status for itself around every rollback and plan (see
+        :func:`~wave_sdk.hookspecs.wave_status`'s ``brief``). Override this when
+        :meth:`status` gathers figures only a person reads at a cost the pipeline should
+        not pay on every host each time — the SSH adapter's asks pm2 for memory and
+        restarts, a Node start per host, where the pid files tell whether the app runs.
+        ``current``, ``state``, ``url`` and ``releases`` must be what :meth:`status` says.
+        """
+        return self.status()
+
     def health(self) -> list[HealthResult]:
         """Platform-native health; HTTP endpoint checks are the core's business."""
         return []
@@ -242,8 +254,8 @@ class Adapter(ABC):
         return self.rollback(to)
 
     @hookimpl
-    def wave_status(self, target: TargetContext) -> StatusReport:
-        return self.status()
+    def wave_status(self, target: TargetContext, brief: bool) -> StatusReport:
+        return self.brief_status() if brief else self.status()
 
     @hookimpl
     def wave_health(self, target: TargetContext, url: str | None) -> list[HealthResult]:

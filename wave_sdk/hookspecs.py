@@ -167,11 +167,19 @@ def wave_rollback(target: TargetContext, to: str | None) -> RollbackResult:  # t
 
 
 @hookspec(firstresult=True)
-def wave_status(target: TargetContext) -> StatusReport:  # type: ignore[empty-body]
+def wave_status(target: TargetContext, brief: bool) -> StatusReport:  # type: ignore[empty-body]
     """Report what runs on ``target`` and which releases it keeps (an operation hook).
 
     Same dispatch rule as :func:`wave_deploy`; it has no side effects, but a second
     adapter answering for a target it does not own would report someone else's state.
+
+    ``brief`` is true when the pipeline reads the target for itself — before a rollback
+    (is it already on the release?), after one (where to verify), for a plan, a health
+    round or a migration's check — and false when a person asked (``wave status``,
+    :meth:`Wave.status <wave_sdk.Wave.status>`). A brief report must be as exact about
+    ``current``, ``state``, ``url`` and ``releases``, and may leave out what only a reader
+    wants (per-process figures, disk); the :class:`~wave_sdk.adapter.Adapter` base routes
+    it to :meth:`~wave_sdk.adapter.Adapter.brief_status`.
 
     Returns:
         A :class:`~wave_sdk.models.StatusReport`.

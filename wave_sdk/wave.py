@@ -452,7 +452,7 @@ class Wave:
         out: dict[str, list[HealthResult]] = {}
         for target in self.config.environment(environment).targets:
             with self.open_target(target, environment) as adapter:
-                status = boundary.status(self.plugins, adapter)
+                status = boundary.status(self.plugins, adapter, brief=True)
                 out[target] = health_round(self.plugins, adapter, config.base_url or status.url)
         return out
 

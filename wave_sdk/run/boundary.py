@@ -76,14 +76,17 @@ def rollback(plugins: PluginManager, adapter: Adapter, to: str | None) -> Rollba
     return result
 
 
-def status(plugins: PluginManager, adapter: Adapter) -> StatusReport:
-    """What runs on the target now."""
-    return _call(plugins, "wave_status", adapter, StatusReport)
+def status(plugins: PluginManager, adapter: Adapter, *, brief: bool = False) -> StatusReport:
+    """What runs on the target now; ``brief`` when the pipeline reads it for itself."""
+    return _call(plugins, "wave_status", adapter, StatusReport, brief=brief)
 
 
 def live(plugins: PluginManager, adapter: Adapter) -> StatusReport | None:
-    """:func:`status`, or ``None`` when the target cannot say (it is then treated as changed)."""
+    """The pipeline's own read (a brief :func:`status`); ``None`` when the target cannot say.
+
+    A target that cannot say is treated as changed.
+    """
     try:
-        return status(plugins, adapter)
+        return status(plugins, adapter, brief=True)
     except WaveError:
         return None

@@ -66,7 +66,7 @@ def verify_environment(run: DeployRun, environment: str) -> None:
     config = ctx.config.health_for(environment)
     for target in ctx.config.environment(environment).targets:
         with ctx.open_target(target, environment) as adapter:
-            status = boundary.status(ctx.plugins, adapter)
+            status = boundary.status(ctx.plugins, adapter, brief=True)
             for r in health_round(ctx.plugins, adapter, config.base_url or status.url):
                 if not r.ok:
                     bad.append(f"{target} {r.source} {r.name}: {r.detail}")

@@ -163,6 +163,13 @@ class AdapterContract:
         [report] = wave.status(ENVIRONMENT)
         return report
 
+    def _brief(self, wave: Wave) -> StatusReport:
+        """The status the pipeline reads for itself (``wave_status`` with ``brief``)."""
+        from wave_sdk.run import boundary
+
+        with wave.open_target(TARGET, ENVIRONMENT) as adapter:
+            return boundary.status(wave.plugins, adapter, brief=True)
+
     def _deploy(self, wave: Wave, release: Release) -> str | None:
         """Deploy ``release`` and return the URL the adapter reported for it."""
         report = wave.deploy(ENVIRONMENT, release=release)
@@ -223,7 +230,11 @@ class AdapterContract:
     def test_status_reports_current_release(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
     ) -> None:
-        """``status()`` names the live release, says ``running``, and its URL serves it."""
+        """``status()`` names the live release, says ``running``, and its URL serves it.
+
+        The brief status the pipeline reads (:meth:`Adapter.brief_status`) says the same
+        of the release, the state, the URL and the releases kept.
+        """
         self._need(capabilities, Capability.STATUS)
         self._deploy(wave, make_release("r1"))
         status = self._status(wave)
@@ -231,6 +242,9 @@ class AdapterContract:
         assert status.adapter == self.adapter
         assert status.state == "running"
         assert self._served(status.url, "r1") == "r1"
+        brief = self._brief(wave)
+        fields = ("target", "adapter", "current", "state", "url", "releases")
+        assert brief.model_dump(include=set(fields)) == status.model_dump(include=set(fields))
 
     def test_health_passes_after_deploy(
         self, wave: Wave, make_release: MakeRelease, capabilities: frozenset[str]
@@ -383,8 +397,9 @@ class AdapterContract:
     ) -> None:
         """An app stopped behind the adapter's back is not reported ``running``.
 
-        After :meth:`kill_behind_back` nothing answers at the URL; then ``status()`` must
-        stop saying ``running`` and health must fail (the adapter's own, if it has one).
+        After :meth:`kill_behind_back` nothing answers at the URL; then ``status()`` (and
+        the brief status) must stop saying ``running`` and health must fail (the adapter's
+        own, if it has one).
         """
         self._need(capabilities, Capability.STATUS)
         url = self._deploy(wave, make_release("r1"))
@@ -400,6 +415,7 @@ class AdapterContract:
             timeout=self.wait_timeout,
         )
         assert state != "running", "status() of an app that was stopped"
+        assert self._brief(wave).state != "running", "brief_status() of an app that was stopped"
         results = wait_until(
             lambda: wave.health(ENVIRONMENT)[TARGET],
             lambda seen: self._unhealthy(seen, capabilities),

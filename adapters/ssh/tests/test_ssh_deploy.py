@@ -7,6 +7,8 @@ tests/app (Node), built on each host with ``npm ci`` and ``npm run build``.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -408,3 +410,44 @@ def test_a_deploy_and_a_rollback_take_few_round_trips_per_host(
     assert _versions(hosts) == ["v2", "v2"]
     back = [h.sessions() - n for h, n in zip(hosts, before, strict=True)]
     assert max(back) <= 10, back
+
+
+def test_the_pipeline_reads_pm2_pid_files_and_wave_status_asks_pm2(
+    farm: kit.Farm, start_hosts: kit.StartHosts, project: kit.Project, make_app: kit.MakeApp
+) -> None:
+    """Around a rollback the core reads a brief status: no `pm2 jlist` on any host.
+
+    `pm2 jlist` starts Node on the host; `wave status`, for a person, asks pm2 for memory
+    and restarts all the same.
+    """
+    assert farm.pm2 is not None
+    hosts = start_hosts(2)
+    # The hosts' pm2, through a wrapper noting each command (outside pytest's 0700 tmp,
+    # where the login user could not write).
+    spy = Path(tempfile.mkdtemp(prefix="wave-pm2-spy-", dir="/tmp"))
+    try:
+        spy.chmod(0o777)
+        calls = spy / "calls"
+        wrapper = spy / "pm2"
+        wrapper.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec {farm.pm2} "$@"\n')
+        wrapper.chmod(0o755)
+        pm2 = {"app": "web", "script": "server.js", "command": str(wrapper)}
+        project.write(farm.target(hosts, pm2=pm2), endpoints=[])
+        for version in ("v1", "v2"):
+            project.wave().deploy("fleet", release=make_app(version))
+        calls.write_text("")
+        calls.chmod(0o666)
+        project.wave().rollback("fleet")
+        assert _versions(hosts) == ["v1", "v1"]
+        made = calls.read_text().split()
+        assert made.count("startOrReload") == 2, made  # the wrapper is what the hosts ran
+        assert "jlist" not in made, made
+
+        [report] = project.wave().status("fleet")
+        assert calls.read_text().split().count("jlist") == 2
+        assert (report.current, report.state) == ("v1", "running")
+        for host in hosts:
+            [process] = report.details["hosts"][host.name]["processes"]
+            assert process["memory"] > 1_000_000 and process["restarts"] >= 0
+    finally:
+        shutil.rmtree(spy, ignore_errors=True)

@@ -265,7 +265,8 @@ class Pm2:
         One shell command, where ``pm2 jlist`` would start Node and load pm2 (~0.4 s of
         CPU on the host): after a reload only the pids, whether they live and the
         directory each runs in are needed. Without pid files (an ecosystem with its own
-        ``pid_file``) this falls back to ``pm2 jlist``.
+        ``pid_file``, an app pm2 stopped) or without a live pm2 daemon to trust them,
+        this falls back to ``pm2 jlist``.
         """
         result = t.run(["sh", "-c", _PIDS, "sh", self.config.app], check=False)
         processes = []
@@ -416,15 +417,28 @@ cd -- "$2" && exec "$3" "$4" "$1" --update-env
 
 _PIDS = """
 h="${PM2_HOME:-$HOME/.pm2}"
+alive() {
+  case $1 in ''|*[!0-9]*) return 1 ;; esac
+  s=$(cat -- "/proc/$1/stat" 2>/dev/null) || return 1
+  s=${s##*) }
+  [ "${s%% *}" != Z ]
+}
+alive "$(cat -- "$h/pm2.pid" 2>/dev/null)" || exit 0
 for f in "$h/pids/$1"-*.pid; do
   [ -f "$f" ] || continue
   pid=$(cat -- "$f")
-  if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+  if alive "$pid"; then
     echo "${f##*/} $pid up $(readlink "/proc/$pid/cwd")"
   else
     echo "${f##*/} $pid down"
   fi
 done
+"""
+
+"""Each of the app's pid files: ``<file> <pid> up <cwd>`` or ``<file> <pid> down``.
+
+A zombie (killed, not yet reaped) is down. Nothing at all when the pm2 daemon is not
+alive: its pid files are then stale, and :meth:`Pm2.running` asks ``pm2 jlist`` instead.
 """
 
 # -- probes every host gets ------------------------------------------------------------
