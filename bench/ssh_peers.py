@@ -4,7 +4,8 @@ The same release — the SSH tests' Node app, the same files — goes to the sam
 hosts (the test kit's: one ``sshd -D`` and one pm2 daemon each, adapters/ssh/tests/
 sshd_farm.py) through five tools, in interleaved rounds of shuffled order:
 
-* ``wave-cli``: ``wave deploy --env fleet --release ID --source DIR`` as a command;
+* ``wave-cli``: ``wave deploy --env fleet --release ID --source DIR`` as a command, with
+  ``max_parallel`` = hosts (every host at once, as the others work; the default is 10);
 * ``wave-sdk``: ``Wave.deploy()`` in this process;
 * ``capistrano``: ``cap farm deploy`` with bench/peers/capistrano (Capistrano 3's own flow);
 * ``ansible``: ``ansible-playbook deploy.yml`` with bench/peers/ansible (pipelining,
@@ -83,7 +84,10 @@ class Bench:
         self.peers: dict[int, peers.Peers] = {}
         for n in sizes:
             project = kit.Project(base / f"project-{n}")
-            project.write(farm.target(hosts[:n], shared=["logs"], keep=peers.KEEP), endpoints=[])
+            # Every host at once, as Capistrano does and Ansible with forks = hosts (wave's
+            # default is 10 at a time).
+            target = farm.target(hosts[:n], shared=["logs"], keep=peers.KEEP, max_parallel=n)
+            project.write(target, endpoints=[])
             self.projects[n] = project
             self.peers[n] = peers.Peers(farm, hosts[:n], base / f"peers-{n}")
         self.counter = int(dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S"))
