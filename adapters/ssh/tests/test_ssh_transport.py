@@ -269,3 +269,34 @@ def test_threads_share_one_loop(farm: kit.Farm, start_hosts: kit.StartHosts) -> 
     finally:
         adapter.close()
     assert not [t for t in threading.enumerate() if t.name == "wave-ssh"]
+
+
+def test_commands_run_together_take_one_session_and_keep_their_answers_apart(
+    farm: kit.Farm, start_hosts: kit.StartHosts
+) -> None:
+    """Values stay words (quotes, `$(…)`, newlines); each exit status and output is its own."""
+    [host] = start_hosts(1)
+    adapter = _adapter(farm, [host])
+    t = adapter.transport(adapter.hosts[0])
+    pwned = Path(f"/tmp/wave-pwned-{os.getpid()}-{time.monotonic_ns()}")
+    hostile = f"a b'\"$(touch {pwned})`touch {pwned}`\n; touch {pwned}"
+    try:
+        t.connect()
+        before = host.sessions()
+        echoed, failed, unfinished, read = t.run_together(
+            [
+                ["printf", "%s", hostile],
+                ["sh", "-c", "echo out; echo err >&2; exit 3"],
+                ["printf", "no newline"],
+                ["cat"],  # stdin is not the session's: it ends at once
+            ]
+        )
+        assert host.sessions() - before == 1
+    finally:
+        adapter.close()
+    assert (echoed.returncode, echoed.stdout) == (0, hostile)
+    assert (failed.returncode, failed.stdout) == (3, "out\n")
+    assert "err" in failed.stderr
+    assert (unfinished.returncode, unfinished.stdout) == (0, "no newline")
+    assert (read.returncode, read.stdout) == (0, "")
+    assert not pwned.exists()

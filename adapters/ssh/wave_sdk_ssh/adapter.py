@@ -37,13 +37,13 @@ from wave_sdk_ssh.config import Host, SSHTarget
 from wave_sdk_ssh.errors import FleetDeployFailed, HostError
 from wave_sdk_ssh.layout import SSHLayout
 from wave_sdk_ssh.process import (
-    AppState,
     Pm2,
     ProcessManager,
     Systemd,
     parse_df,
     probe_health,
     process_dirs,
+    running,
 )
 from wave_sdk_ssh.rollout import NOT_SWITCHED, HostRun, each, report
 from wave_sdk_ssh.transport import ConnectOptions, Session, SSHTransport
@@ -84,7 +84,6 @@ class SSHAdapter(Adapter):
         self._transports: dict[str, SSHTransport] = {}
         self._last_deploy: dict[str, HostRun] | None = None
         self._emit_lock = threading.Lock()
-        self._just_checked: dict[str, AppState] = {}
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -303,7 +302,7 @@ class SSHAdapter(Adapter):
             # same time the health check had.
             deadline = time.monotonic() + self.config.health_timeout
             while True:
-                app = self.manager.running(run.transport, run.host)
+                app = running(self.manager, run.transport, run.host)
                 app = self.manager.reconcile(run.transport, run.host, app)
                 if app.online or time.monotonic() > deadline:
                     break
@@ -461,10 +460,6 @@ class SSHAdapter(Adapter):
         if not probe.ok:
             run.state = "rollback_failed"
             run.rollback_error = f"on {goal} but unhealthy: {probe.detail}"
-            return
-        # The core reads the brief status next (where to verify the rollback): it uses the
-        # processes read now from the pid files instead of reading them again.
-        self._just_checked[run.name] = self.manager.running(run.transport, run.host)
 
     # -- status, health, releases ------------------------------------------------------
 
@@ -477,7 +472,7 @@ class SSHAdapter(Adapter):
 
         The pipeline's read around every rollback: ``pm2 jlist`` starts Node and loads pm2
         on each host (~0.3 s of CPU) for memory and restart counts nobody reads there.
-        Right after this command's own rollback, the processes checked then are used.
+        The survey and the processes in one session: one round trip per host.
         """
         return self._report(self._brief_of)
 
@@ -513,10 +508,14 @@ class SSHAdapter(Adapter):
         t = run.transport
         started = time.monotonic()
         t.connect()
-        run.previous, releases, df = run.layout.survey("" if brief else run.host.deploy_path)
-        if brief:
-            run.app = self._just_checked.pop(run.name, None) or self.manager.running(t, run.host)
+        if brief:  # one session: the survey and the processes together
+            surveyed, processes = t.run_together(
+                [run.layout.survey_command(), self.manager.running_command()]
+            )
+            run.previous, releases, df = run.layout.survey_from(surveyed)
+            run.app = self.manager.running_from(t, run.host, processes)
         else:
+            run.previous, releases, df = run.layout.survey(run.host.deploy_path)
             run.app = self.manager.state(t, run.host)
         run.extra.update(
             reachable=True,

@@ -28,6 +28,7 @@ from pathlib import Path
 from wave_sdk.errors import AdapterError, ReleaseNotFound
 from wave_sdk.models import TEMPORARY
 from wave_sdk.releases import EXCLUDE, ReleaseLayout, _safe_relative, _valid
+from wave_sdk.transport import CommandResult
 from wave_sdk_ssh.transport import SSHTransport
 
 MISSING = 44
@@ -141,9 +142,14 @@ class SSHLayout(ReleaseLayout):
 
     def survey(self, disk: str = "") -> tuple[str | None, list[str], str]:
         """Live release, complete releases newest first, ``df -Pk`` of ``disk``: one command."""
-        result = self.transport.run(
-            ["sh", "-c", _SURVEY, "sh", self.releases_dir, self.current_link, disk], check=False
-        )
+        return self.survey_from(self.transport.run(self.survey_command(disk), check=False))
+
+    def survey_command(self, disk: str = "") -> list[str]:
+        """The command :meth:`survey` runs, to run with others in one session."""
+        return ["sh", "-c", _SURVEY, "sh", self.releases_dir, self.current_link, disk]
+
+    def survey_from(self, result: CommandResult) -> tuple[str | None, list[str], str]:
+        """:meth:`survey`'s answer from its command's result."""
         listing, _, df = result.stdout.partition("--df--\n")
         lines = listing.splitlines()
         live = posixpath.basename(lines[0].strip().rstrip("/")) if lines else ""

@@ -26,6 +26,7 @@ from wave_sdk.logs import split_lines
 from wave_sdk_ssh.transport import MISSING
 
 if TYPE_CHECKING:
+    from wave_sdk.transport import CommandResult
     from wave_sdk_ssh.config import Host, Pm2Config, SystemdConfig
     from wave_sdk_ssh.transport import SSHTransport
 
@@ -92,8 +93,19 @@ class ProcessManager(Protocol):
         """The app's processes now, in full (status); changes nothing on the host."""
         ...
 
-    def running(self, t: SSHTransport, host: Host) -> AppState:
-        """The app's processes, as cheaply as possible: the check after every reload."""
+    def running_command(self) -> list[str]:
+        """The one command that tells cheaply which processes run (see :func:`running`).
+
+        Its own, or with others in one session (a brief status reads it with the release
+        survey).
+        """
+        ...
+
+    def running_from(self, t: SSHTransport, host: Host, result: CommandResult) -> AppState:
+        """The app's processes from :meth:`running_command`'s result.
+
+        Asks further (``t``) only when that result cannot tell.
+        """
         ...
 
     def stop(self, t: SSHTransport, host: Host) -> None:
@@ -112,6 +124,11 @@ class ProcessManager(Protocol):
     def read_logs(self, t: SSHTransport, root: str, limit: int) -> list[str]:
         """The app's log lines of the live release, at most ``limit`` and LOG_BYTES."""
         ...
+
+
+def running(manager: ProcessManager, t: SSHTransport, host: Host) -> AppState:
+    """The app's processes, as cheaply as possible: the check after every reload."""
+    return manager.running_from(t, host, t.run(manager.running_command(), check=False))
 
 
 def _env(host: Host, release_id: str) -> dict[str, str]:
@@ -259,16 +276,21 @@ class Pm2:
             note="" if processes else f"no pm2 process named {self.config.app}",
         )
 
-    def running(self, t: SSHTransport, host: Host) -> AppState:
-        """From the pid files the daemon keeps, ``<PM2_HOME>/pids/<app>-<id>.pid``.
+    def running_command(self) -> list[str]:
+        """Read the pid files the daemon keeps, ``<PM2_HOME>/pids/<app>-<id>.pid``.
 
         One shell command, where ``pm2 jlist`` would start Node and load pm2 (~0.4 s of
-        CPU on the host): after a reload only the pids, whether they live and the
-        directory each runs in are needed. Without pid files (an ecosystem with its own
-        ``pid_file``, an app pm2 stopped) or without a live pm2 daemon to trust them,
-        this falls back to ``pm2 jlist``.
+        CPU on the host): after a reload, or for the pipeline's brief status, only the
+        pids, whether they live and the directory each runs in are needed.
         """
-        result = t.run(["sh", "-c", _PIDS, "sh", self.config.app], check=False)
+        return ["sh", "-c", _PIDS, "sh", self.config.app]
+
+    def running_from(self, t: SSHTransport, host: Host, result: CommandResult) -> AppState:
+        """The processes of the pid files, else ``pm2 jlist``'s (:meth:`state`).
+
+        Else: without pid files (an ecosystem with its own ``pid_file``, an app pm2
+        stopped) or without a live pm2 daemon to trust them.
+        """
         processes = []
         for line in result.stdout.splitlines() if result.ok else []:
             name, pid, alive, cwd = [*line.split(" ", 3), "", "", ""][:4]
@@ -371,11 +393,14 @@ class Systemd:
         t.run(self._systemctl("restart", self.config.unit))
 
     def state(self, t: SSHTransport, host: Host) -> AppState:
+        return self.running_from(t, host, t.run(self.running_command(), check=False))
+
+    def running_command(self) -> list[str]:
+        """``systemctl show``: cheap already, and all that :meth:`state` reads too."""
         fields = "MainPID,ActiveState,SubState,NRestarts,MemoryCurrent,ActiveEnterTimestamp"
-        result = t.run(
-            self._systemctl("show", self.config.unit, "--timestamp=unix", "-p", fields),
-            check=False,
-        )
+        return self._systemctl("show", self.config.unit, "--timestamp=unix", "-p", fields)
+
+    def running_from(self, t: SSHTransport, host: Host, result: CommandResult) -> AppState:
         if not result.ok:
             return AppState("systemd", note=f"systemctl show failed: {_tail(result.stderr)}")
         values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
@@ -397,9 +422,6 @@ class Systemd:
             ),
             details={"sub_state": values.get("SubState")},
         )
-
-    def running(self, t: SSHTransport, host: Host) -> AppState:
-        return self.state(t, host)  # `systemctl show` is cheap already
 
     def reconcile(self, t: SSHTransport, host: Host, state: AppState) -> AppState:
         return state  # the unit file says how the service runs

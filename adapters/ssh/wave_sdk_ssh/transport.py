@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shlex
 import tarfile
 import tempfile
@@ -71,6 +72,26 @@ class ConnectOptions:
     keepalive_interval: float = 15.0
     keepalive_count_max: int = 3
     command_timeout: float = 900.0
+
+
+def _together(commands: Sequence[Sequence[str]]) -> tuple[str, list[str]]:
+    """A constant script running each command in turn, and its positional parameters.
+
+    ``$1`` is a boundary; each command's words follow as ``${n}`` references, never as
+    text of the script; after each, a line ``<boundary> <exit status>``, after a newline
+    of its own (the command's output may not end in one).
+    """
+    lines: list[str] = []
+    args: list[str] = []
+    n = 2
+    for argv in commands:
+        if not argv:
+            raise ValueError("an empty command")
+        words = " ".join(f'"${{{n + k}}}"' for k in range(len(argv)))
+        lines.append(f'{words} </dev/null; printf \'\\n%s %s\\n\' "$1" "$?"')
+        args += argv
+        n += len(argv)
+    return "\n".join(lines) + "\n", args
 
 
 def command_line(argv: Sequence[str], *, cwd: str | None = None, env: bool = False) -> str:
@@ -332,6 +353,35 @@ class SSHTransport:
                 returncode=code,
             )
         return result
+
+    def run_together(
+        self, commands: Sequence[Sequence[str]], *, timeout: float | None = None
+    ) -> list[CommandResult]:
+        """Run ``commands`` one after another in one session: one round trip, not several.
+
+        For reads that always go together (a brief status: the release survey and the
+        processes). Each command's stdout and exit status come back apart; none stops the
+        next, and each result carries the session's whole stderr. Like :meth:`run`'s,
+        every value is a positional parameter of a constant script (see ``_together``).
+        """
+        boundary = f"--wave-{secrets.token_hex(8)}--"
+        script, args = _together(commands)
+        result = self.run(["sh", "-c", script, "sh", boundary, *args], timeout=timeout, check=False)
+        results: list[CommandResult] = []
+        rest = result.stdout
+        for argv in commands:
+            out, mark, rest = rest.partition(f"\n{boundary} ")
+            code, newline, rest = rest.partition("\n")
+            if not mark or not newline or not code.isdigit():
+                tail = " | ".join(result.stderr.strip().splitlines()[-3:]) or "no output"
+                raise RemoteCommandFailed(
+                    f"{self.host.name}: commands run together did not all finish "
+                    f"(exit {result.returncode}): {tail}",
+                    host=self.host.name,
+                    returncode=result.returncode,
+                )
+            results.append(CommandResult(tuple(argv), int(code), out, result.stderr))
+        return results
 
     def put_tree(self, source: Path, dest: str, *, exclude: Sequence[str] = ()) -> None:
         self.upload(
