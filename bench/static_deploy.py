@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -274,6 +275,13 @@ def main(argv: list[str] | None = None) -> int:
             for side in sides:
                 changed.write_bytes(original)
                 fake = FakeProcess("vercel" if "vercel" in side else "netlify")
+                if side.startswith("wave"):
+                    # Each round's fake is a new platform with nothing deployed: wave's
+                    # record starts empty too (else it looks for last round's release).
+                    shutil.rmtree(
+                        (project if side == "wave" else vproject) / ".wave" / "state",
+                        ignore_errors=True,
+                    )
                 with fake as api_url:
                     for kind in ("first", "one-file"):
                         if kind == "one-file":

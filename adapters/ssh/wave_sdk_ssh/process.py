@@ -286,10 +286,10 @@ class Pm2:
         return ["sh", "-c", _PIDS, "sh", self.config.app]
 
     def running_from(self, t: SSHTransport, host: Host, result: CommandResult) -> AppState:
-        """The processes of the pid files, else ``pm2 jlist``'s (:meth:`state`).
+        """The processes of the pid files; ``pm2 jlist``'s (:meth:`state`) without them.
 
-        Else: without pid files (an ecosystem with its own ``pid_file``, an app pm2
-        stopped) or without a live pm2 daemon to trust them.
+        Without them: no pid files (an ecosystem with its own ``pid_file``, an app pm2
+        stopped), or no live pm2 daemon to trust them.
         """
         processes = []
         for line in result.stdout.splitlines() if result.ok else []:
