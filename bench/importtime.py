@@ -18,7 +18,9 @@ Arguments after the options are passed to ``wave_sdk.cli.main``. ``--imports PAT
 instead the modules a ``wave deploy`` on that path loads before its first request
 (:data:`DEPLOY_IMPORTS`: the CLI, the pipeline, the health checks' HTTP client, the
 adapter and its platform library), which a process cannot reach without a target to
-deploy to; ``--out`` writes the medians as JSON. Standard library only.
+deploy to, and beside them, interleaved, a process importing only the third-party
+libraries among them (:data:`LIBRARY_IMPORTS`): the difference is wave's own share. ``--out``
+writes the medians as JSON. Standard library only.
 Bytecode is cached in a private directory, as in ``startup.py``, so module self times do
 not include compiling wave_sdk from source.
 
@@ -60,6 +62,22 @@ DEPLOY_IMPORTS = {
 """What ``wave deploy`` imports on each path before its first request, give or take (the CLI
 sets ``httpx._main`` aside first, as :func:`wave_sdk.cli.main` does)."""
 
+_PYDANTIC = "pydantic.main, pydantic.fields, pydantic.types, pydantic.functional_validators"
+LIBRARY_IMPORTS = {
+    "docker": (
+        "sys.modules['paramiko'] = None\n"
+        f"import docker, httpx, pluggy, tenacity, tomllib, {_PYDANTIC}\n"
+        "del sys.modules['paramiko']"
+    ),
+    "ssh": f"import asyncssh, httpx, pluggy, tenacity, tomllib, {_PYDANTIC}",
+}
+"""The third-party libraries the same deploy imports, and nothing of wave's: the floor under
+any Python command built on them. docker-py is imported lean (paramiko hidden), as
+:func:`wave_sdk_docker.engine.import_sdk` does for a unix-socket engine; pydantic, up to the
+modules its lazy ``BaseModel``, ``Field`` and validators load. ``-X importtime`` charges those
+lazy loads to the wave module that names them first, so only this difference tells wave's
+own share: the deploy's imports minus these."""
+
 CODE = """\
 import time
 t0 = time.perf_counter()
@@ -75,11 +93,13 @@ print(f"WAVE-BENCH {{(t1 - t0) * 1e3:.3f}} {{(t2 - t1) * 1e3:.3f}}", file=sys.st
 """
 
 
-def deploy_code(path: str) -> str:
-    """The ``-c`` program that imports what a deploy on ``path`` does, timing it as CODE does."""
+def deploy_code(path: str, *, libraries: bool = False) -> str:
+    """The ``-c`` program that imports what a deploy on ``path`` does (or, with ``libraries``,
+    only its third-party libraries), timing it as CODE does."""
+    imports = (LIBRARY_IMPORTS if libraries else DEPLOY_IMPORTS)[path]
     return (
         "import sys, time\nt0 = time.perf_counter()\nsys.modules['httpx._main'] = None\n"
-        f"{DEPLOY_IMPORTS[path]}\nt1 = time.perf_counter()\n"
+        f"{imports}\nt1 = time.perf_counter()\n"
         "print(f'WAVE-BENCH {(t1 - t0) * 1e3:.3f} 0', file=sys.stderr)\n"
     )
 
@@ -124,10 +144,16 @@ def main(cli_argv: list[str] | None = None) -> int:
     cum_us: dict[str, list[int]] = defaultdict(list)
     depth: dict[str, int] = {}
     walls, import_cli, run_main = [], [], []
+    library_walls, library_imports = [], []
+    library_code = deploy_code(args.imports, libraries=True) if args.imports else None
     with tempfile.TemporaryDirectory(prefix="wave-importtime-") as cwd:
         env = child_env("cached", str(Path(cwd) / "pycache"))
         run_once(wave_argv, cwd, env, code)  # fills the bytecode cache
         for _ in range(max(1, args.runs)):
+            if library_code is not None:  # interleaved: the same drift on both
+                wall, _modules, marker = run_once([], cwd, env, library_code)
+                library_walls.append(wall)
+                library_imports.append(float(marker.split()[1]))
             wall, modules, marker = run_once(wave_argv, cwd, env, code)
             walls.append(wall)
             if marker:
@@ -150,6 +176,9 @@ def main(cli_argv: list[str] | None = None) -> int:
     print(f"  process wall      {statistics.median(walls):8.1f} ms (importtime adds overhead)")
     if import_cli and args.imports:
         print(f"  the imports       {statistics.median(import_cli):8.1f} ms")
+        libraries = statistics.median(library_imports)
+        print(f"  of which the libraries alone {libraries:8.1f} ms (a process importing only them)")
+        print(f"  and wave's own modules       {statistics.median(import_cli) - libraries:8.1f} ms")
     elif import_cli:
         print(f"  import wave_sdk.cli {statistics.median(import_cli):6.1f} ms")
         print(f"  main() incl. lazy imports {statistics.median(run_main):6.1f} ms")
@@ -185,6 +214,13 @@ def main(cli_argv: list[str] | None = None) -> int:
             },
             "median_process_wall_ms": round(statistics.median(walls), 1),
             "median_imports_ms": round(statistics.median(import_cli), 1) if import_cli else None,
+            "libraries_code": library_code,
+            "median_libraries_process_wall_ms": (
+                round(statistics.median(library_walls), 1) if library_walls else None
+            ),
+            "median_libraries_imports_ms": (
+                round(statistics.median(library_imports), 1) if library_imports else None
+            ),
             "modules": len(self_us),
             "self_ms_by_package": {
                 name: round(total, 1)
