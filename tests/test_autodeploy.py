@@ -117,6 +117,24 @@ def test_the_ci_services_variables_name_the_branch_and_approvals_still_hold(
     assert "refs/tags/v1, not a branch push" in tag.stderr
 
 
+def test_a_failed_auto_deploy_keeps_its_report_in_the_json(project: Project) -> None:
+    """The CI artefact of a push whose release fails verification says what happened."""
+    pipeline = Pipeline(project)
+    assert pipeline.wave("deploy", "--auto").returncode == 0
+    write_app(project.root / "app", "v2", failing=["/api/health"])
+    head = commit_all(project.root, "v2")
+
+    done = pipeline.wave("deploy", "--auto", "--json")
+    assert done.returncode == 7, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["error"], result["exit_code"]) == ("VerificationFailed", 7)
+    report = result["report"]
+    assert (report["environment"], report["release"]) == ("development", head[:12])
+    assert report["outcome"] == "rolled_back"
+    assert report["health"], "the failed health rounds are in the report"
+    assert pipeline.serving()["development"] == "v1"
+
+
 def test_a_push_elsewhere_deploys_nowhere_and_says_so(project: Project) -> None:
     pipeline = Pipeline(project)
     done = pipeline.wave("deploy", "--auto", "--branch", "feature/search")
@@ -175,8 +193,9 @@ def test_the_ci_examples_are_valid_for_their_service(
     """docs/ci.md's workflows pass the service's own schema and run `wave deploy --auto`."""
     text = (Path(__file__).resolve().parents[1] / "docs" / "ci.md").read_text()
     block = text.split(section, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
-    assert "wave deploy --auto --json > wave-deploy.json" in block
+    assert "wave deploy --auto --json > " in block
     assert "wave-deploy.json" in block.split("wave deploy --auto", 1)[1], "kept as an artefact"
+    assert "wave-sdk-netlify" in block, "the example's target needs its adapter installed"
     example = tmp_path / "example.yml"
     example.write_text(block)
     checker = Path(sys.executable).parent / "check-jsonschema"

@@ -284,12 +284,13 @@ class HotfixIncomplete(GitError):
 
 EXIT_CODES: dict[int, str] = {
     0: "success",
-    1: "unexpected error, or the state store failed",
-    2: "bad configuration, command line or plugin",
-    3: "a pre-deploy check failed",
+    1: "unexpected error, the state store failed, or a git command failed",
+    2: "bad configuration, command line or plugin; uncommitted changes in a git procedure's way",
+    3: "a pre-deploy check failed (`wave check` too), or a branch does not merge cleanly",
     4: "a required approval is missing",
     5: "the environment is locked by another deployment",
-    6: "the target failed the operation",
+    6: "the target failed the operation, a backup or migration failed, or `wave health` "
+    "found a result not ok",
     7: "verification failed: rolled back, or left in place as the decision tree advised",
     8: "rollback failed: the target needs a human",
     130: "interrupted (SIGINT): what the run changed was rolled back and recorded "

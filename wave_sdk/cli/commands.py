@@ -195,11 +195,7 @@ def deploy(args: argparse.Namespace) -> int:
             migrations=args.migrations,
         )
     except WaveError as exc:
-        report = getattr(exc, "report", None)
-        if args.json and report is not None:
-            print(dumps({**exc.to_dict(), "report": report}, indent=2))
-            return exc.exit_code
-        raise
+        return _failed_run(args, exc)
     if args.dry_run:
         text = "\n".join(
             [f"dry run: {report.release} → {report.environment}"]
@@ -214,6 +210,19 @@ def deploy(args: argparse.Namespace) -> int:
             text += f"\nwarning: degraded, kept live: {report.decision['reason']}"
     _out(args, _dump(report), text)
     return 0
+
+
+def _failed_run(args: argparse.Namespace, exc: WaveError) -> int:
+    """Print a failed deploy's error *and* its run's report, with ``--json``.
+
+    A CI artefact then keeps what happened (steps, verification, decision, rollback) when
+    the deploy failed after it started; anything else goes up to :func:`report_error`.
+    """
+    report = getattr(exc, "report", None)
+    if args.json and report is not None:
+        print(dumps({**exc.to_dict(), "report": report}, indent=2))
+        return exc.exit_code
+    raise exc
 
 
 def _auto_deploy(args: argparse.Namespace) -> int:
@@ -236,7 +245,12 @@ def _auto_deploy(args: argparse.Namespace) -> int:
             hint=f"drop {given[0]}, or deploy by hand with --env",
         )
     wave = _wave(args)
-    report = wave.auto_deploy(branch=args.branch, dry_run=args.dry_run, lock_wait=args.lock_wait)
+    try:
+        report = wave.auto_deploy(
+            branch=args.branch, dry_run=args.dry_run, lock_wait=args.lock_wait
+        )
+    except WaveError as exc:
+        return _failed_run(args, exc)
     data = {
         "branch": report.branch,
         "branch_from": report.branch_from,

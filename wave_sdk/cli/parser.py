@@ -252,7 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="L1..L5",
         help="authority of the approver: L1 human … L5 automatic (default L1)",
     )
-    p.add_argument("--release", metavar="ID", help="bind the approval to this release id")
+    p.add_argument(
+        "--release",
+        metavar="ID",
+        help="name the release approved; alone it binds no commit or digest and covers L3 to "
+        "L5 only (L1 and L2 need --commit, --digest or --source, or none of the four)",
+    )
     p.add_argument(
         "--commit",
         metavar="SHA",
@@ -304,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         "[state.STORE] table configures it)",
     )
 
-    p = command("config", "config", "validate the configuration or print its JSON Schema")
+    p = command("config", "config", "validate, show or print the JSON Schema of the configuration")
     p.add_argument(
         "action",
         choices=["validate", "schema", "show"],
@@ -346,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the commit or merge commit to revert, or a range A..B (e.g. HEAD~3..HEAD: "
         "reverted newest first, one revert commit each); HEAD is the branch's tip",
     )
-    p.add_argument("--branch", "-b", metavar="BRANCH", help="branch to revert on (default main)")
+    p.add_argument(
+        "--branch", "-b", metavar="BRANCH", help="branch to revert on (default: [git] main)"
+    )
     p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser
 
