@@ -277,6 +277,37 @@ def test_unlock_needs_force_and_reason(project: Project) -> None:
     assert not (project.root / ".wave" / "state" / "history.jsonl").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("deploy", "--lock-wait", "nan"), "argument --lock-wait: 'nan' is not a number"),
+        (("deploy", "--lock-wait", "-1"), "argument --lock-wait: '-1' is not a number"),
+        (("rollback", "--lock-wait", "1e400"), "argument --lock-wait: '1e400' is not"),
+        (("history", "--limit", "-3"), "argument --limit/-n: '-3' is not a count"),
+        (("rollback", "--to", "../../etc"), "invalid release id '../../etc'"),
+        (("rollback", "--reason", "two\nlines"), "argument --reason: 'two\\nlines' holds a"),
+        (("approve", "--by", "evil\x1b[2J"), "argument --by: 'evil\\x1b[2J' holds a newline"),
+        (("approve", "--level", "L3", "--expires", "nan"), "an approval valid for nan seconds"),
+        (("approve", "--level", "L3", "--expires", "0"), "an approval valid for 0.0 seconds"),
+        (("approve", "--level", "L3", "--expires", "-5"), "an approval valid for -5.0 seconds"),
+        (("approve", "--level", "L3", "--expires", "1e400"), "an approval valid for inf"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "-".join(value)[:40],
+)
+def test_a_value_out_of_reach_is_refused_before_anything_is_done(
+    project: Project, args: tuple[str, ...], says: str
+) -> None:
+    """Each of these once ran: a traceback, a lock waited on forever, a screen cleared, an
+    approval that never expires (``--expires 0``) or that had expired when it was given."""
+    command, *rest = args
+    env = [] if command == "history" else ["--env", "development"]
+    proc = project.wave(command, *env, *rest)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert says in proc.stderr, proc.stderr
+    assert not (project.root / ".wave" / "state").exists(), "nothing recorded"
+
+
 def test_status_text_shows_each_host_of_a_multi_host_target() -> None:
     from wave_sdk.cli.commands import _host_lines
 

@@ -318,6 +318,31 @@ CASES: dict[str, Case] = {
     "toml-huge-file": Case(
         VALID + "# padding\n" * 200_000, None, "shrink it", says="larger than 1024 KiB"
     ),
+    # Values that validated once and then broke a run mid-way (a traceback, a clock overflow).
+    "story-pattern-not-a-regex": Case(
+        VALID + '[signals]\nstory_pattern = "([a-"\n',
+        "signals.story_pattern",
+        "regular expression",
+        says="unterminated character set",
+    ),
+    "duration-infinite": Case(
+        VALID + "[health]\ntimeout = inf\n", "health.timeout", "wave config schema", "finite"
+    ),
+    "duration-nan": Case(
+        VALID + "[health]\ndeadline = nan\n", "health.deadline", "wave config schema", "finite"
+    ),
+    "duration-beyond-the-clock": Case(
+        VALID + "[health]\ninterval = 1e300\n",
+        "health.interval",
+        "at most 1000000000",
+        says="out of range",
+    ),
+    "adapter-duration-beyond-the-clock": Case(
+        VALID + "start_timeout = 1e300\n",
+        "targets.web.start_timeout",
+        "at most 1000000000",
+        says="out of range",
+    ),
 }
 
 KNOWN_GAPS: dict[str, str] = {}

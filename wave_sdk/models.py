@@ -173,6 +173,11 @@ class CheckResult(_Model):
         return "pending" if self.pending else "passed" if self.ok else "failed"
 
 
+MAX_VALIDITY_S = 366 * 86_400.0
+"""The longest validity an approval may be given: a year. One meant to last longer should
+not expire at all."""
+
+
 class Approval(_Model):
     """An approval on record: who granted which level for what, bound to a commit.
 

@@ -28,6 +28,7 @@ from wave_sdk.adapter import Adapter
 from wave_sdk.config import WaveConfig, load_config
 from wave_sdk.errors import RollbackUnavailable, UsageError, WaveError
 from wave_sdk.models import (
+    MAX_VALIDITY_S,
     Approval,
     CheckResult,
     HealthResult,
@@ -35,6 +36,7 @@ from wave_sdk.models import (
     Release,
     RollbackResult,
     StatusReport,
+    check_release_id,
     new_deploy_id,
     utcnow,
 )
@@ -221,6 +223,12 @@ class Wave:
         from wave_sdk import content, signing
 
         self.config.environment(environment)
+        if expires_in is not None and not 0 < expires_in <= MAX_VALIDITY_S:  # NaN too
+            raise UsageError(
+                f"an approval valid for {expires_in!r} seconds",
+                hint=f"give a validity above 0 and up to {MAX_VALIDITY_S:.0f} seconds (a year), "
+                "or none: an approval without one never expires",
+            )
         if commit is not None:
             commit = content.resolve_commit(self.config, commit)
         if digest is not None:
@@ -236,7 +244,7 @@ class Wave:
             release=release,
             commit=commit,
             digest=digest,
-            expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+            expires_at=None if expires_in is None else utcnow() + timedelta(seconds=expires_in),
         )
         key = self.config.approvals.key
         if key is not None:
@@ -344,6 +352,11 @@ class Wave:
         from wave_sdk.run.rollback import RollbackRun
 
         self.config.environment(environment)
+        if to is not None:
+            try:
+                check_release_id(to)
+            except ValueError as exc:
+                raise UsageError(str(exc), hint="name a release `wave status` lists") from None
         self.recover(environment)
         return RollbackRun(self.ctx, environment, to=to, reason=reason, lock_wait=lock_wait).run()
 

@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument(
         "--lock-wait",
-        type=float,
+        type=_wait,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another deployment's lock (default: fail at once)",
@@ -194,10 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("rollback", "rollback", "return an environment to an earlier release")
     env(p)
     p.add_argument("--to", metavar="RELEASE", help="release to return to (default: the previous)")
-    p.add_argument("--reason", help="why, for history and the signal")
+    p.add_argument("--reason", type=_line, help="why, for history and the signal")
     p.add_argument(
         "--lock-wait",
-        type=float,
+        type=_wait,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another deployment's lock",
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit",
         "-n",
-        type=int,
+        type=_count,
         default=20,
         metavar="N",
         help="show the last N entries (default 20, 0 for all)",
@@ -275,8 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="bind the approval to what DIR is now (its commit if clean, else its digest); "
         "the default when no --commit, --digest or --release is given is the project",
     )
-    p.add_argument("--by", metavar="NAME", help="who approves (default: the current user)")
-    p.add_argument("--expires", type=float, metavar="SECONDS", help="validity (default: no expiry)")
+    p.add_argument(
+        "--by", type=_line, metavar="NAME", help="who approves (default: the current user)"
+    )
+    p.add_argument(
+        "--expires",
+        type=float,
+        metavar="SECONDS",
+        help="validity, up to a year (default: no expiry)",
+    )
 
     p = command("lock", "lock", "show who holds an environment's lock")
     env(p)
@@ -290,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="required; twice to break the lock of a deployment still running on this "
         "machine (two deploys at once is what the lock prevents)",
     )
-    p.add_argument("--reason", required=True, help="why, for history")
+    p.add_argument("--reason", type=_line, required=True, help="why, for history")
 
     p = command("state", "state", "move history, current releases and approvals to another store")
     p.add_argument(
@@ -356,6 +363,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-push", action="store_true", help="commit the revert, but do not push")
     return parser
+
+
+_LONGEST_WAIT_S = 86_400.0
+"""A day: ``--lock-wait`` longer than that is a typo, not a plan."""
+
+
+def _wait(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= _LONGEST_WAIT_S:  # NaN too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds from 0 to {_LONGEST_WAIT_S:g}"
+        )
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2 …)")
+    return int(text)
+
+
+def _line(text: str) -> str:
+    """A name or a reason, as history, signals and terminals will show it: one plain line."""
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} holds a newline or another control character; write one plain line"
+        )
+    if len(text) > 1000:
+        raise argparse.ArgumentTypeError(f"{len(text)} characters: keep it under 1000")
+    return text
 
 
 def _wave_number(text: str) -> int:

@@ -44,10 +44,27 @@ class Settings(BaseModel):
     Adapter authors subclass it for their target model (``AdapterSpec.config``). Fields that
     may carry secrets are typed ``SecretStr`` (or ``dict[str, str | SecretStr]``): a
     ``${VAR}`` reference yields a ``SecretStr``, and a plain ``str`` field refuses it so a
-    secret cannot end up in a value that gets printed.
+    secret cannot end up in a value that gets printed. A float is finite and at most
+    :data:`LARGEST_FLOAT` (``inf``, ``nan`` and ``1e300`` are refused): every float here is a
+    duration, a share or a limit that a deadline, a sleep or a comparison is computed from,
+    and the clock overflows long before such a deadline.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _floats_within_reach(cls, value: Any) -> Any:
+        if isinstance(value, float) and abs(value) > LARGEST_FLOAT:
+            raise Invalid(
+                f"{value:g} is out of range",
+                hint=f"give at most {LARGEST_FLOAT:.0f} (seconds: about 31 years)",
+            )
+        return value
+
+
+LARGEST_FLOAT = 1e9
+"""The largest float a configuration accepts, in either sign: a billion seconds is 31 years."""
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -152,7 +169,9 @@ class HealthEndpoint(Settings):
         description='Expected JSON fields, dotted paths allowed: {"status" = "ok"}.',
     )
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, defer_build=True, allow_inf_nan=False
+    )
 
     @field_validator("path")
     @classmethod
@@ -245,13 +264,7 @@ class BakeConfig(Settings):
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
         for number, pattern in enumerate(value):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise Invalid(
-                    f"pattern {number + 1} ({pattern!r}) is not a regular expression: {exc}",
-                    hint="write a Python regular expression (re module syntax)",
-                ) from None
+            _compiles(pattern, f"pattern {number + 1}")
         return value
 
 
@@ -468,6 +481,11 @@ class SignalsConfig(Settings):
         description="Regular expression of story ids in commit messages (for changes.stories).",
     )
 
+    @field_validator("story_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        return _compiles(value, "the pattern")
+
 
 class StateConfig(Settings):
     """``[state]``: which store keeps history, current releases, locks and approvals.
@@ -609,6 +627,22 @@ class MigrationsConfig(Settings):
                 hint='set down = "…" (e.g. "alembic downgrade -1"), or test_down = false',
             )
         return self
+
+
+def _compiles(pattern: str, what: str) -> str:
+    """Return ``pattern`` once it is known to compile.
+
+    A bad one is a configuration error, found when the file is loaded, not a traceback in
+    the middle of a run.
+    """
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise Invalid(
+            f"{what} ({pattern!r}) is not a regular expression: {exc}",
+            hint="write a Python regular expression (re module syntax)",
+        ) from None
+    return pattern
 
 
 class TargetEntry(BaseModel):
