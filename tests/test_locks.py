@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from wave_sdk.errors import LockHeld
+from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.models import HistoryRecord, utcnow
 from wave_sdk.state import LocalStateStore, LockInfo, pid_alive, process_start_time
 from wave_sdk.testing import missing, run_wave
@@ -260,6 +260,49 @@ def test_torn_history_line_does_not_swallow_the_next_record(store: LocalStateSto
         ledger.write('{"deploy_id": "d-r2", "kind": "dep')  # a crash in the middle of a line
     store.append_history(record("r3"))
     assert [r.release for r in store.history(ENV)] == ["r1", "r3"]
+
+
+def test_bytes_that_are_not_utf8_are_one_bad_line_not_an_unreadable_history(
+    store: LocalStateStore,
+) -> None:
+    store.append_history(
+        HistoryRecord(
+            deploy_id="d-r1",
+            kind="deploy",
+            environment=ENV,
+            release="r1",
+            outcome="succeeded",
+            started_at=utcnow(),
+        )
+    )
+    with open(store.path / "history.jsonl", "ab") as ledger:
+        ledger.write(b"\xff\xfe not text\n")
+    assert [r.release for r in store.history(ENV)] == ["r1"]
+
+
+@pytest.mark.parametrize(
+    ("plant", "says"),
+    [
+        ("current/development.json", "development.json cannot be read (environment: Field"),
+        ("@file", "current/development.json cannot be read (Not a directory)"),
+    ],
+)
+def test_a_store_that_cannot_be_read_is_one_line_naming_the_file(
+    tmp_path: Path, plant: str, says: str
+) -> None:
+    """A hand-edited current release, or ``[state] path`` naming a file: a StateError of one
+    line, never a validation dump or a ``NotADirectoryError`` traceback."""
+    if plant == "@file":
+        store = LocalStateStore(tmp_path / "not-a-directory")
+        store.path.write_text("x")
+    else:
+        store = LocalStateStore(tmp_path / "state")
+        (store.path / "current").mkdir(parents=True)
+        (store.path / plant).write_text('{"release": 5}')
+    with pytest.raises(StateError) as caught:
+        store.current(ENV)
+    assert says in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 # -- the command line ------------------------------------------------------------------

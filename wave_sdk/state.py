@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.fileio import atomic_write
@@ -351,14 +351,12 @@ class LocalStateStore:
 
     def history(self, environment: str | None = None) -> list[HistoryRecord]:
         ledger = self.path / "history.jsonl"
-        if not ledger.exists():
-            return []
         records = []
-        for line in ledger.read_text(encoding="utf-8").splitlines():
+        for line in _lines(ledger):
             try:
                 record = HistoryRecord.model_validate_json(line)
             except ValueError:
-                continue  # a line torn by a crash mid-write
+                continue  # a line torn by a crash mid-write (or not UTF-8 at all)
             if environment is None or record.environment == environment:
                 records.append(record)
         return records
@@ -368,11 +366,11 @@ class LocalStateStore:
     def current(self, environment: str) -> CurrentRelease | None:
         file = self.path / "current" / f"{self._safe(environment)}.json"
         try:
-            return CurrentRelease.model_validate_json(file.read_text())
+            return CurrentRelease.model_validate_json(file.read_bytes())
         except FileNotFoundError:
             return None
-        except ValueError as exc:
-            raise StateError(f"{file} is corrupt: {exc}", hint="restore it or delete it") from None
+        except (ValueError, OSError) as exc:
+            raise _unreadable(file, exc) from None
 
     def set_current(self, current: CurrentRelease) -> None:
         file = self._dir("current") / f"{self._safe(current.environment)}.json"
@@ -504,7 +502,7 @@ class LocalStateStore:
         found: dict[str, list[JournalEntry]] = {}
         for file in sorted(directory.glob("*.jsonl")) if directory.is_dir() else ():
             entries = []
-            for line in file.read_text(encoding="utf-8").splitlines():
+            for line in _lines(file):
                 try:
                     entries.append(JournalEntry.model_validate_json(line))
                 except ValueError:
@@ -518,6 +516,34 @@ class LocalStateStore:
     def journal_close(self, environment: str, deploy_id: str) -> None:
         file = self.path / "journal" / self._safe(environment) / f"{self._safe(deploy_id)}.jsonl"
         file.unlink(missing_ok=True)
+
+
+def _lines(path: Path) -> list[bytes]:
+    """The lines of a JSON-lines file of the store, as bytes (none when it does not exist).
+
+    Bytes, not text: a line that is not UTF-8 — torn, or written by something else — is
+    then one invalid record the caller skips, not a ``UnicodeDecodeError`` for the file.
+    """
+    try:
+        return path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> StateError:
+    """One line for a file of the store that cannot be read or parsed."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        why = f"{where}: {error['msg']}" if where else error["msg"]
+    else:
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+    return StateError(
+        f"{path} cannot be read ({why})",
+        hint="restore it from a backup or delete it (or fix [state] path)",
+    )
 
 
 def _append_line(path: Path, line: str) -> None:
