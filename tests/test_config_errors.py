@@ -501,3 +501,35 @@ def test_init_writes_a_valid_config_and_refuses_to_overwrite(tmp_path: Path) -> 
     proc = wave("init", "--force", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert written.read_text() == original
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling-link", "link-loop"])
+def test_a_wave_toml_that_is_not_a_file_is_an_error_not_the_parents_config(
+    tmp_path: Path, kind: str
+) -> None:
+    """A parent directory's wave.toml never stands in silently for this project's broken one,
+    and `wave init` says why it cannot write there instead of a traceback."""
+    (tmp_path / "wave.toml").write_text('[project]\nname = "parent"\n' + VALID)
+    child = tmp_path / "child"
+    child.mkdir()
+    broken = child / "wave.toml"
+    if kind == "directory":
+        broken.mkdir()
+    else:
+        broken.symlink_to("nowhere" if kind == "dangling-link" else "wave.toml")
+    for args in (("config", "show"), ("--config", "wave.toml", "config", "show")):
+        proc = wave(*args, cwd=child)
+        assert proc.returncode == 2, proc.stdout
+        assert "parent" not in proc.stdout
+        line = one_line(proc)
+        assert f"{broken} is a " in line and "not a configuration file" in line
+
+    proc = wave("init", "--force", cwd=child)
+    assert proc.returncode == 2
+    assert "not a file to write — remove it first" in one_line(proc)
+
+
+def one_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stdout + proc.stderr
+    [line] = proc.stderr.splitlines()
+    return line

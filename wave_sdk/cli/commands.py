@@ -64,9 +64,20 @@ def init(args: argparse.Namespace) -> int:
         if not (args.config or "").endswith(".toml")
         else Path(args.config)
     )
+    if (os.path.lexists(path) and not path.is_file()) or path.is_symlink():
+        raise UsageError(
+            f"{path} is {'a directory' if path.is_dir() else 'a link'}, not a file to write",
+            hint="remove it first, or pass --config with another path",
+        )
     if path.exists() and not args.force:
         raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
-    path.write_text(WAVE_TOML)
+    try:
+        path.write_text(WAVE_TOML)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or type(exc).__name__}",
+            hint="check the directory exists and is writable, or pass --config with another path",
+        ) from None
     _out(args, {"written": str(path)}, f"wrote {path} — edit it, then run `wave config validate`")
     return 0
 

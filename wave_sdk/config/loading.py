@@ -72,12 +72,23 @@ def find_config(start: Path | None = None) -> Path:
         candidate = directory / "wave.toml"
         if candidate.is_file():
             return candidate
+        if os.path.lexists(candidate):
+            # Not a file to read, yet it is this directory's: a parent's must not stand in.
+            raise _not_a_file(candidate)
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file() and "[tool.wave" in _read(pyproject, label_of(pyproject)):
             return pyproject
     raise ConfigError(
         f"no wave.toml (or pyproject.toml with [tool.wave]) in {here} or above",
         hint="run `wave init` to write one, or pass --config PATH",
+    )
+
+
+def _not_a_file(path: Path) -> ConfigError:
+    what = "a directory" if path.is_dir() else "a link to no file"
+    return ConfigError(
+        f"{path.absolute()} is {what}, not a configuration file",
+        hint="make it the wave.toml file, or pass --config PATH",
     )
 
 
@@ -91,6 +102,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> WaveConfig:
         file = find_config(Path(path) if path else None)
     else:
         file = Path(path)
+        if os.path.lexists(file) and not file.is_file():
+            raise _not_a_file(file)
         if not file.is_file():
             raise ConfigError(f"{file}: no such file", hint="check the path given to --config")
     label = file.name
