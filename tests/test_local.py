@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from projects import HEALTH_FAST, Project
 
-from wave_sdk.errors import AdapterError
+from wave_sdk.errors import AdapterError, ConfigError
 
 
 def setup(project: Project, **target: object) -> None:
@@ -63,10 +63,12 @@ def test_shared_files_are_linked_into_every_release(project: Project) -> None:
 
 
 def test_shared_path_may_not_escape_the_release(project: Project) -> None:
+    """Refused with the configuration, before any deploy starts."""
     setup(project, shared=["../../outside"])
-    with pytest.raises(AdapterError) as info:
+    with pytest.raises(ConfigError) as info:
         project.wave().deploy("development", release="v1", source=project.release("v1"))
-    assert "escapes the release directory" in str(info.value)
+    assert "targets.web.shared.0" in str(info.value)
+    assert "leaves the release directory" in str(info.value)
     assert not (project.root / ".wave/local/outside").exists()
 
 

@@ -30,7 +30,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from wave_sdk import secrets
 from wave_sdk.adapter import LOG_BYTES, LOG_LINES, Adapter, TargetContext
-from wave_sdk.config import Settings
+from wave_sdk.config import Environment, InsidePath, Settings
 from wave_sdk.errors import AdapterError, ReleaseNotFound, clip
 from wave_sdk.fileio import atomic_write
 from wave_sdk.logs import split_lines
@@ -64,10 +64,10 @@ class LocalTarget(Settings):
         description="Where releases live; default .wave/local/<target> in the project. "
         "A relative path stays inside the project; an absolute one may be anywhere.",
     )
-    env: dict[str, str | SecretStr] = Field(
+    env: Environment = Field(
         default_factory=dict, description="Environment of the process; ${VAR} values stay secret."
     )
-    shared: list[str] = Field(
+    shared: list[InsidePath] = Field(
         default_factory=list, description="Paths kept in shared/ and linked into every release."
     )
     keep: int = Field(5, ge=2, description="Releases kept; the rollback target is never pruned.")

@@ -8,6 +8,7 @@ keys are checked later against the model of the adapter it names
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
@@ -86,6 +87,50 @@ def check_name(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(check_name)]
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_environment(env: dict[str, str | SecretStr]) -> dict[str, str | SecretStr]:
+    """Check the environment a target gives its process.
+
+    Names a shell could export, and values a process can be given — no NUL, which no
+    environment block can carry. Found when the file is loaded, not when the adapter starts
+    the process. The message names the key, never the value (it may be a secret).
+    """
+    for key, value in env.items():
+        if not _VARIABLE.fullmatch(key):
+            raise ValueError(
+                f"environment key {clip(key)!r} is not a variable name: use letters, digits "
+                "and '_', not starting with a digit"
+            )
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if "\0" in text:
+            raise ValueError(f"the value of {key} holds a NUL byte, which no process can be given")
+    return env
+
+
+Environment = Annotated[dict[str, str | SecretStr], AfterValidator(check_environment)]
+"""A target's ``env`` table; ``${VAR}`` values are :class:`~pydantic.SecretStr`."""
+
+
+def check_inside(value: str) -> str:
+    """Check a path that must stay inside the directory it is relative to.
+
+    A release's ``shared`` entries: relative, no ``..`` that leaves it, not the directory
+    itself.
+    """
+    normal = posixpath.normpath(value)
+    if posixpath.isabs(normal) or normal in (".", "..") or normal.startswith("../"):
+        raise ValueError(
+            f"{clip(value)!r} leaves the release directory: use a relative path inside it, "
+            "such as .env or storage/uploads"
+        )
+    return value
+
+
+InsidePath = Annotated[str, AfterValidator(check_inside)]
+"""A relative path that stays inside the release (see :func:`check_inside`)."""
 
 
 class ContactsConfig(Settings):
@@ -650,7 +695,7 @@ class TargetEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
-    adapter: str = Field(description="Adapter name, as listed by `wave adapters`.")
+    adapter: Name = Field(description="Adapter name, as listed by `wave adapters`.")
 
 
 class ApprovalsConfig(Settings):

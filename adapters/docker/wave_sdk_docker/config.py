@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from wave_sdk import Settings
+from wave_sdk.config import Environment
 
 LABEL_PREFIX = "wave."
 """Labels wave sets on every container and image; reserved, so ``labels`` may not use it."""
@@ -111,7 +112,7 @@ class DockerTarget(Settings):
     entrypoint: list[str] | None = Field(
         None, description="Entrypoint overriding the image's, as an argv."
     )
-    env: dict[str, str | SecretStr] = Field(
+    env: Environment = Field(
         default_factory=dict,
         description="Environment of the container; ${VAR} values stay secret. Unless given "
         "here, $PORT is the port the app listens on: the container side of the first "

@@ -17,18 +17,17 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from wave_sdk.config import Settings
+from wave_sdk.config import Environment, InsidePath, Settings
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
 _USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNIT = re.compile(r"^[A-Za-z0-9@._:-]{1,256}$")
 _PROGRAM = re.compile(r"^[A-Za-z0-9._/+-]+$")
 _GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
-EnvMap = dict[str, str | SecretStr]
+EnvMap = Environment
 
 
 def check_address(value: str) -> str:
@@ -45,15 +44,6 @@ def check_address(value: str) -> str:
             ) from None
         return text
     return bare
-
-
-def _check_env(env: EnvMap) -> EnvMap:
-    for key in env:
-        if not _ENV_KEY.match(key):
-            raise ValueError(
-                f"environment key {key!r} is not a variable name (letters, digits, '_')"
-            )
-    return env
 
 
 def _check_deploy_path(value: str | None) -> str | None:
@@ -90,11 +80,6 @@ class HostConfig(Settings):
     @classmethod
     def _address(cls, value: str) -> str:
         return check_address(value)
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, value: EnvMap) -> EnvMap:
-        return _check_env(value)
 
     @field_validator("deploy_path")
     @classmethod
@@ -287,7 +272,7 @@ class SSHTarget(Settings):
         description='Shell commands run in the new release on each host: ["npm ci", "npm run '
         'build"].',
     )
-    shared: list[str] = Field(
+    shared: list[InsidePath] = Field(
         default_factory=list,
         description="Paths kept in shared/ and linked into every release (.env, uploads).",
     )
@@ -323,11 +308,6 @@ class SSHTarget(Settings):
         "verified before the next; default all hosts in one batch.",
     )
     batch_pause: float = Field(0.0, ge=0, description="Seconds to wait between batches.")
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, value: EnvMap) -> EnvMap:
-        return _check_env(value)
 
     @field_validator("deploy_path")
     @classmethod
