@@ -324,6 +324,12 @@ CASES: dict[str, Case] = {
         "wave config schema",
         says="invalid name",
     ),
+    "unknown-key-holding-a-secret": Case(
+        ENV + 'databse_url = "${' + PLANTED + '}"\n' + TARGET,
+        "environments.development.databse_url",
+        "did you mean 'database_url'?",
+        says="unknown key",
+    ),
     "env-key-not-a-variable": Case(
         VALID + 'env = { "A=B" = "x" }\n',
         "targets.web.env",

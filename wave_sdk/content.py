@@ -208,9 +208,12 @@ def _file_sha256(path: str) -> tuple[bool, bytes]:
         finally:
             os.close(fd)
     except OSError as exc:
+        unreadable = exc.errno in (errno.EACCES, errno.EPERM)
         raise UsageError(
             f"cannot read {path}: {exc.strerror or exc}",
-            hint="the source changed while it was read: deploy again once it is settled",
+            hint="make it readable to the user wave runs as, or keep it out of the source"
+            if unreadable
+            else "the source changed while it was read: deploy again once it is settled",
         ) from None
     _remember(stat, {"sha256": one.hexdigest(), "sha1": platform.hexdigest()})
     return bool(stat.st_mode & 0o111), one.digest()

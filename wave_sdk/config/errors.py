@@ -126,7 +126,9 @@ def config_error(
     message = err["msg"]
     hint = _HINTS.get(kind)
     ctx_error = err.get("ctx", {}).get("error")
-    if any(isinstance(e.get("input"), SecretStr) for e, _ in group):
+    if kind.endswith("_type") and any(isinstance(e.get("input"), SecretStr) for e, _ in group):
+        # Only a type refused: an unknown key is a typo first, and a field that takes a
+        # secret has its own rule to tell (a health path must start with '/').
         message = "this field does not accept a secret from ${VAR}"
         hint = "secrets belong in fields meant for them (such as env); use a literal value here"
     elif where.bad_key and kind == "value_error":
