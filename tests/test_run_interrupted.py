@@ -127,6 +127,22 @@ def test_a_deploy_stopped_at_any_step_leaves_the_record_true(
     assert again.returncode == 0 and "no interrupted run" in again.stdout
 
 
+def test_a_first_deploy_killed_in_verification_is_said_to_be_left_running(
+    project: Project,
+) -> None:
+    """No earlier release to return to: recover says the unverified one runs, not that
+    nothing had changed."""
+    make_project(project)
+    proc = deploy_cli(project, "v1", healthy=False, kill="verify:KILL")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    recovered = project.cli("recover", "--env", ENV)
+    assert recovered.returncode == 0, recovered.stderr
+    assert serving(project) == "v1", "the dead run's release still answers"
+    assert "nothing had changed" not in recovered.stdout + recovered.stderr
+    assert "v1 is left running on web, unverified" in recovered.stdout, recovered.stdout
+    assert recorded_current(project) is None, "never recorded as a verified release"
+
+
 def test_the_next_deploy_recovers_first(project: Project) -> None:
     make_project(project)
     project.wave().deploy(ENV, release="v1", source=project.release("v1"))

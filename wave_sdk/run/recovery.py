@@ -251,12 +251,20 @@ class _Reconcile:
             rollback=(release, goal) if back else None,
         )
         self._raise_if(problems and current is not None, why)
-        message = f"{self.run_.deploy_id}: " + (
-            f"{', '.join(back)} {release} → {goal}, verified"
-            if back
-            else f"nothing had changed; {goal or '-'} is live"
-        )
-        self.ctx.emit("ok", "recover", message)
+        left = current is None and attempted
+        if back:
+            what = f"{', '.join(back)} {release} → {goal}, verified"
+        elif left:
+            # Say what is live: the release the dead run started, never verified.
+            what = (
+                f"{release} is left running on {', '.join(attempted)}, unverified: it was the "
+                "environment's first deploy, so there is nothing to return to — deploy a "
+                "release that passes, or stop it"
+            )
+        else:
+            what = f"nothing had changed; {goal or '-'} is live"
+        message = f"{self.run_.deploy_id}: {what}"
+        self.ctx.emit("warn" if left else "ok", "recover", message)
         return Recovered(
             self.run_.deploy_id,
             "deploy",
