@@ -109,6 +109,9 @@ def inline(text: str) -> str:
 
     def role(match: re.Match[str]) -> str:
         tilde, target = match.groups()
+        title, bracket, _ = target.partition("<")
+        if bracket:  # :meth:`Wave.status <wave_sdk.Wave.status>`: the title is what shows
+            return f"`{' '.join(title.split())}`"
         target = "".join(target.split())  # a role broken over two lines
         return f"`{target.rsplit('.', 1)[-1] if tilde else target}`"
 

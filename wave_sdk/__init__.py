@@ -101,8 +101,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from wave_sdk._markers import hookimpl, hookspec
     from wave_sdk.adapter import Adapter, AdapterSpec, Capability, TargetContext
     from wave_sdk.approvals import ApprovalProviderSpec
@@ -126,12 +124,16 @@ if TYPE_CHECKING:
     from wave_sdk.wave import DeployReport, Plan, Wave
 
 
-def __getattr__(name: str) -> Any:
-    from importlib import import_module
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above: a misspelt name is then an
+    # error for them too, not a name of type Any.
 
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wave_sdk' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> object:
+        from importlib import import_module
+
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'wave_sdk' has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value

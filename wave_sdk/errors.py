@@ -41,7 +41,9 @@ TYPE_CHECKING = False  # not typing's: `wave --help` imports this module and not
 if TYPE_CHECKING:
     from typing import Any
 
-    from wave_sdk.models import RollbackResult
+    from wave_sdk.git.results import HotfixFinished
+    from wave_sdk.models import CheckResult, RollbackResult
+    from wave_sdk.run.report import DeployReport
 
 
 class WaveError(Exception):
@@ -115,9 +117,13 @@ class GateError(WaveError):
     exit_code = 3
 
     def __init__(
-        self, message: str, *, results: list[Any] | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        results: list[CheckResult] | None = None,
+        hint: str | None = None,
     ) -> None:
-        self.results = results or []
+        self.results: list[CheckResult] = results or []
         super().__init__(message, hint=hint)
 
 
@@ -194,7 +200,7 @@ class VerificationFailed(WaveError):
         message: str,
         *,
         rollback: RollbackResult | None = None,
-        report: Any = None,
+        report: DeployReport | None = None,
         hint: str | None = None,
     ) -> None:
         self.rollback = rollback
@@ -218,7 +224,12 @@ class Interrupted(WaveError):
     exit_code = 130
 
     def __init__(
-        self, message: str, *, exit_code: int = 130, report: Any = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        exit_code: int = 130,
+        report: DeployReport | None = None,
+        hint: str | None = None,
     ) -> None:
         self.exit_code = exit_code
         self.report = report
@@ -275,7 +286,12 @@ class HotfixIncomplete(GitError):
     """
 
     def __init__(
-        self, message: str, *, exit_code: int = 1, result: Any = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        exit_code: int = 1,
+        result: HotfixFinished | None = None,
+        hint: str | None = None,
     ) -> None:
         self.exit_code = exit_code
         self.result = result

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,9 @@ from wave_sdk.errors import LockHeld, StateError
 from wave_sdk.fileio import atomic_write
 from wave_sdk.models import Approval, HistoryRecord, JournalEntry, utcnow
 from wave_sdk.secrets import dumps
+
+if TYPE_CHECKING:
+    from wave_sdk.config import WaveConfig
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -245,7 +248,7 @@ class StateStoreSpec:
     """
 
     name: str
-    factory: Callable[[Any], StateStore]
+    factory: Callable[[WaveConfig], StateStore]
     summary: str = ""
     config: str | type[BaseModel] | None = None
 

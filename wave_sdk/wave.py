@@ -173,7 +173,7 @@ class Wave:
             release = release.model_copy(update={"stories": self._stories(environment, release)})
         return self._with_migrations(environment, release, migrations)
 
-    def plan(self, environment: str, *, release: Release | None = None) -> Plan:
+    def plan(self, environment: str, *, release: Release | str | None = None) -> Plan:
         """What a deploy would do, with each step's approval level and whether it is met."""
         return make_plan(self.ctx, environment, self.release_for(environment, release))
 
@@ -181,19 +181,21 @@ class Wave:
         self,
         environment: str,
         *,
-        release: Release | None = None,
+        release: Release | str | None = None,
         report: bool = False,
         groups: Collection[str] | None = None,
     ) -> list[CheckResult]:
         """Run the gate's checks for ``environment``; see :func:`wave_sdk.run.gate.run_checks`.
 
         ``release`` defaults to the git checkout as :meth:`release_for` sees it (``None``
-        outside git); a release given is checked as it is.
+        outside git); a release given is checked as it is, an id as :meth:`release` makes it.
         """
         from wave_sdk.run.gate import run_checks
 
         self.config.environment(environment)
-        if release is None:
+        if isinstance(release, str):
+            release = self.release_for(environment, release)
+        elif release is None:
             with suppress(UsageError):
                 release = self.release_for(environment)
         return run_checks(self.ctx, environment, release, report=report, groups=groups)
@@ -203,7 +205,7 @@ class Wave:
         environment: str,
         action: str = "deploy",
         *,
-        level: int = 1,
+        level: int | str = 1,
         release: str | None = None,
         commit: str | None = None,
         digest: str | None = None,
@@ -216,13 +218,23 @@ class Wave:
         ``commit`` is resolved to its full SHA (an unknown one is refused); ``digest`` is
         taken as given. With neither, the approval names what ``source`` (default: the
         project) is now — its commit if it is a clean checkout, else its digest — unless
-        ``release`` alone is given. It is signed when ``[approvals] key`` is set.
+        ``release`` alone is given. It is signed when ``[approvals] key`` is set. ``level``
+        is 1 to 5 or ``"L1"`` to ``"L5"``; ``action`` one of
+        :data:`~wave_sdk.config.ACTIONS` (``deploy``, ``migration``, ``config``, ``rollback``).
         """
         from datetime import timedelta
 
         from wave_sdk import content, signing
+        from wave_sdk.config.levels import ACTIONS, parse_level
 
         self.config.environment(environment)
+        number = parse_level(level)
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 5:
+            raise UsageError(f"level {level!r} is not an approval level", hint="use L1 … L5")
+        if action not in ACTIONS:
+            raise UsageError(
+                f"action {action!r} is not one an approval covers", hint=f"use {', '.join(ACTIONS)}"
+            )
         if expires_in is not None and not 0 < expires_in <= MAX_VALIDITY_S:  # NaN too
             raise UsageError(
                 f"an approval valid for {expires_in!r} seconds",
@@ -239,7 +251,7 @@ class Wave:
         approval = Approval(
             environment=environment,
             action=action,
-            level=level,
+            level=number,
             approved_by=approved_by or self.deployer,
             release=release,
             commit=commit,

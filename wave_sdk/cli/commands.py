@@ -502,16 +502,11 @@ def adapters(args: argparse.Namespace) -> int:
 
 
 def approve(args: argparse.Namespace) -> int:
-    from wave_sdk.config.levels import parse_level
-
-    level = parse_level(args.level)
-    if not isinstance(level, int) or not 1 <= level <= 5:
-        raise UsageError(f"--level {args.level}: use L1 … L5")
     wave = _wave(args)
     approval = wave.approve(
         args.env,
         args.action,
-        level=level,
+        level=args.level,
         release=args.release,
         commit=args.commit,
         digest=args.digest,
@@ -527,7 +522,7 @@ def approve(args: argparse.Namespace) -> int:
     _out(
         args,
         _dump(approval),
-        f"recorded L{level} approval of {args.action} to {args.env}{bound} "
+        f"recorded L{approval.level} approval of {args.action} to {args.env}{bound} "
         f"by {approval.approved_by}",
     )
     return 0

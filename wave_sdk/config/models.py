@@ -34,6 +34,7 @@ from wave_sdk.contacts import Failure, Role, roles_for
 from wave_sdk.errors import ConfigError, PluginError, UnknownAdapterError, WaveError, clip
 
 if TYPE_CHECKING:
+    from wave_sdk.adapter import AdapterSpec
     from wave_sdk.plugins import PluginManager
 
 S = TypeVar("S", bound=BaseModel)
@@ -861,7 +862,7 @@ class WaveConfig(Settings):
         """
         return self.root / ".wave" / "plugins" / name
 
-    def target_settings(self, name: str, plugins: PluginManager) -> tuple[Any, BaseModel]:
+    def target_settings(self, name: str, plugins: PluginManager) -> tuple[AdapterSpec, BaseModel]:
         """Validate target ``name`` against its adapter's model; return (spec, settings)."""
         if name not in self.targets:
             raise ConfigError(
