@@ -308,6 +308,22 @@ def test_a_value_out_of_reach_is_refused_before_anything_is_done(
     assert not (project.root / ".wave" / "state").exists(), "nothing recorded"
 
 
+def test_rolling_back_what_was_never_deployed_says_so_before_asking_for_approval(
+    project: Project,
+) -> None:
+    """Staging's rollback needs an approval; none is asked for a rollback that cannot be."""
+    for env in ("development", "staging"):
+        proc = project.wave("rollback", "--env", env)
+        assert proc.returncode == 6, proc.stderr
+        line = one_error_line(proc)
+        assert f"nothing has been deployed to {env} yet" in line, line
+        assert "approv" not in line
+    plan = project.wave("rollback", "--env", "development", "--plan", "--json")
+    assert json.loads(plan.stdout)["rollback_to_reason"] == (
+        "nothing has been deployed to development yet"
+    )
+
+
 def test_status_text_shows_each_host_of_a_multi_host_target() -> None:
     from wave_sdk.cli.commands import _host_lines
 

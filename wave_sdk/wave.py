@@ -415,6 +415,9 @@ class Wave:
             )
         except RollbackUnavailable as exc:
             target, why = None, exc.message
+        targets = self._rollback_targets(environment, target)
+        if last is None and not runs and all(t["state"] == "absent" for t in targets.values()):
+            why = f"nothing has been deployed to {environment} yet"
         return {
             "environment": environment,
             "current": last.release if last else None,
@@ -424,7 +427,7 @@ class Wave:
             "last_run": runs[-1].model_dump(mode="json") if runs else None,
             "decision": recorded,
             "advice": advice(Action(recorded["action"]), environment),
-            "targets": self._rollback_targets(environment, target),
+            "targets": targets,
         }
 
     def _rollback_targets(self, environment: str, goal: str | None) -> dict[str, Any]:

@@ -82,6 +82,13 @@ class RollbackRun:
                 )
             current = last.release if last else None
             goal = self.to or ledger.rollback_goal(records, self.environment, current)[0]
+            if goal is None and last is None and not records and self._nothing_deployed():
+                # Before any approval is asked for: there is nothing it could cover.
+                raise RollbackUnavailable(
+                    f"nothing has been deployed to {self.environment} yet: there is no "
+                    "release to roll back to",
+                    hint=f"deploy one first (wave deploy --env {self.environment})",
+                )
             approve.require(self.ctx, self.environment, "rollback", Release(id=goal or "previous"))
             lock = store.acquire_lock(
                 self.environment,
@@ -109,6 +116,18 @@ class RollbackRun:
                 raise
             finally:
                 store.release_lock(lock)
+
+    def _nothing_deployed(self) -> bool:
+        """Whether no target runs or keeps any release (never deployed, by wave or by hand)."""
+        from wave_sdk.run import boundary
+
+        with ExitStack() as stack:
+            for name in self.env.targets:
+                adapter = stack.enter_context(self.ctx.open_target(name, self.environment))
+                live = boundary.live(self.ctx.plugins, adapter)
+                if live is None or live.current is not None or live.releases:
+                    return False
+        return True
 
     def _everywhere(self, release: str) -> bool:
         """Whether every target runs ``release`` now (the record may say so wrongly)."""
