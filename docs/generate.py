@@ -1287,6 +1287,54 @@ def included(reference: str) -> str:
     raise SystemExit(f"generate.py: {path} defines no top-level {name!r} (an include names it)")
 
 
+# -- python.md --------------------------------------------------------------------------
+
+_REPORTS = (
+    "wave_sdk.run.report:DeployReport",
+    "wave_sdk.run.plan:Plan",
+    "wave_sdk.run.plan:PlanStep",
+    "wave_sdk.autodeploy:AutoDeployReport",
+    "wave_sdk.autodeploy:Skipped",
+    "wave_sdk.run.recovery:Recovered",
+)
+"""What the :class:`Wave` methods return beyond the models of hooks.md."""
+
+
+def python_page() -> str:
+    """The facade a program imports: :class:`Wave`, what it returns, what it raises."""
+    import wave_sdk
+    from wave_sdk import errors
+    from wave_sdk.wave import Wave
+
+    out = [
+        GENERATED.format(source="wave_sdk (the Wave facade, its reports and errors)"),
+        "# Python API reference",
+        "",
+        *docstring_markdown(wave_sdk.__doc__),
+        "",
+        "The models that adapters and hooks share (`Release`, `StatusReport`,",
+        "`HistoryRecord`, `Approval` …) are in the [hooks reference](hooks.md); the",
+        "conformance kit in the [test kit reference](testing.md).",
+        "",
+        "## `Wave`",
+        "",
+        "`from wave_sdk import Wave`",
+        "",
+        *_class_section(Wave)[2:],
+        "## What the methods return",
+        "",
+    ]
+    for reference in _REPORTS:
+        out += _type_section(reference)
+    out += ["## Errors", "", "`from wave_sdk.errors import WaveError, …`", ""]
+    out += [*docstring_markdown(errors.__doc__), ""]
+    for name, cls in vars(errors).items():
+        if isinstance(cls, type) and issubclass(cls, errors.WaveError):
+            out += [f"### `{name}`", "", f"exit code `{cls.exit_code}`", ""]
+            out += [*docstring_markdown(inspect.getdoc(cls)), ""]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip() + "\n"
+
+
 # -- main -------------------------------------------------------------------------------
 
 PAGES: dict[str, Callable[[], str]] = {
@@ -1294,6 +1342,7 @@ PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli_page,
     "hooks.md": hooks_page,
     "testing.md": testing_page,
+    "python.md": python_page,
 }
 
 
