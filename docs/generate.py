@@ -1295,6 +1295,8 @@ _REPORTS = (
     "wave_sdk.run.plan:PlanStep",
     "wave_sdk.autodeploy:AutoDeployReport",
     "wave_sdk.autodeploy:Skipped",
+    "wave_sdk.models:RollbackPlan",
+    "wave_sdk.models:TargetRollback",
     "wave_sdk.run.recovery:Recovered",
 )
 """What the :class:`Wave` methods return beyond the models of hooks.md."""

@@ -274,6 +274,42 @@ class HistoryRecord(_Model):
     order, backup files, what was rolled back (see :mod:`wave_sdk.migrations`)."""
 
 
+class TargetRollback(_Model):
+    """One target in a :class:`RollbackPlan`: what runs there, and whether the goal is kept."""
+
+    live: str | None
+    """The release the target runs now (``None``: nothing, or it cannot tell)."""
+    state: str
+    """``running``, ``stopped``, ``absent`` …, or ``unknown`` when the target cannot be read."""
+    goal_kept: bool | None
+    """Whether the release a rollback would return to is still on the target (``None``: no
+    goal, or the target cannot tell)."""
+    error: str | None = None
+    """Why the target could not be read, when it could not."""
+
+
+class RollbackPlan(_Model):
+    """What ``wave rollback`` would do for an environment, and what the decision tree says.
+
+    :meth:`Wave.rollback_plan <wave_sdk.Wave.rollback_plan>` makes it; nothing is changed.
+    """
+
+    environment: str
+    current: str | None
+    """The release on record as current."""
+    rollback_to: str | None
+    """Where ``wave rollback`` would return to (``None``: nowhere)."""
+    rollback_to_reason: str
+    last_deploy: HistoryRecord | None
+    last_run: HistoryRecord | None
+    """The last deploy or rollback, whichever came last."""
+    decision: dict[str, Any]
+    """The decision recorded for the last deploy (its ``action`` and ``reason``), else
+    "monitor"."""
+    advice: str
+    targets: dict[str, TargetRollback]
+
+
 class JournalEntry(_Model):
     """One write-ahead record of a run, stored before the step it names changes the world.
 

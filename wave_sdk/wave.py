@@ -34,8 +34,10 @@ from wave_sdk.models import (
     HealthResult,
     HistoryRecord,
     Release,
+    RollbackPlan,
     RollbackResult,
     StatusReport,
+    TargetRollback,
     check_release_id,
     new_deploy_id,
     utcnow,
@@ -390,7 +392,7 @@ class Wave:
             self.ctx.emit("warn", "recover", run.notice())
         return found
 
-    def rollback_plan(self, environment: str) -> dict[str, Any]:
+    def rollback_plan(self, environment: str) -> RollbackPlan:
         """What ``wave rollback`` would do and what the decision tree says, without acting.
 
         The decision is the one recorded for the last deploy of ``environment`` (a failed
@@ -416,40 +418,37 @@ class Wave:
         except RollbackUnavailable as exc:
             target, why = None, exc.message
         targets = self._rollback_targets(environment, target)
-        if last is None and not runs and all(t["state"] == "absent" for t in targets.values()):
+        if last is None and not runs and all(t.state == "absent" for t in targets.values()):
             why = f"nothing has been deployed to {environment} yet"
-        return {
-            "environment": environment,
-            "current": last.release if last else None,
-            "rollback_to": target,
-            "rollback_to_reason": why,
-            "last_deploy": deploys[-1].model_dump(mode="json") if deploys else None,
-            "last_run": runs[-1].model_dump(mode="json") if runs else None,
-            "decision": recorded,
-            "advice": advice(Action(recorded["action"]), environment),
-            "targets": targets,
-        }
+        return RollbackPlan(
+            environment=environment,
+            current=last.release if last else None,
+            rollback_to=target,
+            rollback_to_reason=why,
+            last_deploy=deploys[-1] if deploys else None,
+            last_run=runs[-1] if runs else None,
+            decision=recorded,
+            advice=advice(Action(recorded["action"]), environment),
+            targets=targets,
+        )
 
-    def _rollback_targets(self, environment: str, goal: str | None) -> dict[str, Any]:
+    def _rollback_targets(self, environment: str, goal: str | None) -> dict[str, TargetRollback]:
         """Per target: what is live, and whether ``goal`` is still there to return to."""
-        found: dict[str, Any] = {}
+        found: dict[str, TargetRollback] = {}
         for name in self.config.environment(environment).targets:
             try:
                 with self.open_target(name, environment) as adapter:
                     live = boundary.live(self.plugins, adapter)
             except WaveError as exc:  # a plan informs: an unusable target is a finding
-                found[name] = {
-                    "live": None,
-                    "state": "unknown",
-                    "goal_kept": None,
-                    "error": str(exc),
-                }
+                found[name] = TargetRollback(
+                    live=None, state="unknown", goal_kept=None, error=str(exc)
+                )
                 continue
-            found[name] = {
-                "live": live.current if live else None,
-                "state": live.state if live else "unknown",
-                "goal_kept": goal in live.releases if live and goal else None,
-            }
+            found[name] = TargetRollback(
+                live=live.current if live else None,
+                state=live.state if live else "unknown",
+                goal_kept=goal in live.releases if live and goal else None,
+            )
         return found
 
     # -- reading ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from wave_sdk.errors import StateError, UsageError, WaveError
 from wave_sdk.secrets import dumps, redact
 
 if TYPE_CHECKING:
-    from wave_sdk.models import Release
+    from wave_sdk.models import Release, RollbackPlan
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -281,18 +281,18 @@ def rollback(args: argparse.Namespace) -> int:
     wave = _wave(args)
     if args.plan:
         plan = wave.rollback_plan(args.env)
-        decision = plan["decision"]
+        decision = plan.decision
         text = "\n".join(
             [
-                f"{args.env}: current release {plan['current'] or '-'}",
+                f"{args.env}: current release {plan.current or '-'}",
                 f"  decision: {decision['action']} — {decision['reason']}",
-                f"  advice:   {plan['advice']}",
-                f"  `wave rollback` would return to {plan['rollback_to'] or '-'} "
-                f"({plan['rollback_to_reason']})",
+                f"  advice:   {plan.advice}",
+                f"  `wave rollback` would return to {plan.rollback_to or '-'} "
+                f"({plan.rollback_to_reason})",
                 *_rollback_plan_warnings(plan),
             ]
         )
-        _out(args, plan, text)
+        _out(args, _dump(plan), text)
         return 0
     results = wave.rollback(args.env, to=args.to, reason=args.reason, lock_wait=args.lock_wait)
     text = (
@@ -303,25 +303,25 @@ def rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rollback_plan_warnings(plan: dict[str, Any]) -> list[str]:
+def _rollback_plan_warnings(plan: RollbackPlan) -> list[str]:
     """What would make the plan's rollback fail or surprise: drift, a missing release."""
     lines = []
-    last = plan.get("last_run") or {}
-    if last.get("kind") == "rollback" and last.get("outcome") == "failed":
-        lines.append(f"  warning: the last rollback failed — {last.get('reason')}")
-    for name, target in plan["targets"].items():
-        if target.get("error"):
-            lines.append(f"  {name}: cannot tell what is live — {target['error']}")
+    last = plan.last_run
+    if last is not None and (last.kind, last.outcome) == ("rollback", "failed"):
+        lines.append(f"  warning: the last rollback failed — {last.reason}")
+    for name, target in plan.targets.items():
+        if target.error:
+            lines.append(f"  {name}: cannot tell what is live — {target.error}")
             continue
-        if plan["current"] and target["live"] != plan["current"]:
+        if plan.current and target.live != plan.current:
             lines.append(
-                f"  {name}: {target['live'] or 'nothing'} is live ({target['state']}), "
-                f"not the recorded {plan['current']}"
+                f"  {name}: {target.live or 'nothing'} is live ({target.state}), "
+                f"not the recorded {plan.current}"
             )
-        if target["goal_kept"] is False:
+        if target.goal_kept is False:
             lines.append(
-                f"  warning: {plan['rollback_to']} is no longer kept on {name}: "
-                f"deploy it again (`wave deploy --release {plan['rollback_to']} --source DIR`)"
+                f"  warning: {plan.rollback_to} is no longer kept on {name}: "
+                f"deploy it again (`wave deploy --release {plan.rollback_to} --source DIR`)"
             )
     return lines
 
