@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wave_sdk.config.models import check_inside
 from wave_sdk.errors import AdapterError, ReleaseNotFound, RollbackUnavailable
 from wave_sdk.models import TEMPORARY, check_release_id
 from wave_sdk.transport import Transport
@@ -209,11 +210,13 @@ def _valid(name: str) -> bool:
 
 
 def _safe_relative(name: str) -> str:
-    """A ``shared/`` entry must stay inside the release: no absolute paths, no ``..``."""
-    normal = posixpath.normpath(name)
-    if posixpath.isabs(normal) or normal == ".." or normal.startswith("../") or normal == ".":
-        raise AdapterError(
-            f"shared path {name!r} escapes the release directory",
-            hint="use a relative path such as .env or storage/uploads",
-        )
-    return normal
+    """A ``shared/`` entry, normalised, once it is known to stay inside the release.
+
+    The configuration already refuses one that leaves it (:func:`check_inside`); this
+    holds for a caller that builds the list itself.
+    """
+    try:
+        check_inside(name)
+    except ValueError as exc:
+        raise AdapterError(f"shared path: {exc}") from None
+    return posixpath.normpath(name)

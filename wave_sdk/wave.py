@@ -227,12 +227,14 @@ class Wave:
         from datetime import timedelta
 
         from wave_sdk import content, signing
-        from wave_sdk.config.levels import ACTIONS, parse_level
+        from wave_sdk.config.errors import Invalid
+        from wave_sdk.config.levels import ACTIONS, check_level
 
         self.config.environment(environment)
-        number = parse_level(level)
-        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 5:
-            raise UsageError(f"level {level!r} is not an approval level", hint="use L1 … L5")
+        try:
+            number = check_level(level)
+        except Invalid as exc:
+            raise UsageError(str(exc), hint=exc.hint) from None
         if action not in ACTIONS:
             raise UsageError(
                 f"action {action!r} is not one an approval covers", hint=f"use {', '.join(ACTIONS)}"

@@ -24,7 +24,8 @@ def parse_level(value: Any) -> Any:
     return value
 
 
-def _level(value: Any) -> int:
+def check_level(value: Any) -> int:
+    """``value`` (1 to 5, or ``"L1"`` to ``"L5"``) as the level's number."""
     parsed = parse_level(value)
     if isinstance(parsed, bool) or not isinstance(parsed, int) or not 1 <= parsed <= 5:
         raise Invalid(
@@ -36,7 +37,7 @@ def _level(value: Any) -> int:
 
 Level = Annotated[
     int,
-    BeforeValidator(_level),
+    BeforeValidator(check_level),
     WithJsonSchema(
         {
             "anyOf": [

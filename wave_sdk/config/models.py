@@ -215,9 +215,7 @@ class HealthEndpoint(Settings):
         description='Expected JSON fields, dotted paths allowed: {"status" = "ok"}.',
     )
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, defer_build=True, allow_inf_nan=False
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("path")
     @classmethod

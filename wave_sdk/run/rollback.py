@@ -18,7 +18,14 @@ from contextlib import ExitStack
 
 from wave_sdk import ledger
 from wave_sdk.errors import ReleaseNotFound, RollbackFailed, RollbackUnavailable, UsageError
-from wave_sdk.models import HistoryRecord, Release, RollbackResult, new_deploy_id, utcnow
+from wave_sdk.models import (
+    HistoryRecord,
+    Release,
+    RollbackResult,
+    StatusReport,
+    new_deploy_id,
+    utcnow,
+)
 from wave_sdk.run import approve, interrupts
 from wave_sdk.run.context import RunContext
 from wave_sdk.run.journal import Journal
@@ -119,27 +126,27 @@ class RollbackRun:
 
     def _nothing_deployed(self) -> bool:
         """Whether no target runs or keeps any release (never deployed, by wave or by hand)."""
-        from wave_sdk.run import boundary
-
-        with ExitStack() as stack:
-            for name in self.env.targets:
-                adapter = stack.enter_context(self.ctx.open_target(name, self.environment))
-                live = boundary.live(self.ctx.plugins, adapter)
-                if live is None or live.current is not None or live.releases:
-                    return False
-        return True
+        return all(
+            live is not None and live.current is None and not live.releases
+            for live in self._lives()
+        )
 
     def _everywhere(self, release: str) -> bool:
         """Whether every target runs ``release`` now (the record may say so wrongly)."""
+        return all(
+            live is not None and (live.current, live.state) == (release, "running")
+            for live in self._lives()
+        )
+
+    def _lives(self) -> list[StatusReport | None]:
+        """Each target's brief status (``None``: it cannot say)."""
         from wave_sdk.run import boundary
 
-        with ExitStack() as stack:
-            for name in self.env.targets:
-                adapter = stack.enter_context(self.ctx.open_target(name, self.environment))
-                live = boundary.live(self.ctx.plugins, adapter)
-                if live is None or (live.current, live.state) != (release, "running"):
-                    return False
-        return True
+        lives = []
+        for name in self.env.targets:
+            with self.ctx.open_target(name, self.environment) as adapter:
+                lives.append(boundary.live(self.ctx.plugins, adapter))
+        return lives
 
     def locked(
         self, goal: str | None, live: str | None, *, undo_database: bool = True
