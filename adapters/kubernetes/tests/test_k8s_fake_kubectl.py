@@ -16,6 +16,11 @@ import k8s_testkit as kit
 import pytest
 from wave_sdk_kubernetes.fake import FakeCluster
 
+from wave_sdk.testing import missing
+
+OLD_KUBECTL = Path(__file__).resolve().parents[3] / ".venv" / "kubectl-1.32" / "kubectl"
+"""kubectl 1.32.3, from scripts/install-test-deps (scripts/old-kubectl.py)."""
+
 pytestmark = pytest.mark.real("kubectl")
 
 ROLLED_OUT = 'deployment "web" successfully rolled out'
@@ -263,20 +268,24 @@ def test_an_older_kubectl_lists_then_watches(
 ) -> None:
     """Kubectl before 1.35 lists, then watches from the list's version (notes §3.1).
 
-    An extra oracle for that older wire path, with whatever kubectl the system has
-    (Debian's is 1.32). The pinned kubectl above is the required one; this one is not
-    part of the project's set-up, so its absence is a plain skip, as allowed under
-    WAVE_REQUIRE_REAL=1.
+    A second oracle for that older wire path: kubectl 1.32.3, which scripts/install-test-deps
+    puts in .venv/kubectl-1.32 (on x86_64), else a system kubectl older than 1.35. Without
+    either the test skips on a laptop and fails under WAVE_REQUIRE_REAL=1.
     """
+    candidates = [OLD_KUBECTL] if OLD_KUBECTL.is_file() else []
     system = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
-    if system is None:
-        pytest.skip("no system kubectl (the pinned one is tested above)")
+    candidates += [Path(system)] if system else []
     home = tmp_path / "home132"
     home.mkdir()
-    older = kit.Kubectl(system, kubeconfig, home)
-    version = json.loads(older.ok("version", "--client", "-o", "json"))["clientVersion"]
-    if int(version["minor"].rstrip("+")) >= 35:
-        pytest.skip(f"the system kubectl is {version['gitVersion']}, which watch-lists too")
+    older = None
+    for path in candidates:
+        candidate = kit.Kubectl(str(path), kubeconfig, home)
+        version = json.loads(candidate.ok("version", "--client", "-o", "json"))["clientVersion"]
+        if int(version["minor"].rstrip("+")) < 35:
+            older = candidate
+            break
+    if older is None:
+        missing("a kubectl older than 1.35", "run scripts/install-test-deps (x86_64)")
     _create(fake)
     _deploy(older, "app:2")
     done = older("rollout", "status", "deployment/web", "--timeout=30s")
